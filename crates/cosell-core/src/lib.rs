@@ -1,1 +1,8 @@
-//! placeholder
+//! Cosell's domain: catalog, partnerships, offers, attribution and settlement rules.
+//! No HTTP, no SQL: every type here is checked on construction and is plain data.
+
+pub mod error;
+pub mod money;
+
+pub use error::{ValidationError, ValidationErrors};
+pub use money::{Currency, Money};

@@ -1,0 +1,216 @@
+//! Money: an exact decimal amount in one ISO 4217 currency. Never a float.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ValidationError;
+
+/// An ISO 4217 currency code with its number of minor units (JPY 0, EUR 2, BHD 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Currency {
+    code: [u8; 3],
+    minor_units: u8,
+}
+
+/// Currencies Cosell settles in, with their minor units from ISO 4217.
+/// Kept as data so adding one is a one-line change.
+const CURRENCIES: &[(&str, u8)] = &[
+    ("AED", 2),
+    ("AUD", 2),
+    ("BHD", 3),
+    ("BRL", 2),
+    ("CAD", 2),
+    ("CHF", 2),
+    ("CLP", 0),
+    ("CNY", 2),
+    ("CZK", 2),
+    ("DKK", 2),
+    ("EUR", 2),
+    ("GBP", 2),
+    ("HKD", 2),
+    ("HUF", 2),
+    ("IDR", 2),
+    ("ILS", 2),
+    ("INR", 2),
+    ("ISK", 0),
+    ("JOD", 3),
+    ("JPY", 0),
+    ("KRW", 0),
+    ("KWD", 3),
+    ("MXN", 2),
+    ("MYR", 2),
+    ("NOK", 2),
+    ("NZD", 2),
+    ("OMR", 3),
+    ("PHP", 2),
+    ("PLN", 2),
+    ("RON", 2),
+    ("SAR", 2),
+    ("SEK", 2),
+    ("SGD", 2),
+    ("THB", 2),
+    ("TND", 3),
+    ("TRY", 2),
+    ("TWD", 2),
+    ("UAH", 2),
+    ("USD", 2),
+    ("VND", 0),
+    ("ZAR", 2),
+];
+
+impl Currency {
+    /// Parses an upper-case ISO 4217 code Cosell knows.
+    pub fn parse(code: &str) -> Result<Self, ValidationError> {
+        CURRENCIES
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|(c, minor)| {
+                let b = c.as_bytes();
+                Currency {
+                    code: [b[0], b[1], b[2]],
+                    minor_units: *minor,
+                }
+            })
+            .ok_or_else(|| {
+                ValidationError::new(
+                    "currency",
+                    format!("unknown ISO 4217 currency code '{code}'"),
+                )
+            })
+    }
+
+    pub fn code(&self) -> &str {
+        // The code bytes come from the ASCII table above.
+        std::str::from_utf8(&self.code).unwrap_or("???")
+    }
+
+    pub fn minor_units(&self) -> u32 {
+        u32::from(self.minor_units)
+    }
+
+    /// True when `amount` has no more decimal places than the currency allows.
+    pub fn fits(&self, amount: Decimal) -> bool {
+        amount.normalize().scale() <= self.minor_units()
+    }
+
+    /// The amount in minor units (cents), refusing amounts finer than the currency allows.
+    pub fn to_minor(&self, amount: Decimal) -> Result<i64, ValidationError> {
+        if !self.fits(amount) {
+            return Err(ValidationError::new(
+                "amount",
+                format!(
+                    "{amount} has more than {} decimal places for {}",
+                    self.minor_units,
+                    self.code()
+                ),
+            ));
+        }
+        let scaled = amount * Decimal::from(10_i64.pow(self.minor_units()));
+        i64::try_from(scaled)
+            .map_err(|_| ValidationError::new("amount", format!("{amount} is out of range")))
+    }
+
+    /// An amount in minor units back as a decimal with the currency's scale.
+    pub fn from_minor(&self, minor: i64) -> Decimal {
+        Decimal::new(minor, self.minor_units())
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl FromStr for Currency {
+    type Err = ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Currency::parse(s)
+    }
+}
+
+impl Serialize for Currency {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for Currency {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let code = String::deserialize(d)?;
+        Currency::parse(&code).map_err(serde::de::Error::custom)
+    }
+}
+
+/// An amount in a currency. Construction checks the amount fits the currency's minor units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Money {
+    pub amount: Decimal,
+    pub currency: Currency,
+}
+
+impl Money {
+    pub fn new(amount: Decimal, currency: Currency) -> Result<Self, ValidationError> {
+        if !currency.fits(amount) {
+            return Err(ValidationError::new(
+                "amount",
+                format!(
+                    "{amount} has more than {} decimal places for {currency}",
+                    currency.minor_units()
+                ),
+            ));
+        }
+        Ok(Money { amount, currency })
+    }
+
+    pub fn zero(currency: Currency) -> Self {
+        Money {
+            amount: Decimal::ZERO,
+            currency,
+        }
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.amount, self.currency)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn minor_units_follow_iso_4217() {
+        assert_eq!(Currency::parse("JPY").map(|c| c.minor_units()), Ok(0));
+        assert_eq!(Currency::parse("EUR").map(|c| c.minor_units()), Ok(2));
+        assert_eq!(Currency::parse("BHD").map(|c| c.minor_units()), Ok(3));
+        assert!(Currency::parse("eur").is_err());
+        assert!(Currency::parse("XXX").is_err());
+    }
+
+    #[test]
+    fn amounts_finer_than_the_currency_are_refused() {
+        let jpy = Currency::parse("JPY").unwrap();
+        let bhd = Currency::parse("BHD").unwrap();
+        assert!(Money::new(dec!(100.5), jpy).is_err());
+        assert!(Money::new(dec!(100), jpy).is_ok());
+        assert!(Money::new(dec!(1.234), bhd).is_ok());
+        assert!(Money::new(dec!(1.2345), bhd).is_err());
+        assert!(Money::new(dec!(1.230), Currency::parse("EUR").unwrap()).is_ok());
+    }
+
+    #[test]
+    fn minor_unit_round_trip() {
+        let eur = Currency::parse("EUR").unwrap();
+        assert_eq!(eur.to_minor(dec!(12.34)), Ok(1234));
+        assert_eq!(eur.from_minor(1234), dec!(12.34));
+        let bhd = Currency::parse("BHD").unwrap();
+        assert_eq!(bhd.to_minor(dec!(1.5)), Ok(1500));
+    }
+}
