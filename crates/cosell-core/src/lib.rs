@@ -1,6 +1,8 @@
 //! Cosell's domain: catalog, partnerships, offers, attribution and settlement rules.
 //! No HTTP, no SQL: every type here is checked on construction and is plain data.
 
+pub mod allocation;
+pub mod attribution;
 pub mod error;
 pub mod money;
 

@@ -1,0 +1,212 @@
+//! The built-in attribution models: how much raw weight each eligible touchpoint gets.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use rust_decimal::{Decimal, MathematicalOps};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ValidationError;
+
+/// An attribution model: gives each eligible touchpoint a raw, non-negative weight.
+/// The caller normalises them, so only their ratios matter.
+///
+/// Implement it to add a model; a model from a plugin that only knows partners goes
+/// through [`super::attribute_by_partner`] instead.
+pub trait AttributionModel {
+    /// The stable name stored with every result, e.g. `time_decay`.
+    fn name(&self) -> &str;
+    /// Bumped whenever the same input could yield different weights.
+    fn version(&self) -> &str;
+    /// One raw weight per touchpoint time, given oldest first, for a conversion at
+    /// `converted_at`. At least one weight must be positive.
+    fn weigh(&self, converted_at: DateTime<Utc>, touched_at: &[DateTime<Utc>]) -> Vec<Decimal>;
+}
+
+/// The models Cosell ships, as chosen per partnership or merchant default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "model")]
+pub enum BuiltinModel {
+    LastTouch,
+    FirstTouch,
+    Linear,
+    TimeDecay { half_life: HalfLife },
+    PositionBased,
+}
+
+/// The age at which a touch's weight halves. Positive; 7 days unless configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "TimeDelta", into = "TimeDelta")]
+pub struct HalfLife(TimeDelta);
+
+impl HalfLife {
+    /// A half-life of at least one second.
+    pub fn new(d: TimeDelta) -> Result<Self, ValidationError> {
+        if d < TimeDelta::seconds(1) {
+            return Err(ValidationError::new(
+                "half_life",
+                "must be at least one second",
+            ));
+        }
+        Ok(HalfLife(d))
+    }
+}
+
+impl Default for HalfLife {
+    fn default() -> Self {
+        HalfLife(TimeDelta::days(7))
+    }
+}
+
+impl TryFrom<TimeDelta> for HalfLife {
+    type Error = ValidationError;
+    fn try_from(d: TimeDelta) -> Result<Self, Self::Error> {
+        HalfLife::new(d)
+    }
+}
+
+impl From<HalfLife> for TimeDelta {
+    fn from(h: HalfLife) -> Self {
+        h.0
+    }
+}
+
+impl AttributionModel for BuiltinModel {
+    fn name(&self) -> &str {
+        match self {
+            BuiltinModel::LastTouch => "last_touch",
+            BuiltinModel::FirstTouch => "first_touch",
+            BuiltinModel::Linear => "linear",
+            BuiltinModel::TimeDecay { .. } => "time_decay",
+            BuiltinModel::PositionBased => "position_based",
+        }
+    }
+
+    fn version(&self) -> &str {
+        "1"
+    }
+
+    fn weigh(&self, converted_at: DateTime<Utc>, touched_at: &[DateTime<Utc>]) -> Vec<Decimal> {
+        let n = touched_at.len();
+        let only = |pick: usize| -> Vec<Decimal> {
+            (0..n)
+                .map(|i| {
+                    if i == pick {
+                        Decimal::ONE
+                    } else {
+                        Decimal::ZERO
+                    }
+                })
+                .collect()
+        };
+        match self {
+            BuiltinModel::LastTouch => only(n.saturating_sub(1)),
+            BuiltinModel::FirstTouch => only(0),
+            BuiltinModel::Linear => vec![Decimal::ONE; n],
+            BuiltinModel::TimeDecay { half_life } => {
+                time_decay(converted_at, touched_at, half_life.0)
+            }
+            BuiltinModel::PositionBased => position_based(n),
+        }
+    }
+}
+
+/// 40% first, 40% last, 20% shared by the middle; one touch 100%, two 50/50.
+/// Kept in exact hundredths so the shares add up without a residue.
+fn position_based(n: usize) -> Vec<Decimal> {
+    match n {
+        0 => vec![],
+        1 => vec![Decimal::ONE],
+        2 => vec![Decimal::ONE, Decimal::ONE],
+        _ => {
+            let middle = Decimal::new(20, 2) / Decimal::from(n - 2);
+            (0..n)
+                .map(|i| {
+                    if i == 0 || i == n - 1 {
+                        Decimal::new(40, 2)
+                    } else {
+                        middle
+                    }
+                })
+                .collect()
+        }
+    }
+}
+
+/// Weight `0.5^(Δ / half_life)` with Δ a touch's age relative to the newest touch
+/// (only ratios matter, and measuring from the newest keeps the largest weight at 1
+/// instead of underflowing for old conversions).
+///
+/// Whole half-lives are exact powers of 0.5; only the fractional part goes through
+/// `powd` (e^(y·ln x)), accurate to about 1e-20, far below the 1e-12 weight scale.
+/// Touches more than 90 half-lives older than the newest weigh 0.
+fn time_decay(
+    converted_at: DateTime<Utc>,
+    touched_at: &[DateTime<Utc>],
+    half_life: TimeDelta,
+) -> Vec<Decimal> {
+    let newest = touched_at.iter().max().copied().unwrap_or(converted_at);
+    let h = half_life.num_seconds();
+    touched_at
+        .iter()
+        .map(|t| {
+            let age = (newest - *t).num_seconds().max(0);
+            let (whole, part) = (age / h, age % h);
+            if whole > 90 {
+                return Decimal::ZERO;
+            }
+            let halves = Decimal::new(5, 1)
+                .checked_powi(whole)
+                .unwrap_or(Decimal::ZERO);
+            let frac = Decimal::from(part) / Decimal::from(h);
+            let rest = if frac.is_zero() {
+                Decimal::ONE
+            } else {
+                Decimal::new(5, 1)
+                    .checked_powd(frac)
+                    .unwrap_or(Decimal::ZERO)
+            };
+            halves * rest
+        })
+        .collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use rust_decimal_macros::dec;
+
+    fn day(d: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, d, 0, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn position_based_shapes() {
+        assert_eq!(position_based(1), vec![dec!(1)]);
+        assert_eq!(position_based(2), vec![dec!(1), dec!(1)]);
+        assert_eq!(
+            position_based(4),
+            vec![dec!(0.4), dec!(0.1), dec!(0.1), dec!(0.4)]
+        );
+    }
+
+    #[test]
+    fn time_decay_halves_every_half_life() {
+        let m = BuiltinModel::TimeDecay {
+            half_life: HalfLife::default(),
+        };
+        let w = m.weigh(day(20), &[day(1), day(6), day(13), day(20)]);
+        assert_eq!(w[2], dec!(0.5));
+        assert_eq!(w[3], dec!(1));
+        // 14 days: exactly a quarter; 19 days: 0.5^(19/7) = 0.152…
+        let w = m.weigh(day(20), &[day(1), day(6), day(20)]);
+        assert_eq!(w[1], dec!(0.25));
+        assert!((w[0] - dec!(0.15237670677555943)).abs() < dec!(1e-16));
+    }
+
+    #[test]
+    fn half_life_must_be_positive() {
+        assert!(HalfLife::new(TimeDelta::zero()).is_err());
+        assert!(HalfLife::new(TimeDelta::hours(1)).is_ok());
+    }
+}
