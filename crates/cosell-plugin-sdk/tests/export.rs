@@ -1,0 +1,171 @@
+//! Drives a plugin exported by `export_plugin!` through its raw C table, as the host would.
+
+use cosell_plugin_sdk::abi::{
+    self, AttributeRequest, AttributeResponse, BytesRef, ErrorBody, FitRequest, OwnedBuf,
+    PartnerWeight, PluginTableV1, Status,
+};
+use cosell_plugin_sdk::{AttributionModel, Plugin, PluginError, export_plugin};
+use rust_decimal::Decimal;
+
+/// Credits the first touchpoint; panics on a conversion id of "boom".
+struct FirstTouch;
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    ok: bool,
+}
+
+impl Plugin for FirstTouch {
+    type Config = Config;
+    fn init(config: Config) -> Result<Self, PluginError> {
+        if config.ok {
+            Ok(Self)
+        } else {
+            Err(PluginError::bad_config("not ok"))
+        }
+    }
+}
+
+impl AttributionModel for FirstTouch {
+    fn attribute(&self, request: &AttributeRequest) -> Result<AttributeResponse, PluginError> {
+        assert!(request.conversion.id != "boom", "asked to explode");
+        let first = request
+            .touchpoints
+            .first()
+            .ok_or_else(|| PluginError::bad_input("no touchpoints"))?;
+        Ok(AttributeResponse {
+            weights: vec![PartnerWeight {
+                partner_id: first.partner_id.clone(),
+                weight: Decimal::ONE,
+            }],
+        })
+    }
+}
+
+export_plugin!(FirstTouch, vendor = "Tests", capabilities = [attribution]);
+
+fn table() -> PluginTableV1 {
+    // SAFETY: the exported entry accepts a null host.
+    unsafe { *cosell_plugin_entry_v1(std::ptr::null()) }
+}
+
+/// Calls `f` with an out-buffer and returns the status and a copy of the bytes.
+fn with_out(free: abi::FreeBufFn, f: impl FnOnce(*mut OwnedBuf) -> Status) -> (Status, Vec<u8>) {
+    let mut out = OwnedBuf::EMPTY;
+    let status = f(&mut out);
+    // SAFETY: `out` was filled by the plugin and is freed once, after copying.
+    let bytes = unsafe {
+        BytesRef {
+            ptr: out.ptr,
+            len: out.len,
+        }
+        .as_slice()
+        .to_vec()
+    };
+    // SAFETY: handing the plugin's own buffer back exactly once.
+    unsafe { free(out) };
+    (status, bytes)
+}
+
+fn init(t: &PluginTableV1, config: &str) -> (Status, Vec<u8>) {
+    let (Some(init), Some(free)) = (t.init, t.free_buf) else {
+        panic!("table incomplete")
+    };
+    // SAFETY: valid input slice and out-pointer for the duration of the call.
+    with_out(free, |out| unsafe {
+        init(BytesRef::from_slice(config.as_bytes()), out)
+    })
+}
+
+fn call(t: &PluginTableV1, method: &str, input: &str) -> (Status, Vec<u8>) {
+    let (Some(call), Some(free)) = (t.call, t.free_buf) else {
+        panic!("table incomplete")
+    };
+    let (m, i) = (
+        BytesRef::from_slice(method.as_bytes()),
+        BytesRef::from_slice(input.as_bytes()),
+    );
+    // SAFETY: valid input slices and out-pointer for the duration of the call.
+    with_out(free, |out| unsafe { call(m, i, out) })
+}
+
+fn error(bytes: &[u8]) -> ErrorBody {
+    serde_json::from_slice(bytes).unwrap_or_else(|e| panic!("not an error body: {e}"))
+}
+
+const REQUEST: &str = r#"{"conversion":{"id":"c1","amount":"10.00","currency":"EUR","occurred_at":"2026-01-01T00:00:00Z"},
+  "touchpoints":[{"partner_id":"p1","at":"2025-12-30T00:00:00Z"},{"partner_id":"p2","at":"2025-12-31T00:00:00Z"}]}"#;
+
+// One test, because the plugin's instance slot is process-wide and the steps
+// depend on each other (before init, bad init, good init, calls).
+#[test]
+fn exported_table_behaves_like_the_abi_says() -> Result<(), Box<dyn std::error::Error>> {
+    assert_eq!(cosell_plugin_abi_version(), abi::ABI_VERSION);
+    let t = table();
+    assert_eq!(
+        (t.abi_version, t.struct_size),
+        (abi::ABI_VERSION, PluginTableV1::SIZE)
+    );
+
+    let manifest_fn = t.manifest.ok_or("no manifest")?;
+    // SAFETY: the manifest bytes live as long as the library (here: the test binary).
+    let manifest: abi::Manifest = serde_json::from_slice(unsafe { manifest_fn().as_slice() })?;
+    assert_eq!(manifest.name, "cosell-plugin-sdk");
+    assert_eq!(manifest.capabilities, [abi::Capability::Attribution]);
+    assert_eq!(manifest.api, abi::API_VERSION);
+
+    let (status, body) = call(&t, abi::method::ATTRIBUTION_ATTRIBUTE, REQUEST);
+    assert_eq!(
+        (status, error(&body).code.as_str()),
+        (Status::ERROR, "not_initialised")
+    );
+
+    let (status, body) = init(&t, r#"{"ok":false}"#);
+    assert_eq!(
+        (status, error(&body).code.as_str()),
+        (Status::ERROR, "bad_config")
+    );
+    let (status, body) = init(&t, r#"{"ok":true,"extra":1}"#);
+    assert_eq!(
+        (status, error(&body).code.as_str()),
+        (Status::ERROR, "bad_config")
+    );
+    assert_eq!(init(&t, r#"{"ok":true}"#).0, Status::OK);
+
+    let (status, body) = call(&t, abi::method::ATTRIBUTION_ATTRIBUTE, REQUEST);
+    assert_eq!(status, Status::OK);
+    let response: AttributeResponse = serde_json::from_slice(&body)?;
+    assert_eq!(response.weights[0].partner_id, "p1");
+
+    let (status, body) = call(
+        &t,
+        abi::method::ATTRIBUTION_ATTRIBUTE,
+        &REQUEST.replace("\"c1\"", "\"boom\""),
+    );
+    let body = error(&body);
+    assert_eq!((status, body.code.as_str()), (Status::PANIC, "panic"));
+    assert!(
+        body.message.contains("asked to explode"),
+        "{}",
+        body.message
+    );
+
+    let fit = serde_json::to_string(&FitRequest::default())?;
+    let (status, body) = call(&t, abi::method::ATTRIBUTION_FIT, &fit);
+    assert_eq!(
+        (status, error(&body).code.as_str()),
+        (Status::ERROR, "unsupported")
+    );
+    let (status, body) = call(&t, abi::method::COMMISSION_COMPUTE, "{}");
+    assert_eq!(
+        (status, error(&body).code.as_str()),
+        (Status::ERROR, "unsupported")
+    );
+    let (status, body) = call(&t, abi::method::ATTRIBUTION_ATTRIBUTE, "{not json");
+    assert_eq!(
+        (status, error(&body).code.as_str()),
+        (Status::ERROR, "bad_input")
+    );
+    Ok(())
+}
