@@ -3,6 +3,7 @@
 
 pub mod allocation;
 pub mod attribution;
+pub mod commission;
 pub mod error;
 pub mod money;
 
