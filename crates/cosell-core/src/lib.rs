@@ -5,7 +5,9 @@ pub mod allocation;
 pub mod attribution;
 pub mod commission;
 pub mod error;
+pub mod ledger;
 pub mod money;
+pub mod settlement;
 
 pub use error::{ValidationError, ValidationErrors};
 pub use money::{Currency, Money};

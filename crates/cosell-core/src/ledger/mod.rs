@@ -1,0 +1,209 @@
+//! The double-entry, append-only commission ledger: accounts, journal entries whose
+//! lines sum to zero per currency, and balances folded from them.
+
+mod postings;
+#[cfg(test)]
+mod proptests;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub use postings::{Accrual, Position, RefundProgress, accrue, positions, refund, release};
+
+use crate::money::Currency;
+use crate::settlement::StatementKey;
+
+/// Which party an account belongs to: the referrer's receivable or the merchant's payable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// Commission receivable by the referrer (`owner`) from the merchant (`counterparty`).
+    Receivable,
+    /// Commission payable by the merchant (`owner`) to the referrer (`counterparty`).
+    Payable,
+}
+
+/// Where a commission is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Accrued at attribution, still inside the hold period.
+    Pending,
+    /// Hold period over: goes into the next statement.
+    Payable,
+    /// Paid through a statement.
+    Settled,
+    /// Taken back after settlement by a refund: a negative line of the next statement.
+    Clawback,
+}
+
+/// A ledger account: one side of one partner pair, in one state. Its currency is on
+/// each line, so a pair has one account per state and currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Account {
+    pub side: Side,
+    pub state: State,
+    pub owner: Uuid,
+    pub counterparty: Uuid,
+}
+
+/// One line of a journal entry. Positive is a debit, negative a credit; every line
+/// belongs to one accrued commission, so each commission's balances are traceable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalLine {
+    pub account: Account,
+    pub currency: Currency,
+    pub accrual_id: Uuid,
+    pub amount_minor: i64,
+}
+
+/// What a journal entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    Accrual,
+    Release,
+    Reversal,
+    Clawback,
+    Settlement,
+}
+
+/// What caused a journal entry: the store's idempotency key for it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum EntryRef {
+    /// Accrual or release of one commission.
+    Accrual { accrual_id: Uuid },
+    /// Reversal or clawback of one commission by one refund.
+    Refund { accrual_id: Uuid, refund_id: Uuid },
+    /// Settlement of one statement.
+    Statement { key: StatementKey },
+}
+
+/// Why a posting was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LedgerError {
+    #[error("a journal entry needs at least two non-zero lines")]
+    TooFewLines,
+    #[error("lines in {0} sum to {1}, not zero")]
+    Unbalanced(Currency, i64),
+    #[error("amount out of range")]
+    Overflow,
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// A balanced journal entry. Built only through [`JournalEntry::new`] (and checked
+/// the same way when deserialised), so an unbalanced entry cannot exist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "UncheckedEntry")]
+pub struct JournalEntry {
+    kind: EntryKind,
+    reference: EntryRef,
+    occurred_at: DateTime<Utc>,
+    lines: Vec<JournalLine>,
+}
+
+#[derive(Deserialize)]
+struct UncheckedEntry {
+    kind: EntryKind,
+    reference: EntryRef,
+    occurred_at: DateTime<Utc>,
+    lines: Vec<JournalLine>,
+}
+
+impl TryFrom<UncheckedEntry> for JournalEntry {
+    type Error = LedgerError;
+    fn try_from(e: UncheckedEntry) -> Result<Self, Self::Error> {
+        JournalEntry::new(e.kind, e.reference, e.occurred_at, e.lines)
+    }
+}
+
+impl JournalEntry {
+    /// An entry of non-zero lines summing to zero in each currency; zero lines are
+    /// dropped first because they record nothing.
+    pub fn new(
+        kind: EntryKind,
+        reference: EntryRef,
+        occurred_at: DateTime<Utc>,
+        lines: Vec<JournalLine>,
+    ) -> Result<Self, LedgerError> {
+        let lines: Vec<JournalLine> = lines.into_iter().filter(|l| l.amount_minor != 0).collect();
+        if lines.len() < 2 {
+            return Err(LedgerError::TooFewLines);
+        }
+        let mut sums: BTreeMap<Currency, i64> = BTreeMap::new();
+        for l in &lines {
+            let sum = sums.entry(l.currency).or_default();
+            *sum = sum
+                .checked_add(l.amount_minor)
+                .ok_or(LedgerError::Overflow)?;
+        }
+        if let Some((currency, sum)) = sums.into_iter().find(|(_, s)| *s != 0) {
+            return Err(LedgerError::Unbalanced(currency, sum));
+        }
+        Ok(JournalEntry {
+            kind,
+            reference,
+            occurred_at,
+            lines,
+        })
+    }
+
+    pub fn kind(&self) -> EntryKind {
+        self.kind
+    }
+
+    pub fn reference(&self) -> &EntryRef {
+        &self.reference
+    }
+
+    pub fn occurred_at(&self) -> DateTime<Utc> {
+        self.occurred_at
+    }
+
+    pub fn lines(&self) -> &[JournalLine] {
+        &self.lines
+    }
+}
+
+/// The balance of every account and currency touched by `entries`.
+pub fn balances<'a>(
+    entries: impl IntoIterator<Item = &'a JournalEntry>,
+) -> BTreeMap<(Account, Currency), i64> {
+    let mut out = BTreeMap::new();
+    for line in entries.into_iter().flat_map(|e| e.lines()) {
+        *out.entry((line.account, line.currency)).or_default() += line.amount_minor;
+    }
+    out
+}
+
+/// The two lines that move `amount` onto both sides of a commission in `state`:
+/// a debit of the referrer's receivable and a credit of the merchant's payable.
+pub(crate) fn pair(
+    accrual_id: Uuid,
+    payer: Uuid,
+    payee: Uuid,
+    currency: Currency,
+    state: State,
+    amount_minor: i64,
+) -> [JournalLine; 2] {
+    let line = |side, owner, counterparty, amount_minor| JournalLine {
+        account: Account {
+            side,
+            state,
+            owner,
+            counterparty,
+        },
+        currency,
+        accrual_id,
+        amount_minor,
+    };
+    [
+        line(Side::Receivable, payee, payer, amount_minor),
+        line(Side::Payable, payer, payee, -amount_minor),
+    ]
+}

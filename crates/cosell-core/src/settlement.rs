@@ -1,0 +1,359 @@
+//! Settlement runs: payable commissions and outstanding clawbacks grouped per
+//! (payer, payee, currency) into statements, deterministically.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::ledger::{EntryKind, EntryRef, JournalEntry, LedgerError, State, pair, positions};
+use crate::money::Currency;
+
+/// Identifies a statement: at most one per period end, payer, payee and currency.
+/// The store puts a unique constraint on these four columns, so two concurrent runs
+/// of one period cannot both write a statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct StatementKey {
+    pub period_end: NaiveDate,
+    pub payer: Uuid,
+    pub payee: Uuid,
+    pub currency: Currency,
+}
+
+impl fmt::Display for StatementKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}:{}",
+            self.period_end, self.payer, self.payee, self.currency
+        )
+    }
+}
+
+/// Whether a statement line pays a commission or takes one back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKind {
+    Commission,
+    Clawback,
+}
+
+/// An open amount of one commission: payable (positive) or clawed back (negative).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementItem {
+    pub kind: ItemKind,
+    pub accrual_id: Uuid,
+    pub payer: Uuid,
+    pub payee: Uuid,
+    pub currency: Currency,
+    pub amount_minor: i64,
+}
+
+/// Settlement settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementPolicy {
+    /// Per currency, the smallest net a statement pays, in minor units; a smaller net
+    /// is carried forward. Currencies not listed have no minimum.
+    pub minimum_payout_minor: BTreeMap<Currency, i64>,
+}
+
+/// A statement: what one payer pays one payee in one currency for a period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Statement {
+    pub key: StatementKey,
+    /// Commissions first, then clawbacks, each by accrual id.
+    pub lines: Vec<SettlementItem>,
+    pub commission_minor: i64,
+    pub clawback_minor: i64,
+    pub net_minor: i64,
+}
+
+/// Why a group did not become a statement this run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CarryReason {
+    BelowMinimum,
+    /// Clawbacks exceed commissions: the payee owes, nothing is paid.
+    NegativeNet,
+}
+
+/// A group left open for a later run; its items stay payable or clawed back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CarriedForward {
+    pub key: StatementKey,
+    pub net_minor: i64,
+    pub reason: CarryReason,
+}
+
+/// The result of a settlement run, in key order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementRun {
+    pub statements: Vec<Statement>,
+    pub carried_forward: Vec<CarriedForward>,
+}
+
+/// The open items of the ledger as of `as_of`: each commission's payable balance
+/// and outstanding clawback, from the entries up to that instant.
+pub fn open_items<'a>(
+    entries: impl IntoIterator<Item = &'a JournalEntry>,
+    as_of: DateTime<Utc>,
+) -> Vec<SettlementItem> {
+    let upto = entries.into_iter().filter(|e| e.occurred_at() <= as_of);
+    let mut items = Vec::new();
+    for (accrual_id, p) in positions(upto) {
+        for (kind, amount_minor) in [
+            (ItemKind::Commission, p.payable),
+            (ItemKind::Clawback, p.clawback),
+        ] {
+            if amount_minor != 0 {
+                items.push(SettlementItem {
+                    kind,
+                    accrual_id,
+                    payer: p.payer,
+                    payee: p.payee,
+                    currency: p.currency,
+                    amount_minor,
+                });
+            }
+        }
+    }
+    items
+}
+
+/// Groups `items` into statements for the period ending `period_end`. The same items
+/// in any order give the same run.
+pub fn settle(
+    period_end: NaiveDate,
+    items: &[SettlementItem],
+    policy: &SettlementPolicy,
+) -> Result<SettlementRun, LedgerError> {
+    let mut seen = BTreeSet::new();
+    let mut groups: BTreeMap<StatementKey, Vec<SettlementItem>> = BTreeMap::new();
+    for item in items {
+        let sign_ok = match item.kind {
+            ItemKind::Commission => item.amount_minor > 0,
+            ItemKind::Clawback => item.amount_minor < 0,
+        };
+        if !sign_ok || !seen.insert((item.kind, item.accrual_id)) {
+            return Err(LedgerError::Invalid(format!(
+                "{:?} item of accrual {} is repeated or has the wrong sign",
+                item.kind, item.accrual_id
+            )));
+        }
+        let key = StatementKey {
+            period_end,
+            payer: item.payer,
+            payee: item.payee,
+            currency: item.currency,
+        };
+        groups.entry(key).or_default().push(item.clone());
+    }
+    let mut run = SettlementRun::default();
+    for (key, mut lines) in groups {
+        lines.sort_by_key(|l| (l.kind, l.accrual_id));
+        let sum = |kind| -> Result<i64, LedgerError> {
+            lines
+                .iter()
+                .filter(|l| l.kind == kind)
+                .try_fold(0_i64, |acc, l| acc.checked_add(l.amount_minor))
+                .ok_or(LedgerError::Overflow)
+        };
+        let (commission_minor, clawback_minor) =
+            (sum(ItemKind::Commission)?, sum(ItemKind::Clawback)?);
+        let net_minor = commission_minor + clawback_minor;
+        let minimum = policy
+            .minimum_payout_minor
+            .get(&key.currency)
+            .copied()
+            .unwrap_or(0);
+        let reason = if net_minor < 0 {
+            Some(CarryReason::NegativeNet)
+        } else if net_minor < minimum {
+            Some(CarryReason::BelowMinimum)
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => run.carried_forward.push(CarriedForward {
+                key,
+                net_minor,
+                reason,
+            }),
+            None => run.statements.push(Statement {
+                key,
+                lines,
+                commission_minor,
+                clawback_minor,
+                net_minor,
+            }),
+        }
+    }
+    Ok(run)
+}
+
+impl Statement {
+    /// The entry settling this statement: every line's amount moves from payable
+    /// (or clawback) to settled on both sides.
+    pub fn journal_entry(&self, at: DateTime<Utc>) -> Result<JournalEntry, LedgerError> {
+        let lines = self
+            .lines
+            .iter()
+            .flat_map(|l| {
+                let from = match l.kind {
+                    ItemKind::Commission => State::Payable,
+                    ItemKind::Clawback => State::Clawback,
+                };
+                let out = pair(
+                    l.accrual_id,
+                    l.payer,
+                    l.payee,
+                    l.currency,
+                    from,
+                    -l.amount_minor,
+                );
+                let into = pair(
+                    l.accrual_id,
+                    l.payer,
+                    l.payee,
+                    l.currency,
+                    State::Settled,
+                    l.amount_minor,
+                );
+                out.into_iter().chain(into)
+            })
+            .collect();
+        JournalEntry::new(
+            EntryKind::Settlement,
+            EntryRef::Statement { key: self.key },
+            at,
+            lines,
+        )
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::ledger::balances;
+    use chrono::TimeZone;
+
+    fn cur(c: &str) -> Currency {
+        Currency::parse(c).unwrap()
+    }
+
+    fn item(
+        kind: ItemKind,
+        accrual: u128,
+        payee: u128,
+        currency: &str,
+        amount_minor: i64,
+    ) -> SettlementItem {
+        SettlementItem {
+            kind,
+            accrual_id: Uuid::from_u128(accrual),
+            payer: Uuid::from_u128(1),
+            payee: Uuid::from_u128(payee),
+            currency: cur(currency),
+            amount_minor,
+        }
+    }
+
+    fn end() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 3, 31).unwrap()
+    }
+
+    #[test]
+    fn groups_per_pair_and_currency_with_minimum_payout() {
+        use ItemKind::*;
+        let items = vec![
+            item(Commission, 12, 2, "EUR", 1_500),
+            item(Clawback, 11, 2, "EUR", -200),
+            item(Commission, 10, 2, "EUR", 700),
+            item(Commission, 13, 2, "JPY", 900),
+            item(Commission, 14, 3, "EUR", 999),
+            item(Clawback, 15, 4, "EUR", -50),
+        ];
+        let policy = SettlementPolicy {
+            minimum_payout_minor: [(cur("EUR"), 1_000)].into(),
+        };
+        let run = settle(end(), &items, &policy).unwrap();
+        let mut reversed = items.clone();
+        reversed.reverse();
+        assert_eq!(settle(end(), &reversed, &policy).unwrap(), run);
+
+        let s: Vec<_> = run
+            .statements
+            .iter()
+            .map(|s| (s.key.payee.as_u128(), s.key.currency.code(), s.net_minor))
+            .collect();
+        assert_eq!(s, vec![(2, "EUR", 2_000), (2, "JPY", 900)]);
+        let order: Vec<_> = run.statements[0]
+            .lines
+            .iter()
+            .map(|l| l.accrual_id.as_u128())
+            .collect();
+        assert_eq!(order, vec![10, 12, 11]);
+        assert_eq!(
+            (
+                run.statements[0].commission_minor,
+                run.statements[0].clawback_minor
+            ),
+            (2_200, -200)
+        );
+        let c: Vec<_> = run
+            .carried_forward
+            .iter()
+            .map(|c| (c.key.payee.as_u128(), c.reason))
+            .collect();
+        assert_eq!(
+            c,
+            vec![
+                (3, CarryReason::BelowMinimum),
+                (4, CarryReason::NegativeNet)
+            ]
+        );
+        assert_eq!(
+            run.statements[0].key.to_string(),
+            format!(
+                "2026-03-31:{}:{}:EUR",
+                Uuid::from_u128(1),
+                Uuid::from_u128(2)
+            )
+        );
+    }
+
+    #[test]
+    fn statement_entry_moves_lines_to_settled() {
+        use ItemKind::*;
+        let items = [
+            item(Commission, 10, 2, "BHD", 1_234),
+            item(Clawback, 11, 2, "BHD", -34),
+        ];
+        let run = settle(end(), &items, &SettlementPolicy::default()).unwrap();
+        let at = Utc.with_ymd_and_hms(2026, 3, 31, 23, 59, 59).unwrap();
+        let e = run.statements[0].journal_entry(at).unwrap();
+        let settled: i64 = balances([&e])
+            .iter()
+            .filter(|((a, _), _)| {
+                a.state == State::Settled && a.side == crate::ledger::Side::Receivable
+            })
+            .map(|(_, b)| b)
+            .sum();
+        assert_eq!(settled, 1_200);
+    }
+
+    #[test]
+    fn repeated_or_mis_signed_items_are_refused() {
+        use ItemKind::*;
+        let twice = [
+            item(Commission, 10, 2, "EUR", 1),
+            item(Commission, 10, 2, "EUR", 1),
+        ];
+        assert!(settle(end(), &twice, &SettlementPolicy::default()).is_err());
+        let positive_clawback = [item(Clawback, 10, 2, "EUR", 1)];
+        assert!(settle(end(), &positive_clawback, &SettlementPolicy::default()).is_err());
+    }
+}
