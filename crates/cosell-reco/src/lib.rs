@@ -1,0 +1,24 @@
+//! Cross-sell recommendations for Cosell, with no HTTP and no SQL: basket parsing,
+//! co-purchase mining, the guarded recommender and its offline evaluation.
+//! The API layer indexes a [`Catalog`], keeps a [`ModelHolder`], and calls [`recommend`].
+
+pub mod baskets;
+pub mod eval;
+pub mod input;
+pub mod model;
+pub mod recommend;
+pub mod score;
+
+pub use baskets::{BasketError, BasketFormat, read_baskets};
+pub use eval::{EvalResult, evaluate_leave_one_out};
+pub use input::{
+    Anchor, Bundle, BundleId, Catalog, Channel, CustomerProfile, CustomerRelationship,
+    DEFAULT_LIMIT, EligibilityRule, Impression, MAX_LIMIT, Moment, Offer, OfferId, PartnerId,
+    Product, ProductId, RecommenderConfig, Relation, RelationKind, Request, Satisfaction,
+};
+pub use model::{
+    CoPurchaseModel, ItemId, MinSupport, ModelBuilder, ModelHolder, Neighbour, PairCount, PairStats,
+};
+pub use recommend::{
+    Outcome, Reason, Recommendation, Subject, Suppression, recommend, suppression,
+};

@@ -1,0 +1,617 @@
+//! The co-purchase model: exact counts of items and of frequent pairs, with support,
+//! confidence in both directions and lift, mined from baskets.
+//!
+//! Mining is the classic two-pass Apriori cut at pairs: count every item, keep the items
+//! with at least the minimum count, then count pairs of those items only (a pair cannot
+//! be frequent unless both its items are). Pair counts live in a dense triangular array
+//! indexed by the frequent items' ranks, so a basket costs k·(k-1)/2 increments of
+//! adjacent memory and no hashing.
+
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+
+/// An item interned to a dense id; ids are given in order of first appearance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ItemId(pub u32);
+
+impl ItemId {
+    fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// The minimum number of baskets an item or a pair must appear in to be frequent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MinSupport {
+    /// A share of the baskets in basis points (100 = 1%), rounded up to whole baskets:
+    /// 1% of 9,835 baskets is 98.35, so 99 baskets, as Borgelt's FP-growth counts it.
+    BasisPoints(u32),
+    /// An absolute number of baskets.
+    Count(u32),
+}
+
+impl MinSupport {
+    /// The minimum basket count for `baskets` baskets, never below one.
+    pub fn min_count(self, baskets: u64) -> u32 {
+        let count = match self {
+            // Integer arithmetic: a float product like 0.01 × 10,000 can land a hair
+            // above 100 and round up to 101.
+            MinSupport::BasisPoints(bp) => (baskets * u64::from(bp)).div_ceil(10_000),
+            MinSupport::Count(c) => u64::from(c),
+        };
+        u32::try_from(count.max(1)).unwrap_or(u32::MAX)
+    }
+}
+
+/// Baskets interned and stored flat, in arrival order; the model is a snapshot of it.
+///
+/// Each basket keeps its distinct items in the order they were first written, so a
+/// basket that lists an item twice counts it once and evaluation can still tell which
+/// item came last.
+#[derive(Debug, Default, Clone)]
+pub struct ModelBuilder {
+    index: HashMap<String, u32>,
+    names: Vec<String>,
+    items: Vec<u32>,
+    ends: Vec<usize>,
+    /// For each item, 1 + the index of the last basket it was seen in: O(1) dedup.
+    last_seen: Vec<usize>,
+}
+
+impl ModelBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one basket; repeated items count once. Empty baskets are ignored.
+    pub fn add_basket<S: AsRef<str>>(&mut self, items: &[S]) {
+        if items.is_empty() {
+            return;
+        }
+        let mark = self.ends.len() + 1;
+        for name in items {
+            let id = self.intern(name.as_ref());
+            let seen = &mut self.last_seen[id as usize];
+            if *seen != mark {
+                *seen = mark;
+                self.items.push(id);
+            }
+        }
+        self.ends.push(self.items.len());
+    }
+
+    fn intern(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.index.get(name) {
+            return id;
+        }
+        // Beyond four billion distinct items the id space is exhausted; saturating keeps
+        // the builder total rather than panicking on absurd input.
+        let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        self.index.insert(name.to_owned(), id);
+        self.names.push(name.to_owned());
+        self.last_seen.push(0);
+        id
+    }
+
+    /// How many baskets have been added.
+    pub fn basket_count(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The distinct items of basket `i`, in the order first written.
+    pub fn basket(&self, i: usize) -> impl ExactSizeIterator<Item = ItemId> + '_ {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        let end = self.ends.get(i).copied().unwrap_or(start);
+        self.items[start..end].iter().map(|&id| ItemId(id))
+    }
+
+    /// The id of an item name, if it has been seen.
+    pub fn item_id(&self, name: &str) -> Option<ItemId> {
+        self.index.get(name).copied().map(ItemId)
+    }
+
+    /// An immutable model of every basket added so far.
+    pub fn snapshot(&self, min_support: MinSupport) -> CoPurchaseModel {
+        self.snapshot_where(min_support, |_| true)
+    }
+
+    /// A model of the baskets whose index passes `keep` (a training split, say).
+    pub fn snapshot_where(
+        &self,
+        min_support: MinSupport,
+        keep: impl Fn(usize) -> bool,
+    ) -> CoPurchaseModel {
+        let mut counts = vec![0_u32; self.names.len()];
+        let mut baskets = 0_u64;
+        self.for_each_basket(&keep, |basket| {
+            baskets += 1;
+            for &id in basket {
+                counts[id as usize] += 1;
+            }
+        });
+        let min_count = min_support.min_count(baskets);
+        let pairs = self.count_pairs(&counts, min_count, &keep);
+        CoPurchaseModel::new(
+            self.index.clone(),
+            self.names.clone(),
+            counts,
+            baskets,
+            min_count,
+            pairs,
+        )
+    }
+
+    fn for_each_basket(&self, keep: &impl Fn(usize) -> bool, mut f: impl FnMut(&[u32])) {
+        let mut start = 0;
+        for (i, &end) in self.ends.iter().enumerate() {
+            if keep(i) {
+                f(&self.items[start..end]);
+            }
+            start = end;
+        }
+    }
+
+    /// Second pass: counts pairs of frequent items, returns those at least `min_count`.
+    fn count_pairs(
+        &self,
+        counts: &[u32],
+        min_count: u32,
+        keep: &impl Fn(usize) -> bool,
+    ) -> Vec<PairCount> {
+        let frequent: Vec<u32> = (0..counts.len())
+            .filter(|&i| counts[i] >= min_count)
+            .filter_map(|i| u32::try_from(i).ok())
+            .collect();
+        let mut rank = vec![u32::MAX; counts.len()];
+        for (r, &id) in frequent.iter().enumerate() {
+            rank[id as usize] = u32::try_from(r).unwrap_or(u32::MAX);
+        }
+        let mut counter = PairCounter::new(frequent.len());
+        let mut local: Vec<u32> = Vec::new();
+        self.for_each_basket(keep, |basket| {
+            local.clear();
+            local.extend(
+                basket
+                    .iter()
+                    .map(|&id| rank[id as usize])
+                    .filter(|&r| r != u32::MAX),
+            );
+            local.sort_unstable();
+            counter.add(&local);
+        });
+        counter
+            .into_frequent(min_count)
+            .into_iter()
+            .map(|(i, j, count)| PairCount {
+                a: ItemId(frequent[i as usize]),
+                b: ItemId(frequent[j as usize]),
+                count,
+            })
+            .collect()
+    }
+
+    /// How many itemsets of any size reach `min_support` (Eclat on bitsets of the
+    /// frequent items). Not needed to recommend; it checks the miner against the
+    /// reference count of all frequent itemsets.
+    pub fn count_frequent_itemsets(&self, min_support: MinSupport) -> u64 {
+        let mut counts = vec![0_u32; self.names.len()];
+        for &id in &self.items {
+            counts[id as usize] += 1;
+        }
+        let min_count = min_support.min_count(self.ends.len() as u64);
+        let words = self.ends.len().div_ceil(64);
+        let mut column = vec![usize::MAX; counts.len()];
+        let mut sets: Vec<Vec<u64>> = Vec::new();
+        for (id, &c) in counts.iter().enumerate() {
+            if c >= min_count {
+                column[id] = sets.len();
+                sets.push(vec![0; words]);
+            }
+        }
+        let mut start = 0;
+        for (b, &end) in self.ends.iter().enumerate() {
+            for &id in &self.items[start..end] {
+                if let Some(set) = sets.get_mut(column[id as usize]) {
+                    set[b / 64] |= 1 << (b % 64);
+                }
+            }
+            start = end;
+        }
+        let total = sets.len() as u64;
+        total + eclat(&sets, min_count)
+    }
+}
+
+/// Counts the frequent extensions below each prefix whose frequent siblings are `sets`.
+fn eclat(sets: &[Vec<u64>], min_count: u32) -> u64 {
+    let mut found = 0;
+    for (i, prefix) in sets.iter().enumerate() {
+        let children: Vec<Vec<u64>> = sets[i + 1..]
+            .iter()
+            .map(|other| prefix.iter().zip(other).map(|(x, y)| x & y).collect())
+            .filter(|set: &Vec<u64>| set.iter().map(|w| w.count_ones()).sum::<u32>() >= min_count)
+            .collect();
+        found += children.len() as u64 + eclat(&children, min_count);
+    }
+    found
+}
+
+/// Pair counts of the frequent items: a dense upper triangle while it fits in a few
+/// tens of megabytes, a hash map beyond that (hundreds of thousands of frequent items).
+enum PairCounter {
+    Dense {
+        n: usize,
+        row: Vec<usize>,
+        counts: Vec<u32>,
+    },
+    Sparse(HashMap<(u32, u32), u32>),
+}
+
+/// The largest triangle kept dense: 16 Mi counters, 64 MB.
+const DENSE_LIMIT: usize = 1 << 24;
+
+impl PairCounter {
+    fn new(n: usize) -> Self {
+        let cells = n * n.saturating_sub(1) / 2;
+        if cells > DENSE_LIMIT {
+            return PairCounter::Sparse(HashMap::new());
+        }
+        // row[i] is where the pairs (i, i+1..n) start in the triangle.
+        let row = (0..n).map(|i| i * (2 * n - i - 1) / 2).collect();
+        PairCounter::Dense {
+            n,
+            row,
+            counts: vec![0; cells],
+        }
+    }
+
+    /// Counts every pair of `sorted`, a basket's frequent ranks in increasing order.
+    fn add(&mut self, sorted: &[u32]) {
+        match self {
+            PairCounter::Dense { row, counts, .. } => {
+                for (k, &i) in sorted.iter().enumerate() {
+                    // j > i, so row[i] + j - i - 1 never underflows; add before subtracting.
+                    let base = row[i as usize];
+                    for &j in &sorted[k + 1..] {
+                        counts[base + j as usize - i as usize - 1] += 1;
+                    }
+                }
+            }
+            PairCounter::Sparse(map) => {
+                for (k, &i) in sorted.iter().enumerate() {
+                    for &j in &sorted[k + 1..] {
+                        *map.entry((i, j)).or_insert(0) += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    fn into_frequent(self, min_count: u32) -> Vec<(u32, u32, u32)> {
+        match self {
+            PairCounter::Dense { n, row, counts } => {
+                let mut out = Vec::new();
+                for i in 0..n {
+                    for j in i + 1..n {
+                        let c = counts[row[i] + j - i - 1];
+                        if c >= min_count {
+                            out.push((rank(i), rank(j), c));
+                        }
+                    }
+                }
+                out
+            }
+            PairCounter::Sparse(map) => map
+                .into_iter()
+                .filter(|&(_, c)| c >= min_count)
+                .map(|((i, j), c)| (i, j, c))
+                .collect(),
+        }
+    }
+}
+
+fn rank(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
+}
+
+/// How many baskets hold both items of a frequent pair; `a < b`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PairCount {
+    pub a: ItemId,
+    pub b: ItemId,
+    pub count: u32,
+}
+
+/// A frequent co-purchase partner of an item, seen from that item.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Neighbour {
+    /// The other item.
+    pub item: ItemId,
+    /// Baskets holding both.
+    pub count: u32,
+    /// Share of all baskets holding both.
+    pub support: f64,
+    /// Share of the baskets with the anchor item that also hold this one.
+    pub confidence: f64,
+    /// How much more often the two are bought together than if independent.
+    pub lift: f64,
+}
+
+/// Support, confidence both ways and lift of one pair.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PairStats {
+    pub count: u32,
+    pub support: f64,
+    /// P(b | a).
+    pub confidence_ab: f64,
+    /// P(a | b).
+    pub confidence_ba: f64,
+    pub lift: f64,
+}
+
+/// An immutable co-purchase model: safe to share between threads and read without locks.
+#[derive(Debug, Clone)]
+pub struct CoPurchaseModel {
+    index: HashMap<String, u32>,
+    names: Vec<String>,
+    counts: Vec<u32>,
+    baskets: u64,
+    min_count: u32,
+    /// Frequent pairs, most baskets first.
+    pairs: Vec<PairCount>,
+    /// Neighbours of item i are `neighbours[starts[i]..starts[i + 1]]`, highest lift first.
+    starts: Vec<usize>,
+    neighbours: Vec<Neighbour>,
+}
+
+impl Default for CoPurchaseModel {
+    /// The model of no baskets: it knows no item and recommends nothing.
+    fn default() -> Self {
+        ModelBuilder::new().snapshot(MinSupport::Count(1))
+    }
+}
+
+impl CoPurchaseModel {
+    fn new(
+        index: HashMap<String, u32>,
+        names: Vec<String>,
+        counts: Vec<u32>,
+        baskets: u64,
+        min_count: u32,
+        mut pairs: Vec<PairCount>,
+    ) -> Self {
+        pairs.sort_unstable_by(|x, y| y.count.cmp(&x.count).then((x.a, x.b).cmp(&(y.a, y.b))));
+        let mut degree = vec![0_usize; names.len() + 1];
+        for p in &pairs {
+            degree[p.a.index() + 1] += 1;
+            degree[p.b.index() + 1] += 1;
+        }
+        let mut starts = degree;
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        let mut fill = starts.clone();
+        let n = baskets.max(1) as f64;
+        let empty = Neighbour {
+            item: ItemId(0),
+            count: 0,
+            support: 0.0,
+            confidence: 0.0,
+            lift: 0.0,
+        };
+        let mut neighbours = vec![empty; starts.last().copied().unwrap_or(0)];
+        for p in &pairs {
+            let (ca, cb) = (
+                f64::from(counts[p.a.index()]),
+                f64::from(counts[p.b.index()]),
+            );
+            let c = f64::from(p.count);
+            let lift = n * c / (ca * cb);
+            for (from, to, c_from) in [(p.a, p.b, ca), (p.b, p.a, cb)] {
+                neighbours[fill[from.index()]] = Neighbour {
+                    item: to,
+                    count: p.count,
+                    support: c / n,
+                    confidence: c / c_from,
+                    lift,
+                };
+                fill[from.index()] += 1;
+            }
+        }
+        for i in 0..names.len() {
+            neighbours[starts[i]..starts[i + 1]].sort_unstable_by(|x, y| {
+                y.lift
+                    .total_cmp(&x.lift)
+                    .then(y.count.cmp(&x.count))
+                    .then(x.item.cmp(&y.item))
+            });
+        }
+        CoPurchaseModel {
+            index,
+            names,
+            counts,
+            baskets,
+            min_count,
+            pairs,
+            starts,
+            neighbours,
+        }
+    }
+
+    /// How many baskets the model was mined from.
+    pub fn basket_count(&self) -> u64 {
+        self.baskets
+    }
+
+    /// The minimum basket count of a frequent item or pair in this model.
+    pub fn min_count(&self) -> u32 {
+        self.min_count
+    }
+
+    /// The id of an item name, if any basket held it.
+    pub fn item_id(&self, name: &str) -> Option<ItemId> {
+        self.index.get(name).copied().map(ItemId)
+    }
+
+    /// The name of an item.
+    pub fn name(&self, item: ItemId) -> &str {
+        self.names.get(item.index()).map_or("", String::as_str)
+    }
+
+    /// Exact number of baskets holding the item.
+    pub fn item_count(&self, item: ItemId) -> u32 {
+        self.counts.get(item.index()).copied().unwrap_or(0)
+    }
+
+    /// Share of baskets holding the item.
+    pub fn support(&self, item: ItemId) -> f64 {
+        f64::from(self.item_count(item)) / self.baskets.max(1) as f64
+    }
+
+    /// The items reaching the minimum support, in id order.
+    pub fn frequent_items(&self) -> impl Iterator<Item = ItemId> + '_ {
+        (0..self.counts.len())
+            .filter(|&i| self.counts[i] >= self.min_count)
+            .filter_map(|i| u32::try_from(i).ok().map(ItemId))
+    }
+
+    /// Every item in descending count (ties by id): the most-popular ranking.
+    pub fn items_by_popularity(&self) -> Vec<ItemId> {
+        let mut items: Vec<ItemId> = (0..self.counts.len())
+            .filter_map(|i| u32::try_from(i).ok().map(ItemId))
+            .collect();
+        items.sort_by(|x, y| self.item_count(*y).cmp(&self.item_count(*x)).then(x.cmp(y)));
+        items
+    }
+
+    /// The frequent pairs, most baskets first.
+    pub fn frequent_pairs(&self) -> &[PairCount] {
+        &self.pairs
+    }
+
+    /// The frequent partners of `item`, highest lift first.
+    pub fn neighbours(&self, item: ItemId) -> &[Neighbour] {
+        match (
+            self.starts.get(item.index()),
+            self.starts.get(item.index() + 1),
+        ) {
+            (Some(&s), Some(&e)) => &self.neighbours[s..e],
+            _ => &[],
+        }
+    }
+
+    /// Support, confidence and lift of a pair, if it is frequent.
+    pub fn pair(&self, a: ItemId, b: ItemId) -> Option<PairStats> {
+        let n = self.neighbours(a).iter().find(|n| n.item == b)?;
+        Some(PairStats {
+            count: n.count,
+            support: n.support,
+            confidence_ab: n.confidence,
+            confidence_ba: f64::from(n.count) / f64::from(self.item_count(b).max(1)),
+            lift: n.lift,
+        })
+    }
+}
+
+/// The model readers use now. A rebuild swaps a whole new snapshot in under a write
+/// lock held only for a pointer store, so a reader gets the old or the new model,
+/// never half of one, and never waits on a rebuild.
+#[derive(Debug, Default)]
+pub struct ModelHolder {
+    current: RwLock<Arc<CoPurchaseModel>>,
+}
+
+impl ModelHolder {
+    /// A holder serving `model`.
+    pub fn new(model: CoPurchaseModel) -> Self {
+        ModelHolder {
+            current: RwLock::new(Arc::new(model)),
+        }
+    }
+
+    /// The current snapshot; it stays valid however many swaps follow.
+    pub fn load(&self) -> Arc<CoPurchaseModel> {
+        // A panic elsewhere cannot leave a half-written Arc behind, so a poisoned lock
+        // still guards a whole model.
+        Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Replaces the snapshot for every later `load`.
+    pub fn store(&self, model: CoPurchaseModel) {
+        let fresh = Arc::new(model);
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = fresh;
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_items_count_once_and_stats_follow_the_definitions() {
+        let mut b = ModelBuilder::new();
+        b.add_basket(&["a", "b", "a"]);
+        b.add_basket(&["a", "b"]);
+        b.add_basket(&["a", "c"]);
+        b.add_basket(&["c"]);
+        let m = b.snapshot(MinSupport::Count(2));
+        let (a, bb, c) = (
+            m.item_id("a").unwrap(),
+            m.item_id("b").unwrap(),
+            m.item_id("c").unwrap(),
+        );
+        assert_eq!(
+            (m.item_count(a), m.item_count(bb), m.item_count(c)),
+            (3, 2, 2)
+        );
+        let s = m.pair(a, bb).unwrap();
+        assert_eq!(s.count, 2);
+        assert!((s.confidence_ab - 2.0 / 3.0).abs() < 1e-12);
+        assert!((s.confidence_ba - 1.0).abs() < 1e-12);
+        assert!((s.lift - 4.0 * 2.0 / (3.0 * 2.0)).abs() < 1e-12);
+        // a+c is together once, below the minimum of two.
+        assert!(m.pair(a, c).is_none());
+    }
+
+    #[test]
+    fn basis_points_round_up_to_whole_baskets() {
+        assert_eq!(MinSupport::BasisPoints(100).min_count(9835), 99);
+        assert_eq!(MinSupport::BasisPoints(50).min_count(21891), 110);
+        assert_eq!(MinSupport::BasisPoints(100).min_count(10_000), 100);
+        assert_eq!(MinSupport::Count(0).min_count(10), 1);
+    }
+
+    #[test]
+    fn sparse_and_dense_counters_agree() {
+        let mut dense = PairCounter::new(4);
+        let mut sparse = PairCounter::Sparse(HashMap::new());
+        for basket in [[0, 1, 3].as_slice(), &[1, 2, 3], &[0, 3]] {
+            dense.add(basket);
+            sparse.add(basket);
+        }
+        let mut d = dense.into_frequent(2);
+        let mut s = sparse.into_frequent(2);
+        d.sort_unstable();
+        s.sort_unstable();
+        assert_eq!(d, vec![(0, 3, 2), (1, 3, 2)]);
+        assert_eq!(d, s);
+    }
+
+    #[test]
+    fn holder_swaps_whole_snapshots_and_old_readers_keep_theirs() {
+        let mut b = ModelBuilder::new();
+        b.add_basket(&["x", "y"]);
+        let holder = ModelHolder::new(b.snapshot(MinSupport::Count(1)));
+        let before = holder.load();
+        // Incremental: keep adding to the same builder, snapshot again, swap.
+        b.add_basket(&["x", "z"]);
+        holder.store(b.snapshot(MinSupport::Count(1)));
+        let after = holder.load();
+        assert_eq!(before.basket_count(), 1);
+        assert!(before.item_id("z").is_none());
+        assert_eq!(after.basket_count(), 2);
+        assert_eq!(after.frequent_pairs().len(), 2);
+    }
+}

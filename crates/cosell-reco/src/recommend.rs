@@ -1,0 +1,468 @@
+//! The recommender: guardrails first, then candidates from relations, partner offers,
+//! bundles and co-purchase neighbours, the exclusion rules, the score and diversity.
+//! Pure: everything it needs is in the catalog, the model and the request.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use cosell_core::Money;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::input::{
+    BundleId, Catalog, Channel, CustomerProfile, DEFAULT_LIMIT, MAX_LIMIT, Moment, Offer, OfferId,
+    PartnerId, Product, ProductId, RecommenderConfig, RelationKind, Request, Satisfaction,
+};
+use crate::model::CoPurchaseModel;
+use crate::score::{
+    BUNDLE_RELEVANCE, OFFER_RELEVANCE, combine, copurchase_relevance, relation_relevance,
+    value_factor,
+};
+
+/// Why nobody is pitched anything: the answer is empty on purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Suppression {
+    OpenComplaint,
+    AtRisk,
+    ChronicReturner,
+    Unprofitable,
+    NoConsent,
+    ChannelNotPreferred,
+    ContactCapReached,
+}
+
+impl Suppression {
+    /// The stable snake_case reason code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Suppression::OpenComplaint => "open_complaint",
+            Suppression::AtRisk => "at_risk",
+            Suppression::ChronicReturner => "chronic_returner",
+            Suppression::Unprofitable => "unprofitable",
+            Suppression::NoConsent => "no_consent",
+            Suppression::ChannelNotPreferred => "channel_not_preferred",
+            Suppression::ContactCapReached => "contact_cap_reached",
+        }
+    }
+}
+
+/// Why an item is recommended, in words a customer or a merchant can read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reason {
+    Related {
+        kind: RelationKind,
+        anchor: String,
+    },
+    BoughtTogether {
+        anchor: String,
+        support: f64,
+        lift: f64,
+    },
+    PartnerOffer {
+        partner: String,
+        discount_percent: Decimal,
+    },
+    Bundle {
+        anchor: String,
+        saving: Money,
+    },
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Related { kind, anchor } => match kind {
+                RelationKind::Accessory => write!(f, "accessory of {anchor}"),
+                RelationKind::Complementary => write!(f, "goes well with {anchor}"),
+                RelationKind::BundleMember => write!(f, "sold in a bundle with {anchor}"),
+                RelationKind::Upgrade => write!(f, "upgrade of {anchor}"),
+                RelationKind::Competing => write!(f, "alternative to {anchor}"),
+            },
+            Reason::BoughtTogether {
+                anchor,
+                support,
+                lift,
+            } => write!(
+                f,
+                "bought together with {anchor} in {:.1}% of baskets, {lift:.1}× more often than chance",
+                support * 100.0
+            ),
+            Reason::PartnerOffer {
+                partner,
+                discount_percent,
+            } => write!(
+                f,
+                "partner offer from {partner}, {}% off",
+                discount_percent.normalize()
+            ),
+            Reason::Bundle { anchor, saving } => {
+                write!(f, "bundle with {anchor}, saves {saving}")
+            }
+        }
+    }
+}
+
+/// What is recommended: a product (possibly through a partner offer) or a bundle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Subject {
+    Product(ProductId),
+    Bundle(BundleId),
+}
+
+/// One ranked item of the answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recommendation {
+    pub subject: Subject,
+    /// The partner selling it.
+    pub partner: PartnerId,
+    /// The partner offer it comes through, to attribute the sale.
+    pub offer: Option<OfferId>,
+    /// The price the customer pays, after any discount.
+    pub price: Money,
+    pub score: f64,
+    pub reasons: Vec<Reason>,
+}
+
+/// The answer: ranked items, or a reason nothing may be shown.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Suppressed(Suppression),
+    Items(Vec<Recommendation>),
+}
+
+/// The first guardrail the customer trips on this channel, if any. Order: satisfaction,
+/// returns, profitability, consent, channel preference, contact cap.
+pub fn suppression(
+    customer: Option<&CustomerProfile>,
+    channel: Channel,
+    config: &RecommenderConfig,
+) -> Option<Suppression> {
+    let Some(c) = customer else {
+        // An anonymous visitor gave no consent to be emailed or called.
+        return (channel != Channel::Web).then_some(Suppression::NoConsent);
+    };
+    match c.satisfaction {
+        Satisfaction::OpenComplaint => return Some(Suppression::OpenComplaint),
+        Satisfaction::AtRisk => return Some(Suppression::AtRisk),
+        Satisfaction::Ok => {}
+    }
+    if c.return_rate > config.return_rate_threshold {
+        Some(Suppression::ChronicReturner)
+    } else if c.service_cost > c.revenue {
+        Some(Suppression::Unprofitable)
+    } else if !c.consents.contains(&channel) {
+        Some(Suppression::NoConsent)
+    } else if channel == Channel::Phone && c.preferred_channel != Some(Channel::Phone) {
+        Some(Suppression::ChannelNotPreferred)
+    } else if c.shown_last_7_days.len() >= config.contact_cap as usize {
+        Some(Suppression::ContactCapReached)
+    } else {
+        None
+    }
+}
+
+/// Whether `offer` may be shown to this customer on this channel now.
+fn offer_allowed(offer: &Offer, req: &Request<'_>) -> bool {
+    let live = !offer.paused
+        && offer.valid_from <= req.now
+        && offer.valid_until.is_none_or(|end| req.now < end);
+    if !live || !offer.channels.contains(&req.channel) {
+        return false;
+    }
+    let Some(c) = req.customer else {
+        // Without a profile no eligibility rule can be checked, so none may exist.
+        return offer.eligibility.is_empty();
+    };
+    let shown = c
+        .shown_last_7_days
+        .iter()
+        .filter(|i| i.offer == Some(offer.id))
+        .count();
+    offer
+        .per_customer_cap
+        .is_none_or(|cap| shown < cap as usize)
+        && offer.eligibility.iter().all(|r| r.admits(&c.attributes))
+        && !c
+            .relationships
+            .iter()
+            .any(|r| r.partner == offer.partner && offer.excluded_relationships.contains(&r.kind))
+}
+
+/// Evidence gathered for one candidate product.
+#[derive(Default)]
+struct Evidence {
+    relevances: Vec<f64>,
+    reasons: Vec<Reason>,
+}
+
+/// Ranks recommendations for `req`, or says which guardrail suppresses them.
+pub fn recommend(
+    catalog: &Catalog,
+    model: &CoPurchaseModel,
+    req: &Request<'_>,
+    config: &RecommenderConfig,
+) -> Outcome {
+    if let Some(s) = suppression(req.customer, req.channel, config) {
+        return Outcome::Suppressed(s);
+    }
+    let mut limit = req.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    if req.moment == Moment::SupportResolved {
+        // Right after a fix, one suggestion at most: the conversation is about service.
+        limit = 1;
+    }
+    if let Some(c) = req.customer {
+        let left = (config.contact_cap as usize).saturating_sub(c.shown_last_7_days.len());
+        limit = limit.min(left);
+    }
+
+    let mut evidence: HashMap<ProductId, Evidence> = HashMap::new();
+    let mut competing: HashSet<ProductId> = HashSet::new();
+    let mut anchor_offers: Vec<usize> = Vec::new();
+    for anchor in req.anchors {
+        for link in catalog.links.get(&anchor.product).into_iter().flatten() {
+            if link.kind == RelationKind::Competing {
+                competing.insert(link.to);
+                continue;
+            }
+            let e = evidence.entry(link.to).or_default();
+            e.relevances
+                .push(relation_relevance(link.kind, link.weight));
+            e.reasons.push(Reason::Related {
+                kind: link.kind,
+                anchor: anchor.name.clone(),
+            });
+        }
+        let item = anchor.item_key.as_deref().and_then(|k| model.item_id(k));
+        for n in item
+            .map(|i| model.neighbours(i))
+            .unwrap_or_default()
+            .iter()
+            .take(config.neighbours_per_anchor)
+        {
+            let Some(&pid) = catalog.by_item_key.get(model.name(n.item)) else {
+                continue;
+            };
+            let relevance = copurchase_relevance(n);
+            if relevance > 0.0 {
+                let e = evidence.entry(pid).or_default();
+                e.relevances.push(relevance);
+                e.reasons.push(Reason::BoughtTogether {
+                    anchor: anchor.name.clone(),
+                    support: n.support,
+                    lift: n.lift,
+                });
+            }
+        }
+        anchor_offers.extend(
+            catalog
+                .offers_by_anchor
+                .get(&anchor.product)
+                .into_iter()
+                .flatten(),
+        );
+    }
+    for &i in &anchor_offers {
+        if offer_allowed(&catalog.offers[i], req) {
+            evidence
+                .entry(catalog.offers[i].product)
+                .or_default()
+                .relevances
+                .push(OFFER_RELEVANCE);
+        }
+    }
+
+    let in_cart: HashSet<ProductId> = req.anchors.iter().map(|a| a.product).collect();
+    let replaced_categories: HashSet<&str> = req
+        .anchors
+        .iter()
+        .filter(|a| !a.accessory_type)
+        .map(|a| a.category.as_str())
+        .collect();
+    let mut ranked: Vec<(Recommendation, &str)> = Vec::new();
+    for (pid, e) in evidence {
+        let Some(p) = catalog.product(pid) else {
+            continue;
+        };
+        let excluded = !p.active
+            || p.price.currency != req.currency
+            || in_cart.contains(&pid)
+            || req.customer.is_some_and(|c| c.purchased.contains(&pid))
+            || competing.contains(&pid)
+            || replaced_categories.contains(p.category.as_str());
+        if excluded {
+            continue;
+        }
+        if let Some(r) = rank_product(catalog, p, e, req, config) {
+            ranked.push((r, p.category.as_str()));
+        }
+    }
+    ranked.extend(
+        bundles(catalog, req, &in_cart, &competing, config)
+            .into_iter()
+            .map(|r| (r, "bundle")),
+    );
+    ranked.sort_by(|(x, _), (y, _)| {
+        y.score
+            .total_cmp(&x.score)
+            .then_with(|| subject_key(x).cmp(&subject_key(y)))
+    });
+    Outcome::Items(diversify(ranked, limit, config.max_per_category))
+}
+
+fn subject_key(r: &Recommendation) -> (u8, uuid::Uuid) {
+    match r.subject {
+        Subject::Product(id) => (0, id),
+        Subject::Bundle(id) => (1, id),
+    }
+}
+
+/// Scores one product that passed the exclusions: through its best allowed partner
+/// offer (commission) when it has one, else on the merchant's own margin.
+fn rank_product(
+    catalog: &Catalog,
+    p: &Product,
+    mut e: Evidence,
+    req: &Request<'_>,
+    config: &RecommenderConfig,
+) -> Option<Recommendation> {
+    let best_offer = catalog
+        .offers_by_product
+        .get(&p.id)
+        .into_iter()
+        .flatten()
+        .map(|&i| &catalog.offers[i])
+        .filter(|o| offer_allowed(o, req))
+        .map(|o| {
+            let price = discounted(p.price, o.discount_percent);
+            let commission = price.amount * o.commission_percent / Decimal::ONE_HUNDRED;
+            (o, price, commission)
+        })
+        .max_by(|x, y| x.2.cmp(&y.2).then(y.0.id.cmp(&x.0.id)));
+    let (offer, price, expected) = match best_offer {
+        Some((o, price, commission)) => {
+            e.reasons.push(Reason::PartnerOffer {
+                partner: o.partner_name.clone(),
+                discount_percent: o.discount_percent,
+            });
+            (Some(o), price, commission)
+        }
+        None if e.reasons.is_empty() => return None,
+        None => (None, p.price, p.price.amount - p.unit_cost.amount),
+    };
+    // A product sold at a loss (or earning nothing) is never pushed, however relevant.
+    if expected <= Decimal::ZERO {
+        return None;
+    }
+    let score = combine(&e.relevances) * value_factor(expected, config.value_scale);
+    Some(Recommendation {
+        subject: Subject::Product(p.id),
+        partner: offer.map_or(p.owner, |o| o.partner),
+        offer: offer.map(|o| o.id),
+        price,
+        score,
+        reasons: e.reasons,
+    })
+}
+
+/// `price` less `percent`, rounded to the currency's minor units.
+fn discounted(price: Money, percent: Decimal) -> Money {
+    let factor = (Decimal::ONE_HUNDRED - percent) / Decimal::ONE_HUNDRED;
+    let amount = (price.amount * factor).round_dp(price.currency.minor_units());
+    Money {
+        amount,
+        currency: price.currency,
+    }
+}
+
+/// Bundles holding an anchor whose other members may all be recommended, at the
+/// bundle price, kept only while that price still clears the bundle's margin floor.
+fn bundles(
+    catalog: &Catalog,
+    req: &Request<'_>,
+    in_cart: &HashSet<ProductId>,
+    competing: &HashSet<ProductId>,
+    config: &RecommenderConfig,
+) -> Vec<Recommendation> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for anchor in req.anchors {
+        for &i in catalog
+            .bundles_by_member
+            .get(&anchor.product)
+            .into_iter()
+            .flatten()
+        {
+            let b = &catalog.bundles[i];
+            if !seen.insert(b.id) || !b.active || b.price.currency != req.currency {
+                continue;
+            }
+            let members: Option<Vec<&Product>> =
+                b.members.iter().map(|m| catalog.product(*m)).collect();
+            let Some(members) = members else { continue };
+            let others_ok = members.iter().all(|m| {
+                m.active
+                    && !competing.contains(&m.id)
+                    && (in_cart.contains(&m.id)
+                        || !req.customer.is_some_and(|c| c.purchased.contains(&m.id)))
+            });
+            let cost: Decimal = members.iter().map(|m| m.unit_cost.amount).sum();
+            let list: Decimal = members.iter().map(|m| m.price.amount).sum();
+            let margin = b.price.amount - cost;
+            if !others_ok || margin < b.margin_floor.amount || margin <= Decimal::ZERO {
+                continue;
+            }
+            let saving = Money {
+                amount: list - b.price.amount,
+                currency: b.price.currency,
+            };
+            out.push(Recommendation {
+                subject: Subject::Bundle(b.id),
+                partner: b.owner,
+                offer: None,
+                price: b.price,
+                score: BUNDLE_RELEVANCE * value_factor(margin, config.value_scale),
+                reasons: vec![Reason::Bundle {
+                    anchor: anchor.name.clone(),
+                    saving,
+                }],
+            });
+        }
+    }
+    out
+}
+
+/// Picks from the ranked list keeping at most `per_category` items of one category;
+/// when that leaves slots empty, fills them with the best remaining items anyway.
+fn diversify(
+    ranked: Vec<(Recommendation, &str)>,
+    limit: usize,
+    per_category: usize,
+) -> Vec<Recommendation> {
+    let mut taken: HashMap<&str, usize> = HashMap::new();
+    let mut picked = vec![false; ranked.len()];
+    let mut order = Vec::new();
+    for (i, (_, category)) in ranked.iter().enumerate() {
+        if order.len() == limit {
+            break;
+        }
+        let n = taken.entry(category).or_insert(0);
+        if *n < per_category {
+            *n += 1;
+            picked[i] = true;
+            order.push(i);
+        }
+    }
+    for (i, p) in picked.iter_mut().enumerate() {
+        if order.len() == limit {
+            break;
+        }
+        if !*p {
+            *p = true;
+            order.push(i);
+        }
+    }
+    let mut slots: Vec<Option<Recommendation>> = ranked.into_iter().map(|(r, _)| Some(r)).collect();
+    order.sort_by_key(|&i| i);
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
+}
