@@ -6,6 +6,7 @@ pub mod attribution;
 pub mod commission;
 pub mod error;
 pub mod ledger;
+pub mod metrics;
 pub mod money;
 pub mod settlement;
 
