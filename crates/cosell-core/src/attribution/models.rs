@@ -201,7 +201,11 @@ mod tests {
         // 14 days: exactly a quarter; 19 days: 0.5^(19/7) = 0.152…
         let w = m.weigh(day(20), &[day(1), day(6), day(20)]);
         assert_eq!(w[1], dec!(0.25));
-        assert!((w[0] - dec!(0.15237670677555943)).abs() < dec!(1e-16));
+        assert!(
+            (w[0] - dec!(0.1523767067755594301139613753)).abs() < dec!(1e-20),
+            "{}",
+            w[0]
+        );
     }
 
     #[test]
