@@ -1,0 +1,247 @@
+//! The native transport: a cdylib opened with `dlopen` and called through its C table.
+
+use crate::error::{CallError, LoadError};
+use crate::store::{self, Sha256Hex};
+use cosell_plugin_abi::{
+    ABI_VERSION, ABI_VERSION_SYMBOL, API_VERSION, AbiVersionFn, BytesRef, CallFn, ENTRY_V1_SYMBOL,
+    EntryV1Fn, ErrorBody, FreeBufFn, HostApi, InitFn, Manifest, OwnedBuf, PluginTableV1, Status,
+    TableHeader, log_level,
+};
+use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
+use std::ffi::{CStr, c_void};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::sync::OnceLock;
+
+/// How the registry talks to a plugin. Native libraries are the only
+/// transport today; a process-isolated plugin (which, unlike a thread, can be
+/// killed and memory-capped) can implement this with the same JSON messages.
+pub trait Transport: Send + Sync + 'static {
+    /// The validated manifest.
+    fn manifest(&self) -> &Manifest;
+    /// Configures the plugin with JSON `config`.
+    fn init(&self, config: &[u8]) -> Result<(), CallError>;
+    /// Calls `method` with JSON `input`; refuses responses over `max_output` bytes.
+    fn call(&self, method: &str, input: &[u8], max_output: usize) -> Result<Vec<u8>, CallError>;
+}
+
+/// A loaded native plugin: copies of its table's function pointers.
+///
+/// The library is never unloaded: Rust cdylibs register thread-local
+/// destructors that crash threads exiting after `dlclose` (rust#91979), and
+/// musl's `dlclose` is a no-op anyway. Disabling a plugin stops calls instead;
+/// an upgrade is a new hash and a restart.
+pub struct NativePlugin {
+    manifest: Manifest,
+    init: InitFn,
+    call: CallFn,
+    free_buf: FreeBufFn,
+}
+
+/// Where the host's log callback finds the plugin's name.
+struct LogContext {
+    file: String,
+    name: OnceLock<String>,
+}
+
+unsafe extern "C" fn host_log(context: *const c_void, level: u32, message: BytesRef) {
+    // Nothing may unwind back into the plugin's C frame.
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: `context` is the leaked `LogContext` given in `HostApi`.
+        let context = unsafe { &*context.cast::<LogContext>() };
+        // SAFETY: the plugin keeps `message` valid for this call.
+        let text = String::from_utf8_lossy(unsafe { message.as_slice() });
+        let plugin = context.name.get().unwrap_or(&context.file);
+        match level {
+            log_level::ERROR => tracing::error!(target: "cosell::plugin", %plugin, "{text}"),
+            log_level::WARN => tracing::warn!(target: "cosell::plugin", %plugin, "{text}"),
+            log_level::INFO => tracing::info!(target: "cosell::plugin", %plugin, "{text}"),
+            _ => tracing::debug!(target: "cosell::plugin", %plugin, "{text}"),
+        }
+    }));
+}
+
+impl NativePlugin {
+    /// Re-hashes `path`, opens it, and validates ABI version, table and manifest.
+    ///
+    /// Opening a library runs its initialisers: a native plugin is trusted code
+    /// with the server's privileges, and the pinned hash only proves which file it is.
+    pub fn open(path: &Path, sha256: &Sha256Hex) -> Result<Self, LoadError> {
+        // Re-hash right before dlopen: the file could have been swapped since install.
+        store::verify_file(path, sha256)?;
+        // SAFETY: see above; eager binding (RTLD_NOW) surfaces missing symbols
+        // here rather than mid-call, RTLD_LOCAL keeps its symbols out of the
+        // global namespace so two plugins cannot interpose on each other.
+        let library = unsafe { Library::open(Some(path), RTLD_NOW | RTLD_LOCAL) }.map_err(|e| {
+            LoadError::Open {
+                path: path.to_owned(),
+                message: e.to_string(),
+            }
+        })?;
+        // Leaked on purpose, also on failure below: see the type's docs.
+        let library: &'static Library = Box::leak(Box::new(library));
+
+        // SAFETY: the symbol's type is fixed by the ABI.
+        let abi_version: AbiVersionFn = unsafe { symbol(library, ABI_VERSION_SYMBOL) }?;
+        // SAFETY: calling the plugin's parameterless version function.
+        let found = unsafe { abi_version() };
+        if found != ABI_VERSION {
+            return Err(LoadError::AbiVersion {
+                found,
+                expected: ABI_VERSION,
+            });
+        }
+        // SAFETY: the symbol's type is fixed by the ABI.
+        let entry: EntryV1Fn = unsafe { symbol(library, ENTRY_V1_SYMBOL) }?;
+        let context: &'static LogContext = Box::leak(Box::new(LogContext {
+            file: path.display().to_string(),
+            name: OnceLock::new(),
+        }));
+        let host = HostApi {
+            abi_version: ABI_VERSION,
+            struct_size: HostApi::SIZE,
+            context: std::ptr::from_ref(context).cast(),
+            log: Some(host_log),
+        };
+        // SAFETY: `host` is valid for the call; the plugin copies it.
+        let table = unsafe { entry(&host) };
+        // SAFETY: the table is a static in the plugin; the header is read
+        // before anything else so a short table is never over-read.
+        let table = unsafe { read_table(table) }?;
+        let (Some(manifest), Some(init), Some(call), Some(free_buf)) =
+            (table.manifest, table.init, table.call, table.free_buf)
+        else {
+            return Err(LoadError::NullFunction(null_field(&table)));
+        };
+        // SAFETY: the manifest bytes live as long as the (leaked) library.
+        let manifest = unsafe { manifest().as_slice() };
+        let manifest: Manifest =
+            serde_json::from_slice(manifest).map_err(|e| LoadError::BadManifest(e.to_string()))?;
+        if !API_VERSION.serves(manifest.api) {
+            return Err(LoadError::ApiVersion {
+                plugin: manifest.api,
+                host: API_VERSION,
+            });
+        }
+        let _ = context
+            .name
+            .set(format!("{} {}", manifest.name, manifest.version));
+        Ok(Self {
+            manifest,
+            init,
+            call,
+            free_buf,
+        })
+    }
+
+    /// Copies the plugin's output buffer, hands it back to the plugin, and
+    /// turns the status into a result.
+    fn finish(
+        &self,
+        status: Status,
+        out: OwnedBuf,
+        max_output: usize,
+    ) -> Result<Vec<u8>, CallError> {
+        let bytes = (out.len <= max_output).then(|| {
+            // SAFETY: the plugin filled `out` with `len` initialised bytes.
+            unsafe {
+                BytesRef {
+                    ptr: out.ptr,
+                    len: out.len,
+                }
+                .as_slice()
+            }
+            .to_vec()
+        });
+        // SAFETY: the buffer came from this plugin and is returned exactly once.
+        unsafe { (self.free_buf)(out) };
+        let bytes = bytes.ok_or_else(|| {
+            CallError::InvalidOutput(format!(
+                "{} bytes exceed the {max_output}-byte payload limit",
+                out.len
+            ))
+        })?;
+        let error_body = |bytes: &[u8]| {
+            serde_json::from_slice::<ErrorBody>(bytes)
+                .map_err(|e| CallError::InvalidOutput(format!("unreadable error body: {e}")))
+        };
+        match status {
+            Status::OK => Ok(bytes),
+            Status::ERROR => Err(CallError::Plugin(error_body(&bytes)?)),
+            Status::PANIC => Err(CallError::Panic(error_body(&bytes)?)),
+            Status(other) => Err(CallError::InvalidOutput(format!("unknown status {other}"))),
+        }
+    }
+}
+
+impl Transport for NativePlugin {
+    fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    fn init(&self, config: &[u8]) -> Result<(), CallError> {
+        let mut out = OwnedBuf::EMPTY;
+        // SAFETY: input valid for the call, `out` writable; ABI contract.
+        let status = unsafe { (self.init)(BytesRef::from_slice(config), &mut out) };
+        // An init answer is small; the limit only guards against garbage lengths.
+        self.finish(status, out, 1 << 20).map(drop)
+    }
+
+    fn call(&self, method: &str, input: &[u8], max_output: usize) -> Result<Vec<u8>, CallError> {
+        let mut out = OwnedBuf::EMPTY;
+        let (method, input) = (
+            BytesRef::from_slice(method.as_bytes()),
+            BytesRef::from_slice(input),
+        );
+        // SAFETY: inputs valid for the call, `out` writable; ABI contract.
+        let status = unsafe { (self.call)(method, input, &mut out) };
+        self.finish(status, out, max_output)
+    }
+}
+
+/// Looks up a function symbol and copies the pointer out.
+///
+/// # Safety
+/// `T` must be the symbol's real function-pointer type.
+unsafe fn symbol<T: Copy>(library: &'static Library, name: &'static CStr) -> Result<T, LoadError> {
+    // SAFETY: forwarded from this function's contract.
+    let found = unsafe { library.get::<T>(name.to_bytes()) };
+    found.map(|s| *s).map_err(|_| LoadError::MissingSymbol {
+        symbol: name.to_str().unwrap_or("?"),
+    })
+}
+
+/// Checks the table header, then copies the whole table.
+///
+/// # Safety
+/// `table` is null or points to a table at least as long as its `struct_size`.
+unsafe fn read_table(table: *const PluginTableV1) -> Result<PluginTableV1, LoadError> {
+    if table.is_null() {
+        return Err(LoadError::NullTable);
+    }
+    // SAFETY: every table starts with the header (ABI contract).
+    let header = unsafe { *table.cast::<TableHeader>() };
+    if header.abi_version != ABI_VERSION {
+        return Err(LoadError::AbiVersion {
+            found: header.abi_version,
+            expected: ABI_VERSION,
+        });
+    }
+    if header.struct_size < PluginTableV1::SIZE {
+        return Err(LoadError::ShortTable {
+            found: header.struct_size,
+            needed: PluginTableV1::SIZE,
+        });
+    }
+    // SAFETY: the plugin says the table is at least as long as the v1 table.
+    Ok(unsafe { *table })
+}
+
+fn null_field(table: &PluginTableV1) -> &'static str {
+    match table {
+        PluginTableV1 { manifest: None, .. } => "manifest",
+        PluginTableV1 { init: None, .. } => "init",
+        PluginTableV1 { call: None, .. } => "call",
+        _ => "free_buf",
+    }
+}
