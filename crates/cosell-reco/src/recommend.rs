@@ -466,3 +466,6 @@ fn diversify(
     order.sort_by_key(|&i| i);
     order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
+
+#[cfg(test)]
+mod tests;
