@@ -1,1 +1,18 @@
-//! placeholder
+//! Cosell's schema, as ordered migrations that run unchanged on SQLite and PostgreSQL.
+//!
+//! Money is stored as BIGINT minor units plus a currency code, and rates as decimal text:
+//! sea-orm reads SQLite decimals through `f64`, which would lose cents.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_catalog;
+
+/// Every migration, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_catalog::Migration)]
+    }
+}

@@ -1,1 +1,111 @@
-//! placeholder
+//! Cosell's persistence: sea-orm entities behind repository functions that speak domain types.
+//!
+//! Every function that touches partner data takes a [`Tenant`], so isolation is decided in
+//! one place: a partner's query is filtered by its id, and another tenant's row is reported
+//! as missing, exactly like an absent one.
+
+mod entities;
+mod error;
+mod money;
+
+pub mod api_keys;
+pub mod bundles;
+pub mod idempotency;
+pub mod offers;
+pub mod partners;
+pub mod partnerships;
+pub mod products;
+pub mod relations;
+
+use std::time::Duration;
+
+use cosell_core::PartnerId;
+use cosell_migrations::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+
+pub use error::StoreError;
+
+/// Whose data a call may see and change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tenant {
+    /// An operator: every partner's data.
+    All,
+    /// One partner: only its own data.
+    Partner(PartnerId),
+}
+
+impl Tenant {
+    /// Whether this tenant may see a row owned by `owner`.
+    pub fn sees(self, owner: PartnerId) -> bool {
+        match self {
+            Tenant::All => true,
+            Tenant::Partner(id) => id == owner,
+        }
+    }
+}
+
+/// A page of results and the cursor for the next page, if there is one.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<uuid::Uuid>,
+}
+
+/// Cuts a `limit + 1` fetch to `limit` items and a cursor: ids are time-ordered v7 uuids.
+fn page<T>(mut items: Vec<T>, limit: u64, id: impl Fn(&T) -> uuid::Uuid) -> Page<T> {
+    let more = items.len() as u64 > limit;
+    items.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let next_cursor = if more { items.last().map(id) } else { None };
+    Page { items, next_cursor }
+}
+
+/// The database handle every repository function takes.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://…` or `postgres://…`). SQLite runs in WAL mode with
+    /// foreign keys on and a busy timeout, so concurrent writers wait rather than fail.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let mut options = ConnectOptions::new(url);
+        options
+            .sqlx_logging(false)
+            .connect_timeout(Duration::from_secs(10))
+            .map_sqlx_sqlite_opts(|o| {
+                o.create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10))
+            });
+        if url.starts_with("sqlite:") {
+            options.max_connections(8);
+        }
+        let db = Database::connect(options).await?;
+        Ok(Store { db })
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        Migrator::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    /// How many migrations the code has that the database has not applied.
+    pub async fn pending_migrations(&self) -> Result<usize, StoreError> {
+        Ok(Migrator::get_pending_migrations(&self.db).await?.len())
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.db.ping().await?;
+        Ok(())
+    }
+
+    pub(crate) fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+}

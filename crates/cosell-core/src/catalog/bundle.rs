@@ -1,0 +1,182 @@
+//! Bundles: a discounted set of products that must keep a margin floor.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::Serialize;
+
+use super::{parse_percent, parse_text};
+use crate::{BundleId, Currency, PartnerId, ProductId, ValidationErrors};
+
+/// A bundle as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Bundle {
+    pub id: BundleId,
+    pub partner_id: PartnerId,
+    pub terms: BundleTerms,
+    pub product_ids: Vec<ProductId>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The validated terms of a bundle: its name, discount on the summed price and margin floor.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BundleTerms {
+    pub name: String,
+    pub currency: Currency,
+    pub discount_percent: Decimal,
+    pub margin_floor: Decimal,
+}
+
+/// One member product's price and cost, as the margin check needs them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BundleItem {
+    pub product_id: ProductId,
+    pub currency: Currency,
+    pub price: Decimal,
+    pub unit_cost: Decimal,
+}
+
+/// What a bundle costs and earns at its discount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct BundlePricing {
+    pub list_price: Decimal,
+    pub price: Decimal,
+    pub cost: Decimal,
+    pub margin: Decimal,
+}
+
+impl BundleTerms {
+    pub fn parse(
+        name: &str,
+        currency: &str,
+        discount_percent: Decimal,
+        margin_floor: Decimal,
+    ) -> Result<Self, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        let name = errors.take(parse_text("name", name, 200));
+        let currency = errors.take(Currency::parse(currency));
+        let discount_percent = errors.take(parse_percent("discount_percent", discount_percent));
+        if let Some(c) = currency
+            && !c.fits(margin_floor)
+        {
+            errors.push(
+                "margin_floor",
+                format!(
+                    "{margin_floor} has more than {} decimal places for {c}",
+                    c.minor_units()
+                ),
+            );
+        }
+        match (name, currency, discount_percent) {
+            (Some(name), Some(currency), Some(discount_percent)) if errors.0.is_empty() => {
+                Ok(BundleTerms {
+                    name,
+                    currency,
+                    discount_percent,
+                    margin_floor,
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+
+    /// Prices the bundle and refuses it when it breaks a rule: fewer than two distinct
+    /// products, mixed currencies, or a discounted margin under the floor. The discounted
+    /// price is rounded half-up to the currency's minor units, as a till would show it.
+    pub fn price(&self, items: &[BundleItem]) -> Result<BundlePricing, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        let mut ids: Vec<_> = items.iter().map(|i| i.product_id).collect();
+        ids.sort();
+        ids.dedup();
+        if ids.len() < 2 || ids.len() != items.len() {
+            errors.push(
+                "product_ids",
+                "a bundle needs at least two distinct products",
+            );
+        }
+        for item in items.iter().filter(|i| i.currency != self.currency) {
+            errors.push(
+                "product_ids",
+                format!(
+                    "product {} is priced in {}, the bundle in {}",
+                    item.product_id, item.currency, self.currency
+                ),
+            );
+        }
+        errors.into_result()?;
+        let list_price: Decimal = items.iter().map(|i| i.price).sum();
+        let cost: Decimal = items.iter().map(|i| i.unit_cost).sum();
+        let factor = (Decimal::ONE_HUNDRED - self.discount_percent) / Decimal::ONE_HUNDRED;
+        let price = (list_price * factor).round_dp_with_strategy(
+            self.currency.minor_units(),
+            RoundingStrategy::MidpointAwayFromZero,
+        );
+        let margin = price - cost;
+        if margin < self.margin_floor {
+            return Err(ValidationErrors::from(crate::ValidationError::new(
+                "discount_percent",
+                format!(
+                    "bundle margin {margin} {c} (price {price} after {d}% off {list_price}, minus cost {cost}) is below the margin floor {floor} {c}",
+                    c = self.currency,
+                    d = self.discount_percent,
+                    floor = self.margin_floor,
+                ),
+            )));
+        }
+        Ok(BundlePricing {
+            list_price,
+            price,
+            cost,
+            margin,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    fn item(price: Decimal, cost: Decimal) -> BundleItem {
+        BundleItem {
+            product_id: ProductId::new(),
+            currency: Currency::parse("EUR").unwrap(),
+            price,
+            unit_cost: cost,
+        }
+    }
+
+    #[test]
+    fn margin_is_price_after_discount_minus_summed_cost() {
+        let terms = BundleTerms::parse("Camp set", "EUR", dec!(10), dec!(50)).unwrap();
+        let pricing = terms
+            .price(&[item(dec!(199.99), dec!(120)), item(dec!(49.99), dec!(20))])
+            .unwrap();
+        assert_eq!(pricing.list_price, dec!(249.98));
+        assert_eq!(pricing.price, dec!(224.98)); // 224.982 rounded to the cent
+        assert_eq!(pricing.margin, dec!(84.98));
+    }
+
+    #[test]
+    fn a_margin_under_the_floor_is_refused_naming_the_numbers() {
+        let terms = BundleTerms::parse("Camp set", "EUR", dec!(30), dec!(50)).unwrap();
+        let err = terms
+            .price(&[item(dec!(100), dec!(60)), item(dec!(50), dec!(30))])
+            .unwrap_err();
+        let message = &err.0[0].message;
+        assert!(message.contains("margin 15.00 EUR"), "{message}");
+        assert!(message.contains("floor 50 EUR"), "{message}");
+    }
+
+    #[test]
+    fn one_product_or_mixed_currencies_are_refused() {
+        let terms = BundleTerms::parse("Set", "EUR", dec!(0), dec!(0)).unwrap();
+        assert!(terms.price(&[item(dec!(1), dec!(0))]).is_err());
+        let usd = BundleItem {
+            currency: Currency::parse("USD").unwrap(),
+            ..item(dec!(1), dec!(0))
+        };
+        assert!(terms.price(&[item(dec!(1), dec!(0)), usd]).is_err());
+    }
+}

@@ -1,0 +1,203 @@
+//! Bundles: discounted sets of a partner's products, priced and margin-checked on every write.
+
+use chrono::Utc;
+use cosell_core::catalog::bundle::BundlePricing;
+use cosell_core::catalog::{Bundle, BundleItem, BundleTerms};
+use cosell_core::{BundleId, PartnerId, ProductId};
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
+
+use crate::entities::{bundle, bundle_item};
+use crate::money::{currency, decimal, to_minor};
+use crate::products::find_product;
+use crate::{Store, StoreError, Tenant};
+
+const TABLE: &str = "bundles";
+
+async fn load<C: ConnectionTrait>(
+    db: &C,
+    tenant: Tenant,
+    id: BundleId,
+) -> Result<Bundle, StoreError> {
+    let m = bundle::Entity::find_by_id(id.0)
+        .one(db)
+        .await?
+        .ok_or(StoreError::NotFound("bundle"))?;
+    if !tenant.sees(PartnerId(m.partner_id)) {
+        return Err(StoreError::NotFound("bundle"));
+    }
+    let items = bundle_item::Entity::find()
+        .filter(bundle_item::COLUMN.bundle_id.eq(id.0))
+        .order_by_asc(bundle_item::COLUMN.product_id)
+        .all(db)
+        .await?;
+    let currency = currency(TABLE, &m.currency)?;
+    Ok(Bundle {
+        id,
+        partner_id: PartnerId(m.partner_id),
+        terms: BundleTerms {
+            name: m.name,
+            currency,
+            discount_percent: decimal(TABLE, &m.discount_percent)?,
+            margin_floor: currency.from_minor(m.margin_floor_minor),
+        },
+        product_ids: items.into_iter().map(|i| ProductId(i.product_id)).collect(),
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    })
+}
+
+impl Store {
+    /// Prices `product_ids` under `terms`: every product must be the owner's own.
+    async fn price_bundle(
+        &self,
+        owner: PartnerId,
+        terms: &BundleTerms,
+        product_ids: &[ProductId],
+    ) -> Result<BundlePricing, StoreError> {
+        let mut items = Vec::with_capacity(product_ids.len());
+        for id in product_ids {
+            let p = find_product(self.db(), Tenant::Partner(owner), *id).await?;
+            items.push(BundleItem {
+                product_id: p.id,
+                currency: p.fields.currency,
+                price: p.fields.price,
+                unit_cost: p.fields.unit_cost,
+            });
+        }
+        Ok(terms.price(&items)?)
+    }
+
+    async fn write_bundle(
+        &self,
+        owner: PartnerId,
+        id: BundleId,
+        terms: &BundleTerms,
+        product_ids: &[ProductId],
+        version: i32,
+    ) -> Result<Bundle, StoreError> {
+        let now = Utc::now();
+        let row = bundle::ActiveModel {
+            id: Set(id.0),
+            partner_id: Set(owner.0),
+            name: Set(terms.name.clone()),
+            currency: Set(terms.currency.code().to_owned()),
+            discount_percent: Set(terms.discount_percent.to_string()),
+            margin_floor_minor: Set(to_minor(TABLE, terms.currency, terms.margin_floor)?),
+            version: Set(version),
+            created_at: Set(now),
+            updated_at: Set(now),
+        };
+        let txn = self.db().begin().await?;
+        if version == 1 {
+            bundle::Entity::insert(row).exec(&txn).await?;
+        } else {
+            let mut row = row;
+            row.created_at = sea_orm::ActiveValue::NotSet;
+            let result = bundle::Entity::update_many()
+                .set(row)
+                .filter(bundle::COLUMN.id.eq(id.0))
+                .filter(bundle::COLUMN.version.eq(version - 1))
+                .exec(&txn)
+                .await?;
+            if result.rows_affected == 0 {
+                let current = load(&txn, Tenant::All, id).await?;
+                return Err(StoreError::Stale {
+                    entity: "bundle",
+                    current: current.version,
+                });
+            }
+            bundle_item::Entity::delete_many()
+                .filter(bundle_item::COLUMN.bundle_id.eq(id.0))
+                .exec(&txn)
+                .await?;
+        }
+        let items = product_ids.iter().map(|p| bundle_item::ActiveModel {
+            bundle_id: Set(id.0),
+            product_id: Set(p.0),
+        });
+        bundle_item::Entity::insert_many(items).exec(&txn).await?;
+        let stored = load(&txn, Tenant::All, id).await?;
+        txn.commit().await?;
+        Ok(stored)
+    }
+
+    /// Creates a bundle, refused when its discounted margin would fall under the floor.
+    pub async fn create_bundle(
+        &self,
+        owner: PartnerId,
+        terms: BundleTerms,
+        product_ids: Vec<ProductId>,
+    ) -> Result<(Bundle, BundlePricing), StoreError> {
+        let pricing = self.price_bundle(owner, &terms, &product_ids).await?;
+        let bundle = self
+            .write_bundle(owner, BundleId::new(), &terms, &product_ids, 1)
+            .await?;
+        Ok((bundle, pricing))
+    }
+
+    /// Replaces a bundle's terms and products if `expected_version` is current.
+    pub async fn update_bundle(
+        &self,
+        tenant: Tenant,
+        id: BundleId,
+        expected_version: i32,
+        change: impl FnOnce(&Bundle) -> Result<(BundleTerms, Vec<ProductId>), StoreError>,
+    ) -> Result<(Bundle, BundlePricing), StoreError> {
+        let current = load(self.db(), tenant, id).await?;
+        if current.version != expected_version {
+            return Err(StoreError::Stale {
+                entity: "bundle",
+                current: current.version,
+            });
+        }
+        let (terms, product_ids) = change(&current)?;
+        let pricing = self
+            .price_bundle(current.partner_id, &terms, &product_ids)
+            .await?;
+        let bundle = self
+            .write_bundle(
+                current.partner_id,
+                id,
+                &terms,
+                &product_ids,
+                expected_version + 1,
+            )
+            .await?;
+        Ok((bundle, pricing))
+    }
+
+    /// A bundle with its current pricing (member prices may have changed since it was made).
+    pub async fn get_bundle(
+        &self,
+        tenant: Tenant,
+        id: BundleId,
+    ) -> Result<(Bundle, Option<BundlePricing>), StoreError> {
+        let bundle = load(self.db(), tenant, id).await?;
+        let pricing = self
+            .price_bundle(bundle.partner_id, &bundle.terms, &bundle.product_ids)
+            .await
+            .ok();
+        Ok((bundle, pricing))
+    }
+
+    pub async fn list_bundles(&self, tenant: Tenant) -> Result<Vec<Bundle>, StoreError> {
+        let mut query = bundle::Entity::find().order_by_asc(bundle::COLUMN.id);
+        if let Tenant::Partner(own) = tenant {
+            query = query.filter(bundle::COLUMN.partner_id.eq(own.0));
+        }
+        let mut bundles = Vec::new();
+        for m in query.all(self.db()).await? {
+            bundles.push(load(self.db(), tenant, BundleId(m.id)).await?);
+        }
+        Ok(bundles)
+    }
+
+    pub async fn delete_bundle(&self, tenant: Tenant, id: BundleId) -> Result<(), StoreError> {
+        load(self.db(), tenant, id).await?;
+        bundle::Entity::delete_by_id(id.0).exec(self.db()).await?;
+        Ok(())
+    }
+}

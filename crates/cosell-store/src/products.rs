@@ -1,0 +1,229 @@
+//! Products: each partner's catalog, SKU unique per partner.
+
+use chrono::Utc;
+use cosell_core::catalog::product::ProductInput;
+use cosell_core::catalog::{Product, ProductFields};
+use cosell_core::{PartnerId, ProductId};
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
+
+use crate::entities::product;
+use crate::money::{currency, to_minor};
+use crate::{Page, Store, StoreError, Tenant, page};
+
+const TABLE: &str = "products";
+
+/// Filters for listing products.
+#[derive(Debug, Clone, Default)]
+pub struct ProductFilter {
+    pub category: Option<String>,
+    pub active: Option<bool>,
+    pub sku: Option<String>,
+    /// Operators may narrow a list to one partner.
+    pub partner_id: Option<PartnerId>,
+}
+
+pub(crate) fn to_domain(m: product::Model) -> Result<Product, StoreError> {
+    let currency = currency(TABLE, &m.currency)?;
+    let attributes = match m.attributes {
+        serde_json::Value::Object(map) => map,
+        other => return Err(StoreError::corrupt(TABLE, format!("attributes {other}"))),
+    };
+    Ok(Product {
+        id: ProductId(m.id),
+        partner_id: PartnerId(m.partner_id),
+        fields: ProductFields {
+            sku: m.sku,
+            title: m.title,
+            category: m.category,
+            price: currency.from_minor(m.price_minor),
+            unit_cost: currency.from_minor(m.unit_cost_minor),
+            currency,
+            active: m.active,
+            attributes,
+        },
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    })
+}
+
+fn row(
+    id: ProductId,
+    owner: PartnerId,
+    f: &ProductFields,
+    version: i32,
+) -> Result<product::ActiveModel, StoreError> {
+    let now = Utc::now();
+    Ok(product::ActiveModel {
+        id: Set(id.0),
+        partner_id: Set(owner.0),
+        sku: Set(f.sku.clone()),
+        title: Set(f.title.clone()),
+        category: Set(f.category.clone()),
+        price_minor: Set(to_minor(TABLE, f.currency, f.price)?),
+        unit_cost_minor: Set(to_minor(TABLE, f.currency, f.unit_cost)?),
+        currency: Set(f.currency.code().to_owned()),
+        active: Set(f.active),
+        attributes: Set(serde_json::Value::Object(f.attributes.clone())),
+        version: Set(version),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+}
+
+fn sku_taken(sku: &str) -> impl FnOnce(sea_orm::DbErr) -> StoreError {
+    StoreError::on_unique(
+        "sku_taken",
+        format!("a product with SKU '{sku}' already exists"),
+    )
+}
+
+impl Store {
+    pub async fn create_product(
+        &self,
+        owner: PartnerId,
+        fields: ProductFields,
+    ) -> Result<Product, StoreError> {
+        let model = product::Entity::insert(row(ProductId::new(), owner, &fields, 1)?)
+            .exec_with_returning(self.db())
+            .await
+            .map_err(sku_taken(&fields.sku))?;
+        to_domain(model)
+    }
+
+    /// Creates all products in one transaction: either every one is stored or none is.
+    pub async fn create_products(
+        &self,
+        owner: PartnerId,
+        all: Vec<ProductFields>,
+    ) -> Result<Vec<Product>, StoreError> {
+        let txn = self.db().begin().await?;
+        let mut created = Vec::with_capacity(all.len());
+        for (index, fields) in all.iter().enumerate() {
+            let model = product::Entity::insert(row(ProductId::new(), owner, fields, 1)?)
+                .exec_with_returning(&txn)
+                .await
+                .map_err(StoreError::on_unique(
+                    "sku_taken",
+                    format!(
+                        "products[{index}]: a product with SKU '{}' already exists",
+                        fields.sku
+                    ),
+                ))?;
+            created.push(to_domain(model)?);
+        }
+        txn.commit().await?;
+        Ok(created)
+    }
+
+    pub async fn get_product(&self, tenant: Tenant, id: ProductId) -> Result<Product, StoreError> {
+        find_product(self.db(), tenant, id).await
+    }
+
+    pub async fn list_products(
+        &self,
+        tenant: Tenant,
+        filter: ProductFilter,
+        after: Option<uuid::Uuid>,
+        limit: u64,
+    ) -> Result<Page<Product>, StoreError> {
+        let mut query = product::Entity::find()
+            .order_by_asc(product::COLUMN.id)
+            .limit(limit + 1);
+        if let Tenant::Partner(own) = tenant {
+            query = query.filter(product::COLUMN.partner_id.eq(own.0));
+        }
+        if let Some(partner) = filter.partner_id {
+            query = query.filter(product::COLUMN.partner_id.eq(partner.0));
+        }
+        if let Some(category) = filter.category {
+            query = query.filter(product::COLUMN.category.eq(category));
+        }
+        if let Some(active) = filter.active {
+            query = query.filter(product::COLUMN.active.eq(active));
+        }
+        if let Some(sku) = filter.sku {
+            query = query.filter(product::COLUMN.sku.eq(sku));
+        }
+        if let Some(after) = after {
+            query = query.filter(product::COLUMN.id.gt(after));
+        }
+        let items = query
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(to_domain)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(page(items, limit, |p| p.id.0))
+    }
+
+    /// Replaces a product's fields if the caller's `expected_version` is current.
+    pub async fn update_product(
+        &self,
+        tenant: Tenant,
+        id: ProductId,
+        expected_version: i32,
+        change: impl FnOnce(ProductInput) -> ProductInput,
+    ) -> Result<Product, StoreError> {
+        let current = self.get_product(tenant, id).await?;
+        if current.version != expected_version {
+            return Err(StoreError::Stale {
+                entity: "product",
+                current: current.version,
+            });
+        }
+        let fields = ProductFields::parse(change(current.fields.into()))?;
+        let mut update = row(id, current.partner_id, &fields, expected_version + 1)?;
+        update.created_at = sea_orm::ActiveValue::NotSet;
+        let result = product::Entity::update_many()
+            .set(update)
+            .filter(product::COLUMN.id.eq(id.0))
+            .filter(product::COLUMN.version.eq(expected_version))
+            .exec(self.db())
+            .await
+            .map_err(sku_taken(&fields.sku))?;
+        if result.rows_affected == 0 {
+            let now = self.get_product(tenant, id).await?;
+            return Err(StoreError::Stale {
+                entity: "product",
+                current: now.version,
+            });
+        }
+        self.get_product(tenant, id).await
+    }
+
+    pub async fn delete_product(&self, tenant: Tenant, id: ProductId) -> Result<(), StoreError> {
+        self.get_product(tenant, id).await?;
+        product::Entity::delete_by_id(id.0)
+            .exec(self.db())
+            .await
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Conflict { .. } => StoreError::conflict(
+                    "product_in_use",
+                    "the product is part of a bundle or offered; remove those first",
+                ),
+                other => other,
+            })?;
+        Ok(())
+    }
+}
+
+/// Reads a product visible to `tenant` on any connection (inside or outside a transaction).
+pub(crate) async fn find_product<C: ConnectionTrait>(
+    db: &C,
+    tenant: Tenant,
+    id: ProductId,
+) -> Result<Product, StoreError> {
+    let model = product::Entity::find_by_id(id.0)
+        .one(db)
+        .await?
+        .ok_or(StoreError::NotFound("product"))?;
+    let product = to_domain(model)?;
+    if !tenant.sees(product.partner_id) {
+        return Err(StoreError::NotFound("product"));
+    }
+    Ok(product)
+}
