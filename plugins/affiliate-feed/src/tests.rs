@@ -1,0 +1,122 @@
+//! Unit tests: feed parsing, row validation and the plugin's configuration.
+
+use super::*;
+use cosell_plugin_sdk::abi::RelationKind;
+use rust_decimal_macros::dec;
+
+const CSV: &str = "\
+sku,name,price,currency,url,complements,accessories
+cam-1,Camera,499.00,EUR,https://shop.example/cam-1,bag-1,lens-1|strap-1
+bag-1,Camera bag,49.90,EUR,,cam-1,
+lens-1,Lens,-3,EUR,,,
+strap-1,Strap,9.99,EUR,,,
+strap-1,Strap again,9.99,EUR,,,
+tripod,Tripod,59.00,eur,,,
+";
+
+fn contribution(rows: Vec<feed::Numbered>) -> CatalogContribution {
+    rows::contribution(rows)
+}
+
+fn lines(c: &CatalogContribution) -> Vec<u64> {
+    c.rejected.iter().map(|r| r.line).collect()
+}
+
+#[test]
+fn bad_csv_rows_are_skipped_whole_with_their_lines() -> Result<(), String> {
+    let c = contribution(feed::parse_csv(CSV)?);
+    // lens-1 (line 4) has a negative price, so cam-1 (line 2), which needs it
+    // as an accessory, is rejected too, and then bag-1 (line 3), which
+    // complements cam-1. Line 6 repeats a SKU, line 7 has a bad currency.
+    assert_eq!(lines(&c), [2, 3, 4, 6, 7]);
+    assert!(
+        c.rejected[2].message.contains("negative"),
+        "{:?}",
+        c.rejected
+    );
+    assert!(c.rejected[0].message.contains("lens-1"), "{:?}", c.rejected);
+    assert_eq!(c.products.len(), 1);
+    assert_eq!(
+        (c.products[0].sku.as_str(), c.products[0].price),
+        ("strap-1", dec!(9.99))
+    );
+    assert!(c.relations.is_empty());
+    Ok(())
+}
+
+#[test]
+fn valid_csv_rows_bring_their_relations() -> Result<(), String> {
+    let fixed = CSV.replace("Lens,-3", "Lens,120");
+    let c = contribution(feed::parse_csv(&fixed)?);
+    assert_eq!(lines(&c), [6, 7]);
+    let kinds: Vec<(&str, &str, RelationKind)> = c
+        .relations
+        .iter()
+        .map(|r| (r.from_sku.as_str(), r.to_sku.as_str(), r.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("cam-1", "bag-1", RelationKind::Complementary),
+            ("cam-1", "lens-1", RelationKind::Accessory),
+            ("cam-1", "strap-1", RelationKind::Accessory),
+            ("bag-1", "cam-1", RelationKind::Complementary),
+        ]
+    );
+    assert_eq!(
+        c.products[0].url.as_deref(),
+        Some("https://shop.example/cam-1")
+    );
+    Ok(())
+}
+
+#[test]
+fn json_feeds_report_record_numbers() -> Result<(), String> {
+    let json = r#"[
+        {"sku":"a","name":"A","price":"1.50","currency":"USD","accessories":["b"]},
+        {"sku":"b","name":"B","price":"2","currency":"USD"},
+        {"sku":"c","name":"","price":"2","currency":"USD"},
+        {"sku":"d","name":"D","price":2,"currency":"USD"},
+        {"sku":"e","name":"E","price":"2","currency":"USD","colour":"red"}
+    ]"#;
+    let c = contribution(feed::parse_json(json)?);
+    assert_eq!(lines(&c), [3, 4, 5]);
+    assert_eq!(c.products.len(), 2);
+    assert!(feed::parse_json("{}").is_err());
+    Ok(())
+}
+
+#[test]
+fn self_relations_and_bad_urls_are_refused() -> Result<(), String> {
+    let csv =
+        "sku,name,price,currency,url,complements,accessories\na,A,1,EUR,,a,\nb,B,1,EUR,ftp://x,,\n";
+    assert_eq!(lines(&contribution(feed::parse_csv(csv)?)), [2, 3]);
+    Ok(())
+}
+
+#[test]
+fn the_plugin_reads_the_configured_file() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("feed.csv");
+    std::fs::write(&path, CSV)?;
+    let plugin = AffiliateFeed::init(FeedConfig {
+        path: path.clone(),
+        format: None,
+    })?;
+    let c = plugin.contribute(&CatalogRequest {
+        owner_partner_id: "p1".into(),
+    })?;
+    assert_eq!(c.products.len(), 1);
+
+    let missing = AffiliateFeed::init(FeedConfig {
+        path: dir.path().join("nope.csv"),
+        format: None,
+    });
+    assert!(missing.is_err());
+    let unknown = AffiliateFeed::init(FeedConfig {
+        path: dir.path().join("feed.txt"),
+        format: None,
+    });
+    assert!(unknown.is_err());
+    Ok(())
+}
