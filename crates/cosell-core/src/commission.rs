@@ -34,13 +34,18 @@ pub struct CommissionTerms {
     /// Ascending by `from`.
     pub tiers: Vec<Tier>,
     pub cap_per_conversion: Option<Money>,
-    /// How long a commission stays pending so a refund can still reverse it.
-    pub hold: TimeDelta,
+    /// Days a commission stays pending so a refund can still reverse it.
+    pub hold_days: u32,
 }
 
 impl CommissionTerms {
+    /// The hold period, for [`crate::ledger::Accrual::payable_at`].
+    pub fn hold(&self) -> TimeDelta {
+        TimeDelta::days(i64::from(self.hold_days))
+    }
+
     /// Checks rates are in [0, 1], tiers strictly ascending in one currency, and
-    /// amounts and the hold period not negative.
+    /// amounts not negative.
     pub fn validate(&self) -> Result<(), ValidationErrors> {
         let mut errors = ValidationErrors::default();
         let rate_ok = |r: &Decimal| *r >= Decimal::ZERO && *r <= Decimal::ONE;
@@ -76,9 +81,6 @@ impl CommissionTerms {
             if money.is_some_and(|m| m.amount.is_sign_negative() && !m.amount.is_zero()) {
                 errors.push(field, "must not be negative");
             }
-        }
-        if self.hold < TimeDelta::zero() {
-            errors.push("hold", "must not be negative");
         }
         errors.into_result()
     }
@@ -291,7 +293,7 @@ mod tests {
                 },
             ],
             cap_per_conversion: None,
-            hold: TimeDelta::days(30),
+            hold_days: 30,
         }
     }
 

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use cosell_core::Currency;
 use cosell_core::attribution::{
     BuiltinModel, Conversion, ImpressionPolicy, PartnerTerms, Touchpoint, TouchpointKind,
@@ -99,7 +99,7 @@ fn sale_to_statement_to_clawback() {
         category_rates: [("books".to_string(), dec!(0.05))].into(),
         tiers: vec![],
         cap_per_conversion: None,
-        hold: TimeDelta::days(14),
+        hold_days: 14,
     };
     let mut journal: Vec<JournalEntry> = Vec::new();
     let mut accruals = Vec::new();
@@ -120,7 +120,7 @@ fn sale_to_statement_to_clawback() {
             currency: eur,
             amount_minor: c.amount_minor,
             accrued_at: conversion.occurred_at,
-            payable_at: Accrual::payable_at(conversion.occurred_at, terms.hold),
+            payable_at: Accrual::payable_at(conversion.occurred_at, terms.hold()),
         };
         journal.extend(accrue(&a).unwrap());
         accruals.push(a);

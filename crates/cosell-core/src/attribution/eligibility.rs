@@ -61,8 +61,8 @@ pub enum ImpressionPolicy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartnerTerms {
     pub active: bool,
-    /// How far back before the conversion a touchpoint still counts.
-    pub window: TimeDelta,
+    /// How many days before the conversion a touchpoint still counts.
+    pub window_days: u32,
     pub impressions: ImpressionPolicy,
     /// Customer references that are the partner itself: its own orders and
     /// referrals of itself earn nothing.
@@ -94,7 +94,7 @@ impl PartnerTerms {
         }
         Ok(PartnerTerms {
             active,
-            window: TimeDelta::days(i64::from(window_days)),
+            window_days,
             impressions,
             own_customer_refs,
         })
@@ -182,7 +182,7 @@ fn judge(
     if t.occurred_at > conversion.occurred_at {
         return Err(AfterConversion);
     }
-    if conversion.occurred_at - t.occurred_at > terms.window {
+    if conversion.occurred_at - t.occurred_at > TimeDelta::days(i64::from(terms.window_days)) {
         return Err(OutsideWindow);
     }
     let same_customer = t.customer_ref.as_deref() == Some(conversion.customer_ref.as_str());

@@ -34,7 +34,7 @@ pub enum BuiltinModel {
 
 /// The age at which a touch's weight halves. Positive; 7 days unless configured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "TimeDelta", into = "TimeDelta")]
+#[serde(try_from = "i64", into = "i64")]
 pub struct HalfLife(TimeDelta);
 
 impl HalfLife {
@@ -56,16 +56,17 @@ impl Default for HalfLife {
     }
 }
 
-impl TryFrom<TimeDelta> for HalfLife {
+/// Stored and sent as whole seconds.
+impl TryFrom<i64> for HalfLife {
     type Error = ValidationError;
-    fn try_from(d: TimeDelta) -> Result<Self, Self::Error> {
-        HalfLife::new(d)
+    fn try_from(seconds: i64) -> Result<Self, Self::Error> {
+        HalfLife::new(TimeDelta::seconds(seconds))
     }
 }
 
-impl From<HalfLife> for TimeDelta {
+impl From<HalfLife> for i64 {
     fn from(h: HalfLife) -> Self {
-        h.0
+        h.0.num_seconds()
     }
 }
 
@@ -209,8 +210,17 @@ mod tests {
     }
 
     #[test]
-    fn half_life_must_be_positive() {
+    fn half_life_must_be_positive_and_serialises_as_seconds() {
         assert!(HalfLife::new(TimeDelta::zero()).is_err());
-        assert!(HalfLife::new(TimeDelta::hours(1)).is_ok());
+        let m = BuiltinModel::TimeDecay {
+            half_life: HalfLife::default(),
+        };
+        let json = serde_json::to_string(&m).unwrap();
+        assert_eq!(json, r#"{"model":"time_decay","half_life":604800}"#);
+        assert_eq!(serde_json::from_str::<BuiltinModel>(&json).unwrap(), m);
+        assert!(
+            serde_json::from_str::<BuiltinModel>(r#"{"model":"time_decay","half_life":0}"#)
+                .is_err()
+        );
     }
 }
