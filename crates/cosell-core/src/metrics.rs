@@ -4,12 +4,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::ids::PartnerId;
+use crate::money::Currency;
 use chrono::{DateTime, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
-
-use crate::money::Currency;
 
 /// Decimal places of the rates reported (refund rate, attach rate).
 const RATE_SCALE: u32 = 6;
@@ -17,7 +16,7 @@ const RATE_SCALE: u32 = 6;
 /// One credited partner of a conversion.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credit {
-    pub partner_id: Uuid,
+    pub partner_id: PartnerId,
     pub attributed_minor: i64,
     pub commission_minor: i64,
 }
@@ -25,7 +24,7 @@ pub struct Credit {
 /// What metrics need to know about one conversion (the current attribution only).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversionFacts {
-    pub merchant_id: Uuid,
+    pub merchant_id: PartnerId,
     pub customer_ref: String,
     pub occurred_at: DateTime<Utc>,
     pub currency: Currency,
@@ -70,8 +69,8 @@ struct Tally {
 pub fn metrics(
     facts: &[ConversionFacts],
     period: Period,
-) -> BTreeMap<(Uuid, Currency), PartnerMetrics> {
-    let mut tallies: BTreeMap<(Uuid, Currency), Tally> = BTreeMap::new();
+) -> BTreeMap<(PartnerId, Currency), PartnerMetrics> {
+    let mut tallies: BTreeMap<(PartnerId, Currency), Tally> = BTreeMap::new();
     let in_period = facts
         .iter()
         .filter(|f| f.occurred_at >= period.start && f.occurred_at < period.end);
@@ -126,9 +125,10 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
     use rust_decimal_macros::dec;
+    use uuid::Uuid;
 
-    fn id(n: u128) -> Uuid {
-        Uuid::from_u128(n)
+    fn id(n: u128) -> PartnerId {
+        PartnerId(Uuid::from_u128(n))
     }
 
     fn fact(

@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::ids::PartnerId;
 use crate::ledger::{EntryKind, EntryRef, JournalEntry, LedgerError, State, pair, positions};
 use crate::money::Currency;
 
@@ -17,8 +18,8 @@ use crate::money::Currency;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct StatementKey {
     pub period_end: NaiveDate,
-    pub payer: Uuid,
-    pub payee: Uuid,
+    pub payer: PartnerId,
+    pub payee: PartnerId,
     pub currency: Currency,
 }
 
@@ -45,8 +46,8 @@ pub enum ItemKind {
 pub struct SettlementItem {
     pub kind: ItemKind,
     pub accrual_id: Uuid,
-    pub payer: Uuid,
-    pub payee: Uuid,
+    pub payer: PartnerId,
+    pub payee: PartnerId,
     pub currency: Currency,
     pub amount_minor: i64,
 }
@@ -254,8 +255,8 @@ mod tests {
         SettlementItem {
             kind,
             accrual_id: Uuid::from_u128(accrual),
-            payer: Uuid::from_u128(1),
-            payee: Uuid::from_u128(payee),
+            payer: PartnerId(Uuid::from_u128(1)),
+            payee: PartnerId(Uuid::from_u128(payee)),
             currency: cur(currency),
             amount_minor,
         }
@@ -287,7 +288,7 @@ mod tests {
         let s: Vec<_> = run
             .statements
             .iter()
-            .map(|s| (s.key.payee.as_u128(), s.key.currency.code(), s.net_minor))
+            .map(|s| (s.key.payee.0.as_u128(), s.key.currency.code(), s.net_minor))
             .collect();
         assert_eq!(s, vec![(2, "EUR", 2_000), (2, "JPY", 900)]);
         let order: Vec<_> = run.statements[0]
@@ -306,7 +307,7 @@ mod tests {
         let c: Vec<_> = run
             .carried_forward
             .iter()
-            .map(|c| (c.key.payee.as_u128(), c.reason))
+            .map(|c| (c.key.payee.0.as_u128(), c.reason))
             .collect();
         assert_eq!(
             c,

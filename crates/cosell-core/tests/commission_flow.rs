@@ -7,7 +7,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use cosell_core::Currency;
 use cosell_core::attribution::{
     BuiltinModel, Conversion, ImpressionPolicy, PartnerTerms, Touchpoint, TouchpointKind,
     attribute, eligibility,
@@ -19,11 +18,16 @@ use cosell_core::ledger::{
     Accrual, JournalEntry, RefundProgress, accrue, positions, refund, release,
 };
 use cosell_core::settlement::{CarryReason, SettlementPolicy, open_items, settle};
+use cosell_core::{Currency, PartnerId};
 use rust_decimal_macros::dec;
 use uuid::Uuid;
 
 fn id(n: u128) -> Uuid {
     Uuid::from_u128(n)
+}
+
+fn pid(n: u128) -> PartnerId {
+    PartnerId(id(n))
 }
 
 fn at(month: u32, day: u32) -> DateTime<Utc> {
@@ -33,7 +37,7 @@ fn at(month: u32, day: u32) -> DateTime<Utc> {
 fn touch(n: u128, partner: u128, kind: TouchpointKind, when: DateTime<Utc>) -> Touchpoint {
     Touchpoint {
         id: id(n),
-        partner_id: id(partner),
+        partner_id: pid(partner),
         kind,
         occurred_at: when,
         customer_ref: Some("cust-9".into()),
@@ -45,7 +49,7 @@ fn touch(n: u128, partner: u128, kind: TouchpointKind, when: DateTime<Utc>) -> T
 #[test]
 fn sale_to_statement_to_clawback() {
     let eur = Currency::parse("EUR").unwrap();
-    let merchant = id(1);
+    let merchant = pid(1);
     // €200.00: €50 of books, €150 of other goods.
     let conversion = Conversion {
         id: id(100),
@@ -66,11 +70,11 @@ fn sale_to_statement_to_clawback() {
             amount_minor: 15_000,
         },
     ];
-    let partner_terms: BTreeMap<Uuid, PartnerTerms> = [2, 3]
+    let partner_terms: BTreeMap<PartnerId, PartnerTerms> = [2, 3]
         .iter()
         .map(|p| {
             (
-                id(*p),
+                pid(*p),
                 PartnerTerms::new(true, 30, ImpressionPolicy::Count, BTreeSet::new()).unwrap(),
             )
         })
@@ -90,7 +94,7 @@ fn sale_to_statement_to_clawback() {
         .iter()
         .map(|p| (p.partner_id, p.amount_minor))
         .collect();
-    assert_eq!(credits, vec![(id(2), 10_000), (id(3), 10_000)]);
+    assert_eq!(credits, vec![(pid(2), 10_000), (pid(3), 10_000)]);
 
     // 5% on €25 of books + 10% on €75: €8.75 each.
     let terms = CommissionTerms {
@@ -154,7 +158,7 @@ fn sale_to_statement_to_clawback() {
         .iter()
         .map(|s| (s.key.payee, s.net_minor))
         .collect();
-    assert_eq!(nets, vec![(id(2), 656), (id(3), 656)]);
+    assert_eq!(nets, vec![(pid(2), 656), (pid(3), 656)]);
     for s in &run.statements {
         journal.push(s.journal_entry(at(4, 30)).unwrap());
     }

@@ -8,13 +8,14 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::ValidationError;
+use crate::ids::PartnerId;
 use crate::money::Currency;
 
 /// A merchant's order as attribution sees it: who bought, when, and for how much.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Conversion {
     pub id: Uuid,
-    pub merchant_id: Uuid,
+    pub merchant_id: PartnerId,
     pub customer_ref: String,
     pub click_id: Option<String>,
     pub occurred_at: DateTime<Utc>,
@@ -36,7 +37,7 @@ pub enum TouchpointKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Touchpoint {
     pub id: Uuid,
-    pub partner_id: Uuid,
+    pub partner_id: PartnerId,
     pub kind: TouchpointKind,
     pub occurred_at: DateTime<Utc>,
     pub customer_ref: Option<String>,
@@ -119,7 +120,7 @@ pub enum ExclusionReason {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Exclusion {
     pub touchpoint_id: Uuid,
-    pub partner_id: Uuid,
+    pub partner_id: PartnerId,
     pub reason: ExclusionReason,
 }
 
@@ -144,7 +145,7 @@ pub struct Eligibility {
 pub fn eligibility(
     conversion: &Conversion,
     touchpoints: &[Touchpoint],
-    terms: &BTreeMap<Uuid, PartnerTerms>,
+    terms: &BTreeMap<PartnerId, PartnerTerms>,
 ) -> Eligibility {
     let mut eligible = Vec::new();
     let mut excluded = Vec::new();
@@ -220,10 +221,14 @@ mod tests {
         Uuid::from_u128(n)
     }
 
+    fn pid(n: u128) -> PartnerId {
+        PartnerId(id(n))
+    }
+
     fn touch(n: u128, partner: u128, kind: TouchpointKind, day: u32) -> Touchpoint {
         Touchpoint {
             id: id(n),
-            partner_id: id(partner),
+            partner_id: pid(partner),
             kind,
             occurred_at: at(day),
             customer_ref: Some("cust".into()),
@@ -238,7 +243,7 @@ mod tests {
         use TouchpointKind::*;
         let conversion = Conversion {
             id: id(1000),
-            merchant_id: id(1),
+            merchant_id: pid(1),
             customer_ref: "cust".into(),
             click_id: Some("clk".into()),
             occurred_at: at(20),
@@ -247,17 +252,17 @@ mod tests {
         };
         let active = |p: ImpressionPolicy| PartnerTerms::new(true, 7, p, BTreeSet::new()).unwrap();
         let mut terms = BTreeMap::new();
-        terms.insert(id(2), active(ImpressionPolicy::DownWeight(dec!(0.5))));
-        terms.insert(id(3), active(ImpressionPolicy::Exclude));
+        terms.insert(pid(2), active(ImpressionPolicy::DownWeight(dec!(0.5))));
+        terms.insert(pid(3), active(ImpressionPolicy::Exclude));
         terms.insert(
-            id(4),
+            pid(4),
             PartnerTerms {
                 active: false,
                 ..active(ImpressionPolicy::Count)
             },
         );
         terms.insert(
-            id(5),
+            pid(5),
             PartnerTerms::new(
                 true,
                 7,

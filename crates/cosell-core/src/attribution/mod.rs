@@ -18,6 +18,7 @@ pub use models::{AttributionModel, BuiltinModel, HalfLife};
 
 use crate::allocation::{AllocationError, allocate, normalise};
 use crate::error::{ValidationError, ValidationErrors};
+use crate::ids::PartnerId;
 
 /// The model a result came from, stored with it so old results stay explainable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,14 +31,14 @@ pub struct ModelRef {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TouchpointCredit {
     pub touchpoint_id: Uuid,
-    pub partner_id: Uuid,
+    pub partner_id: PartnerId,
     pub weight: Decimal,
 }
 
 /// A credited partner: its weight (sum of its touchpoints') and amount in minor units.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartnerCredit {
-    pub partner_id: Uuid,
+    pub partner_id: PartnerId,
     pub weight: Decimal,
     pub amount_minor: i64,
 }
@@ -111,7 +112,7 @@ pub fn attribute(
             weight: *w,
         })
         .collect();
-    let mut per_partner: BTreeMap<Uuid, Decimal> = BTreeMap::new();
+    let mut per_partner: BTreeMap<PartnerId, Decimal> = BTreeMap::new();
     for t in &touchpoints {
         *per_partner.entry(t.partner_id).or_default() += t.weight;
     }
@@ -131,14 +132,14 @@ pub fn attribute_by_partner(
     conversion: &Conversion,
     eligibility: Eligibility,
     model: ModelRef,
-    weights: &BTreeMap<Uuid, Decimal>,
+    weights: &BTreeMap<PartnerId, Decimal>,
     tolerance: Decimal,
 ) -> Result<Attribution, AttributionError> {
     let Eligibility { eligible, excluded } = eligibility;
     if eligible.is_empty() {
         return Ok(empty(conversion, model, excluded));
     }
-    let allowed: BTreeSet<Uuid> = eligible.iter().map(|e| e.touchpoint.partner_id).collect();
+    let allowed: BTreeSet<PartnerId> = eligible.iter().map(|e| e.touchpoint.partner_id).collect();
     let normalised = validate_partner_weights(weights, &allowed, tolerance)?;
     let partners = split(conversion.amount_minor, normalised.into_iter().collect())?;
     Ok(Attribution {
@@ -154,10 +155,10 @@ pub fn attribute_by_partner(
 /// every partner eligible, the sum within `tolerance` of 1. Returns the weights
 /// normalised to 12 places summing to exactly 1.
 pub fn validate_partner_weights(
-    weights: &BTreeMap<Uuid, Decimal>,
-    eligible: &BTreeSet<Uuid>,
+    weights: &BTreeMap<PartnerId, Decimal>,
+    eligible: &BTreeSet<PartnerId>,
     tolerance: Decimal,
-) -> Result<Vec<(Uuid, Decimal)>, ValidationErrors> {
+) -> Result<Vec<(PartnerId, Decimal)>, ValidationErrors> {
     let mut errors = ValidationErrors::default();
     for (partner, w) in weights {
         if w.is_sign_negative() && !w.is_zero() {
@@ -175,7 +176,7 @@ pub fn validate_partner_weights(
         errors.push("weights", format!("sum to {sum}, not 1 within {tolerance}"));
     }
     errors.into_result()?;
-    let pairs: Vec<(Uuid, Decimal)> = weights.iter().map(|(p, w)| (*p, *w)).collect();
+    let pairs: Vec<(PartnerId, Decimal)> = weights.iter().map(|(p, w)| (*p, *w)).collect();
     normalise(&pairs).map_err(|e| ValidationError::new("weights", e.to_string()).into())
 }
 
@@ -192,9 +193,10 @@ fn empty(conversion: &Conversion, model: ModelRef, excluded: Vec<Exclusion>) -> 
 /// Amounts per partner by weight; partners with weight 0 are not credited.
 fn split(
     total: i64,
-    weights: BTreeMap<Uuid, Decimal>,
+    weights: BTreeMap<PartnerId, Decimal>,
 ) -> Result<Vec<PartnerCredit>, AllocationError> {
-    let weights: Vec<(Uuid, Decimal)> = weights.into_iter().filter(|(_, w)| !w.is_zero()).collect();
+    let weights: Vec<(PartnerId, Decimal)> =
+        weights.into_iter().filter(|(_, w)| !w.is_zero()).collect();
     let amounts = allocate(total, &weights)?;
     Ok(weights
         .into_iter()

@@ -12,6 +12,10 @@ fn id(n: u128) -> Uuid {
     Uuid::from_u128(n)
 }
 
+fn pid(n: u128) -> PartnerId {
+    PartnerId(id(n))
+}
+
 fn day(d: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, d, 12, 0, 0).unwrap()
 }
@@ -19,7 +23,7 @@ fn day(d: u32) -> DateTime<Utc> {
 fn conversion(amount_minor: i64, currency: &str) -> Conversion {
     Conversion {
         id: id(1000),
-        merchant_id: id(1),
+        merchant_id: pid(1),
         customer_ref: "cust".into(),
         click_id: None,
         occurred_at: day(20),
@@ -31,7 +35,7 @@ fn conversion(amount_minor: i64, currency: &str) -> Conversion {
 fn touch(n: u128, partner: u128, kind: TouchpointKind, at: DateTime<Utc>) -> Touchpoint {
     Touchpoint {
         id: id(n),
-        partner_id: id(partner),
+        partner_id: pid(partner),
         kind,
         occurred_at: at,
         customer_ref: Some("cust".into()),
@@ -40,12 +44,12 @@ fn touch(n: u128, partner: u128, kind: TouchpointKind, at: DateTime<Utc>) -> Tou
     }
 }
 
-fn terms(impressions: ImpressionPolicy, partners: &[u128]) -> BTreeMap<Uuid, PartnerTerms> {
+fn terms(impressions: ImpressionPolicy, partners: &[u128]) -> BTreeMap<PartnerId, PartnerTerms> {
     partners
         .iter()
         .map(|p| {
             (
-                id(*p),
+                pid(*p),
                 PartnerTerms::new(true, 30, impressions, BTreeSet::new()).unwrap(),
             )
         })
@@ -66,7 +70,7 @@ fn amounts(model: BuiltinModel) -> Vec<(u128, i64)> {
     let a = attribute(&c, e, &model).unwrap();
     a.partners
         .iter()
-        .map(|p| (p.partner_id.as_u128(), p.amount_minor))
+        .map(|p| (p.partner_id.0.as_u128(), p.amount_minor))
         .collect()
 }
 
@@ -166,15 +170,16 @@ fn nothing_eligible_credits_nobody() {
 
 #[test]
 fn external_partner_weights_are_checked() {
-    let eligible: BTreeSet<Uuid> = [id(2), id(3)].into();
+    let eligible: BTreeSet<PartnerId> = [pid(2), pid(3)].into();
     let tol = dec!(0.000001);
-    let ok: BTreeMap<Uuid, Decimal> = [(id(2), dec!(0.3333333)), (id(3), dec!(0.6666666))].into();
+    let ok: BTreeMap<PartnerId, Decimal> =
+        [(pid(2), dec!(0.3333333)), (pid(3), dec!(0.6666666))].into();
     let n = validate_partner_weights(&ok, &eligible, tol).unwrap();
     assert_eq!(n.iter().map(|(_, w)| *w).sum::<Decimal>(), dec!(1));
-    let bad: BTreeMap<Uuid, Decimal> = [(id(2), dec!(-0.5)), (id(9), dec!(1.5))].into();
+    let bad: BTreeMap<PartnerId, Decimal> = [(pid(2), dec!(-0.5)), (pid(9), dec!(1.5))].into();
     let errors = validate_partner_weights(&bad, &eligible, tol).unwrap_err();
     assert_eq!(errors.0.len(), 2);
-    let far: BTreeMap<Uuid, Decimal> = [(id(2), dec!(0.5)), (id(3), dec!(0.4))].into();
+    let far: BTreeMap<PartnerId, Decimal> = [(pid(2), dec!(0.5)), (pid(3), dec!(0.4))].into();
     assert!(validate_partner_weights(&far, &eligible, tol).is_err());
 
     let c = conversion(1_000, "BHD");

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 pub use postings::{Accrual, Position, RefundProgress, accrue, positions, refund, release};
 
+use crate::ids::PartnerId;
 use crate::money::Currency;
 use crate::settlement::StatementKey;
 
@@ -46,8 +47,8 @@ pub enum State {
 pub struct Account {
     pub side: Side,
     pub state: State,
-    pub owner: Uuid,
-    pub counterparty: Uuid,
+    pub owner: PartnerId,
+    pub counterparty: PartnerId,
 }
 
 /// One line of a journal entry. Positive is a debit, negative a credit; every line
@@ -185,8 +186,8 @@ pub fn balances<'a>(
 /// a debit of the referrer's receivable and a credit of the merchant's payable.
 pub(crate) fn pair(
     accrual_id: Uuid,
-    payer: Uuid,
-    payee: Uuid,
+    payer: PartnerId,
+    payee: PartnerId,
     currency: Currency,
     state: State,
     amount_minor: i64,

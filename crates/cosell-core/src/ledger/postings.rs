@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{EntryKind, EntryRef, JournalEntry, LedgerError, Side, State, pair};
+use crate::ids::PartnerId;
 use crate::money::Currency;
 
 /// A commission accrued to `payee` (the referrer), owed by `payer` (the merchant),
@@ -16,8 +17,8 @@ use crate::money::Currency;
 pub struct Accrual {
     pub id: Uuid,
     pub conversion_id: Uuid,
-    pub payer: Uuid,
-    pub payee: Uuid,
+    pub payer: PartnerId,
+    pub payee: PartnerId,
     pub currency: Currency,
     pub amount_minor: i64,
     pub accrued_at: DateTime<Utc>,
@@ -74,8 +75,8 @@ pub struct RefundProgress {
 /// One commission's receivable balances per state, folded from the journal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Position {
-    pub payer: Uuid,
-    pub payee: Uuid,
+    pub payer: PartnerId,
+    pub payee: PartnerId,
     pub currency: Currency,
     pub pending: i64,
     pub payable: i64,
@@ -240,8 +241,8 @@ mod tests {
         Accrual {
             id: Uuid::from_u128(7),
             conversion_id: Uuid::from_u128(8),
-            payer: Uuid::from_u128(1),
-            payee: Uuid::from_u128(2),
+            payer: PartnerId(Uuid::from_u128(1)),
+            payee: PartnerId(Uuid::from_u128(2)),
             currency: Currency::parse("EUR").unwrap(),
             amount_minor,
             accrued_at: at(1),

@@ -10,6 +10,7 @@ use proptest::prelude::*;
 use uuid::Uuid;
 
 use super::*;
+use crate::ids::PartnerId;
 use crate::settlement::{SettlementPolicy, open_items, settle};
 
 #[derive(Debug, Clone)]
@@ -166,8 +167,8 @@ proptest! {
                     let accrual = Accrual {
                         id: Uuid::from_u128(1_000 + w.sales.len() as u128),
                         conversion_id: Uuid::from_u128(2_000 + w.sales.len() as u128),
-                        payer: Uuid::from_u128(u128::from(payer)),
-                        payee: Uuid::from_u128(u128::from(payee)),
+                        payer: PartnerId(Uuid::from_u128(u128::from(payer))),
+                        payee: PartnerId(Uuid::from_u128(u128::from(payee))),
                         currency: Currency::parse(currencies[usize::from(currency)]).unwrap(),
                         amount_minor: total * rate_pct / 100,
                         accrued_at: w.now,
@@ -203,7 +204,7 @@ proptest! {
         for p in positions(&w.journal).values() {
             prop_assert_eq!(p.net(), 0);
         }
-        let mut net_per_party: BTreeMap<(Uuid, Side, Currency), i64> = BTreeMap::new();
+        let mut net_per_party: BTreeMap<(PartnerId, Side, Currency), i64> = BTreeMap::new();
         for ((account, currency), b) in balances(&w.journal) {
             *net_per_party.entry((account.owner, account.side, currency)).or_default() += b;
         }
