@@ -243,11 +243,7 @@ impl PluginRegistry {
         let tolerance = self.config.weight_tolerance;
         let check =
             |response: &AttributeResponse| validate::attribution(request, response, tolerance);
-        let call = Call {
-            id,
-            capability: Capability::Attribution,
-            method: method::ATTRIBUTION_ATTRIBUTE,
-        };
+        let call = Call::new(id, Capability::Attribution, method::ATTRIBUTION_ATTRIBUTE);
         self.call(call, request, self.config.call_timeout, check)
             .await
     }
@@ -258,10 +254,10 @@ impl PluginRegistry {
         id: &PluginId,
         request: &FitRequest,
     ) -> Result<Option<FitResponse>, CallError> {
+        // `fit` is optional: a model without one is not failing.
         let call = Call {
-            id,
-            capability: Capability::Attribution,
-            method: method::ATTRIBUTION_FIT,
+            optional: true,
+            ..Call::new(id, Capability::Attribution, method::ATTRIBUTION_FIT)
         };
         match self
             .call(call, request, self.config.slow_call_timeout, |_| Ok(()))
@@ -280,11 +276,7 @@ impl PluginRegistry {
         request: &CommissionRequest,
     ) -> Result<CommissionResponse, CallError> {
         let check = |response: &CommissionResponse| validate::commission(request, response);
-        let call = Call {
-            id,
-            capability: Capability::Commission,
-            method: method::COMMISSION_COMPUTE,
-        };
+        let call = Call::new(id, Capability::Commission, method::COMMISSION_COMPUTE);
         self.call(call, request, self.config.call_timeout, check)
             .await
     }
@@ -295,11 +287,7 @@ impl PluginRegistry {
         id: &PluginId,
         request: &CatalogRequest,
     ) -> Result<CatalogContribution, CallError> {
-        let call = Call {
-            id,
-            capability: Capability::Catalog,
-            method: method::CATALOG_CONTRIBUTE,
-        };
+        let call = Call::new(id, Capability::Catalog, method::CATALOG_CONTRIBUTE);
         self.call(
             call,
             request,
@@ -381,12 +369,23 @@ impl PluginRegistry {
             }),
             Err(_) => Err(CallError::Timeout(timeout)),
         };
-        self.record(&entry, started.elapsed(), &result);
+        self.record(&entry, call.optional, started.elapsed(), &result);
         result
     }
 
-    fn record<T>(&self, entry: &Entry, took: Duration, result: &Result<T, CallError>) {
+    fn record<T>(
+        &self,
+        entry: &Entry,
+        optional: bool,
+        took: Duration,
+        result: &Result<T, CallError>,
+    ) {
         let failure = match result {
+            // An optional method the plugin does not have: neither a success
+            // nor a failure, so it leaves the statistics and breaker alone.
+            Err(CallError::Plugin(body)) if optional && body.code == error_code::UNSUPPORTED => {
+                return;
+            }
             Err(error) if error.is_plugin_failure() => Some(error.to_string()),
             _ => None,
         };
@@ -408,6 +407,19 @@ struct Call<'a> {
     id: &'a PluginId,
     capability: Capability,
     method: &'static str,
+    /// The method may answer `unsupported` without that counting as a failure.
+    optional: bool,
+}
+
+impl<'a> Call<'a> {
+    fn new(id: &'a PluginId, capability: Capability, method: &'static str) -> Self {
+        Self {
+            id,
+            capability,
+            method,
+            optional: false,
+        }
+    }
 }
 
 fn check_callable(entry: &Entry, capability: Capability) -> Result<(), CallError> {

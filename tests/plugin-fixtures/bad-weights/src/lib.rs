@@ -1,0 +1,42 @@
+//! Test fixture: gives every eligible partner 1.3 ÷ n, so the weights sum to
+//! 1.3. The host must reject the answer.
+
+use cosell_plugin_sdk::abi::{AttributeRequest, AttributeResponse, PartnerWeight};
+use cosell_plugin_sdk::{AttributionModel, Plugin, PluginError, export_plugin};
+use rust_decimal::Decimal;
+
+/// Over-credits every conversion by 30%.
+pub struct BadWeights;
+
+impl Plugin for BadWeights {
+    type Config = serde::de::IgnoredAny;
+    fn init(_config: Self::Config) -> Result<Self, PluginError> {
+        Ok(Self)
+    }
+}
+
+impl AttributionModel for BadWeights {
+    fn attribute(&self, request: &AttributeRequest) -> Result<AttributeResponse, PluginError> {
+        let mut partners: Vec<&str> = request
+            .touchpoints
+            .iter()
+            .map(|t| t.partner_id.as_str())
+            .collect();
+        partners.dedup();
+        let share = Decimal::new(13, 1) / Decimal::from(partners.len().max(1));
+        let weights = partners
+            .into_iter()
+            .map(|p| PartnerWeight {
+                partner_id: p.to_owned(),
+                weight: share,
+            })
+            .collect();
+        Ok(AttributeResponse { weights })
+    }
+}
+
+export_plugin!(
+    BadWeights,
+    vendor = "Cosell tests",
+    capabilities = [attribution]
+);
