@@ -4,6 +4,7 @@
 
 pub mod baskets;
 pub mod eval;
+mod fxhash;
 pub mod input;
 pub mod model;
 pub mod recommend;

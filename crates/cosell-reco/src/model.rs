@@ -7,8 +7,9 @@
 //! indexed by the frequent items' ranks, so a basket costs k·(k-1)/2 increments of
 //! adjacent memory and no hashing.
 
-use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
+
+use crate::fxhash::FxHashMap;
 
 /// An item interned to a dense id; ids are given in order of first appearance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -18,6 +19,13 @@ impl ItemId {
     fn index(self) -> usize {
         self.0 as usize
     }
+}
+
+/// Item names and their dense ids, append-only.
+#[derive(Debug, Default, Clone)]
+struct Interner {
+    index: FxHashMap<String, u32>,
+    names: Vec<String>,
 }
 
 /// The minimum number of baskets an item or a pair must appear in to be frequent.
@@ -50,8 +58,9 @@ impl MinSupport {
 /// item came last.
 #[derive(Debug, Default, Clone)]
 pub struct ModelBuilder {
-    index: HashMap<String, u32>,
-    names: Vec<String>,
+    /// Shared with the snapshots taken so far; copied only when a new item arrives after
+    /// a snapshot, so taking a snapshot never copies the names.
+    interner: Arc<Interner>,
     items: Vec<u32>,
     ends: Vec<usize>,
     /// For each item, 1 + the index of the last basket it was seen in: O(1) dedup.
@@ -82,14 +91,15 @@ impl ModelBuilder {
     }
 
     fn intern(&mut self, name: &str) -> u32 {
-        if let Some(&id) = self.index.get(name) {
+        if let Some(&id) = self.interner.index.get(name) {
             return id;
         }
+        let interner = Arc::make_mut(&mut self.interner);
         // Beyond four billion distinct items the id space is exhausted; saturating keeps
         // the builder total rather than panicking on absurd input.
-        let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
-        self.index.insert(name.to_owned(), id);
-        self.names.push(name.to_owned());
+        let id = u32::try_from(interner.names.len()).unwrap_or(u32::MAX);
+        interner.index.insert(name.to_owned(), id);
+        interner.names.push(name.to_owned());
         self.last_seen.push(0);
         id
     }
@@ -108,7 +118,7 @@ impl ModelBuilder {
 
     /// The id of an item name, if it has been seen.
     pub fn item_id(&self, name: &str) -> Option<ItemId> {
-        self.index.get(name).copied().map(ItemId)
+        self.interner.index.get(name).copied().map(ItemId)
     }
 
     /// An immutable model of every basket added so far.
@@ -122,7 +132,7 @@ impl ModelBuilder {
         min_support: MinSupport,
         keep: impl Fn(usize) -> bool,
     ) -> CoPurchaseModel {
-        let mut counts = vec![0_u32; self.names.len()];
+        let mut counts = vec![0_u32; self.interner.names.len()];
         let mut baskets = 0_u64;
         self.for_each_basket(&keep, |basket| {
             baskets += 1;
@@ -131,10 +141,17 @@ impl ModelBuilder {
             }
         });
         let min_count = min_support.min_count(baskets);
-        let pairs = self.count_pairs(&counts, min_count, &keep);
+        let (frequent, pairs) = self.count_pairs(&counts, min_count, &keep);
+        let pairs = pairs
+            .into_iter()
+            .map(|(i, j, count)| PairCount {
+                a: ItemId(frequent[i as usize]),
+                b: ItemId(frequent[j as usize]),
+                count,
+            })
+            .collect();
         CoPurchaseModel::new(
-            self.index.clone(),
-            self.names.clone(),
+            Arc::clone(&self.interner),
             counts,
             baskets,
             min_count,
@@ -152,13 +169,15 @@ impl ModelBuilder {
         }
     }
 
-    /// Second pass: counts pairs of frequent items, returns those at least `min_count`.
+    /// Second pass: counts pairs of frequent items. Returns the frequent items' ids (a
+    /// rank indexes this list) and the pairs of ranks `(i, j, count)`, `i < j`, reaching
+    /// `min_count`.
     fn count_pairs(
         &self,
         counts: &[u32],
         min_count: u32,
         keep: &impl Fn(usize) -> bool,
-    ) -> Vec<PairCount> {
+    ) -> (Vec<u32>, Vec<(u32, u32, u32)>) {
         let frequent: Vec<u32> = (0..counts.len())
             .filter(|&i| counts[i] >= min_count)
             .filter_map(|i| u32::try_from(i).ok())
@@ -180,59 +199,73 @@ impl ModelBuilder {
             local.sort_unstable();
             counter.add(&local);
         });
-        counter
-            .into_frequent(min_count)
-            .into_iter()
-            .map(|(i, j, count)| PairCount {
-                a: ItemId(frequent[i as usize]),
-                b: ItemId(frequent[j as usize]),
-                count,
-            })
-            .collect()
+        let pairs = counter.into_frequent(min_count);
+        (frequent, pairs)
     }
 
-    /// How many itemsets of any size reach `min_support` (Eclat on bitsets of the
-    /// frequent items). Not needed to recommend; it checks the miner against the
-    /// reference count of all frequent itemsets.
+    /// How many itemsets of any size reach `min_support`: Eclat on bitsets of the
+    /// frequent items' baskets, started from the exact pair counts and extending a set
+    /// only with items it forms a frequent pair with (every subset of a frequent set is
+    /// frequent). Not needed to recommend; it checks the miner against the reference
+    /// count of all frequent itemsets.
     pub fn count_frequent_itemsets(&self, min_support: MinSupport) -> u64 {
-        let mut counts = vec![0_u32; self.names.len()];
+        let all = |_: usize| true;
+        let mut counts = vec![0_u32; self.interner.names.len()];
         for &id in &self.items {
             counts[id as usize] += 1;
         }
         let min_count = min_support.min_count(self.ends.len() as u64);
-        let words = self.ends.len().div_ceil(64);
-        let mut column = vec![usize::MAX; counts.len()];
-        let mut sets: Vec<Vec<u64>> = Vec::new();
-        for (id, &c) in counts.iter().enumerate() {
-            if c >= min_count {
-                column[id] = sets.len();
-                sets.push(vec![0; words]);
-            }
+        let (frequent, pairs) = self.count_pairs(&counts, min_count, &all);
+        let f = frequent.len();
+        let mut rank = vec![usize::MAX; counts.len()];
+        for (r, &id) in frequent.iter().enumerate() {
+            rank[id as usize] = r;
         }
-        let mut start = 0;
-        for (b, &end) in self.ends.iter().enumerate() {
-            for &id in &self.items[start..end] {
-                if let Some(set) = sets.get_mut(column[id as usize]) {
+        let words = self.ends.len().div_ceil(64);
+        let mut sets = vec![vec![0_u64; words]; f];
+        let mut b = 0;
+        self.for_each_basket(&all, |basket| {
+            for &id in basket {
+                if let Some(set) = sets.get_mut(rank[id as usize]) {
                     set[b / 64] |= 1 << (b % 64);
                 }
             }
-            start = end;
+            b += 1;
+        });
+        let mut pair_ok = vec![false; f * f];
+        let mut later: Vec<Vec<usize>> = vec![Vec::new(); f];
+        for &(i, j, _) in &pairs {
+            let (i, j) = (i as usize, j as usize);
+            pair_ok[i * f + j] = true;
+            pair_ok[j * f + i] = true;
+            later[i].push(j);
         }
-        let total = sets.len() as u64;
-        total + eclat(&sets, min_count)
+        let mut found = (f + pairs.len()) as u64;
+        for (i, js) in later.iter().enumerate() {
+            let children: Vec<(usize, Vec<u64>)> =
+                js.iter().map(|&j| (j, and(&sets[i], &sets[j]))).collect();
+            found += eclat(&children, min_count, &pair_ok, f);
+        }
+        found
     }
 }
 
-/// Counts the frequent extensions below each prefix whose frequent siblings are `sets`.
-fn eclat(sets: &[Vec<u64>], min_count: u32) -> u64 {
+fn and(x: &[u64], y: &[u64]) -> Vec<u64> {
+    x.iter().zip(y).map(|(a, b)| a & b).collect()
+}
+
+/// Counts the frequent extensions of a prefix whose frequent one-item extensions are
+/// `siblings` (last item, baskets); `pair_ok` is the f×f frequent-pair matrix.
+fn eclat(siblings: &[(usize, Vec<u64>)], min_count: u32, pair_ok: &[bool], f: usize) -> u64 {
     let mut found = 0;
-    for (i, prefix) in sets.iter().enumerate() {
-        let children: Vec<Vec<u64>> = sets[i + 1..]
+    for (k, (i, prefix)) in siblings.iter().enumerate() {
+        let children: Vec<(usize, Vec<u64>)> = siblings[k + 1..]
             .iter()
-            .map(|other| prefix.iter().zip(other).map(|(x, y)| x & y).collect())
-            .filter(|set: &Vec<u64>| set.iter().map(|w| w.count_ones()).sum::<u32>() >= min_count)
+            .filter(|(j, _)| pair_ok[i * f + j])
+            .map(|(j, other)| (*j, and(prefix, other)))
+            .filter(|(_, set)| set.iter().map(|w| w.count_ones()).sum::<u32>() >= min_count)
             .collect();
-        found += children.len() as u64 + eclat(&children, min_count);
+        found += children.len() as u64 + eclat(&children, min_count, pair_ok, f);
     }
     found
 }
@@ -245,7 +278,7 @@ enum PairCounter {
         row: Vec<usize>,
         counts: Vec<u32>,
     },
-    Sparse(HashMap<(u32, u32), u32>),
+    Sparse(FxHashMap<(u32, u32), u32>),
 }
 
 /// The largest triangle kept dense: 16 Mi counters, 64 MB.
@@ -255,7 +288,7 @@ impl PairCounter {
     fn new(n: usize) -> Self {
         let cells = n * n.saturating_sub(1) / 2;
         if cells > DENSE_LIMIT {
-            return PairCounter::Sparse(HashMap::new());
+            return PairCounter::Sparse(FxHashMap::default());
         }
         // row[i] is where the pairs (i, i+1..n) start in the triangle.
         let row = (0..n).map(|i| i * (2 * n - i - 1) / 2).collect();
@@ -353,8 +386,7 @@ pub struct PairStats {
 /// An immutable co-purchase model: safe to share between threads and read without locks.
 #[derive(Debug, Clone)]
 pub struct CoPurchaseModel {
-    index: HashMap<String, u32>,
-    names: Vec<String>,
+    interner: Arc<Interner>,
     counts: Vec<u32>,
     baskets: u64,
     min_count: u32,
@@ -374,15 +406,15 @@ impl Default for CoPurchaseModel {
 
 impl CoPurchaseModel {
     fn new(
-        index: HashMap<String, u32>,
-        names: Vec<String>,
+        interner: Arc<Interner>,
         counts: Vec<u32>,
         baskets: u64,
         min_count: u32,
         mut pairs: Vec<PairCount>,
     ) -> Self {
         pairs.sort_unstable_by(|x, y| y.count.cmp(&x.count).then((x.a, x.b).cmp(&(y.a, y.b))));
-        let mut degree = vec![0_usize; names.len() + 1];
+        let items = counts.len();
+        let mut degree = vec![0_usize; items + 1];
         for p in &pairs {
             degree[p.a.index() + 1] += 1;
             degree[p.b.index() + 1] += 1;
@@ -419,7 +451,7 @@ impl CoPurchaseModel {
                 fill[from.index()] += 1;
             }
         }
-        for i in 0..names.len() {
+        for i in 0..items {
             neighbours[starts[i]..starts[i + 1]].sort_unstable_by(|x, y| {
                 y.lift
                     .total_cmp(&x.lift)
@@ -428,8 +460,7 @@ impl CoPurchaseModel {
             });
         }
         CoPurchaseModel {
-            index,
-            names,
+            interner,
             counts,
             baskets,
             min_count,
@@ -451,12 +482,17 @@ impl CoPurchaseModel {
 
     /// The id of an item name, if any basket held it.
     pub fn item_id(&self, name: &str) -> Option<ItemId> {
-        self.index.get(name).copied().map(ItemId)
+        // Items interned after this snapshot have ids beyond its counts: unknown here.
+        let id = self.interner.index.get(name).copied()?;
+        ((id as usize) < self.counts.len()).then_some(ItemId(id))
     }
 
     /// The name of an item.
     pub fn name(&self, item: ItemId) -> &str {
-        self.names.get(item.index()).map_or("", String::as_str)
+        self.interner
+            .names
+            .get(item.index())
+            .map_or("", String::as_str)
     }
 
     /// Exact number of baskets holding the item.
@@ -586,7 +622,7 @@ mod tests {
     #[test]
     fn sparse_and_dense_counters_agree() {
         let mut dense = PairCounter::new(4);
-        let mut sparse = PairCounter::Sparse(HashMap::new());
+        let mut sparse = PairCounter::Sparse(FxHashMap::default());
         for basket in [[0, 1, 3].as_slice(), &[1, 2, 3], &[0, 3]] {
             dense.add(basket);
             sparse.add(basket);
