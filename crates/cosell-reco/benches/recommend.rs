@@ -21,6 +21,8 @@ const PRODUCTS: usize = 100_000;
 const BASKETS: usize = 1_000_000;
 /// Products come in families of ten that are bought together.
 const FAMILY: usize = 10;
+/// The merchant asking for recommendations.
+const MERCHANT: Uuid = Uuid::from_u128(999);
 
 /// SplitMix64: deterministic and dependency-free, so every run mines the same baskets.
 struct Rng(u64);
@@ -96,7 +98,12 @@ fn catalog(rng: &mut Rng, eur: Currency) -> Catalog {
             Product {
                 id: id(i),
                 name: format!("Product {i}"),
-                owner: partners[i % partners.len()],
+                // One product in five is a partner's, sellable only through an offer.
+                owner: if i % 5 == 0 {
+                    partners[i % partners.len()]
+                } else {
+                    MERCHANT
+                },
                 // Families share a category, so the diversity rule has work to do.
                 category: format!("c{}", (i / FAMILY) % 500),
                 price: money(price),
@@ -202,6 +209,7 @@ fn setup() -> Setup {
 
 fn request<'a>(s: &'a Setup, cart: &'a [Anchor]) -> Request<'a> {
     Request {
+        merchant: MERCHANT,
         anchors: cart,
         customer: Some(&s.customer),
         moment: Moment::Checkout,

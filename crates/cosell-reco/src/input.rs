@@ -402,6 +402,9 @@ pub const MAX_LIMIT: usize = 10;
 /// One recommendation request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request<'a> {
+    /// The merchant asking: its own products are sold on margin, any other partner's
+    /// only through an allowed partner offer.
+    pub merchant: PartnerId,
     pub anchors: &'a [Anchor],
     /// `None` for an anonymous visitor: only `web` can then be used.
     pub customer: Option<&'a CustomerProfile>,

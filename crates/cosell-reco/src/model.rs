@@ -650,4 +650,32 @@ mod tests {
         assert_eq!(after.basket_count(), 2);
         assert_eq!(after.frequent_pairs().len(), 2);
     }
+
+    #[test]
+    fn concurrent_readers_only_ever_see_whole_snapshots() {
+        // Snapshot k holds k baskets {x, y}: its pair count must equal its basket count.
+        let holder = Arc::new(ModelHolder::default());
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                let holder = Arc::clone(&holder);
+                std::thread::spawn(move || {
+                    for _ in 0..2_000 {
+                        let m = holder.load();
+                        let pairs: u64 =
+                            m.frequent_pairs().iter().map(|p| u64::from(p.count)).sum();
+                        assert_eq!(pairs, m.basket_count());
+                    }
+                })
+            })
+            .collect();
+        let mut b = ModelBuilder::new();
+        for _ in 0..200 {
+            b.add_basket(&["x", "y"]);
+            holder.store(b.snapshot(MinSupport::Count(1)));
+        }
+        for r in readers {
+            r.join().unwrap();
+        }
+        assert_eq!(holder.load().basket_count(), 200);
+    }
 }

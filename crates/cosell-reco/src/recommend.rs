@@ -318,7 +318,8 @@ fn subject_key(r: &Recommendation) -> (u8, uuid::Uuid) {
 }
 
 /// Scores one product that passed the exclusions: through its best allowed partner
-/// offer (commission) when it has one, else on the merchant's own margin.
+/// offer (commission) when it has one, else on the merchant's own margin when the
+/// merchant owns it.
 fn rank_product(
     catalog: &Catalog,
     p: &Product,
@@ -347,7 +348,9 @@ fn rank_product(
             });
             (Some(o), price, commission)
         }
-        None if e.reasons.is_empty() => return None,
+        // Evidence from an anchored offer alone, or another partner's product with no
+        // offer this customer may see: nothing the merchant can sell here.
+        None if e.reasons.is_empty() || p.owner != req.merchant => return None,
         None => (None, p.price, p.price.amount - p.unit_cost.amount),
     };
     // A product sold at a loss (or earning nothing) is never pushed, however relevant.
@@ -409,7 +412,9 @@ fn bundles(
             let cost: Decimal = members.iter().map(|m| m.unit_cost.amount).sum();
             let list: Decimal = members.iter().map(|m| m.price.amount).sum();
             let margin = b.price.amount - cost;
-            if !others_ok || margin < b.margin_floor.amount || margin <= Decimal::ZERO {
+            // All members already in the cart: nothing left to propose.
+            let adds = members.iter().any(|m| !in_cart.contains(&m.id));
+            if !others_ok || !adds || margin < b.margin_floor.amount || margin <= Decimal::ZERO {
                 continue;
             }
             let saving = Money {
