@@ -7,7 +7,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
-use cosell_core::{Currency, Money};
+use cosell_core::{BundleId, Currency, Money, OfferId, PartnerId, ProductId};
 use cosell_reco::{
     Anchor, Bundle, Catalog, Channel, CoPurchaseModel, CustomerProfile, EligibilityRule,
     MinSupport, ModelBuilder, Moment, Offer, Product, RecommenderConfig, Relation, RelationKind,
@@ -22,7 +22,7 @@ const BASKETS: usize = 1_000_000;
 /// Products come in families of ten that are bought together.
 const FAMILY: usize = 10;
 /// The merchant asking for recommendations.
-const MERCHANT: Uuid = Uuid::from_u128(999);
+const MERCHANT: PartnerId = PartnerId(Uuid::from_u128(999));
 
 /// SplitMix64: deterministic and dependency-free, so every run mines the same baskets.
 struct Rng(u64);
@@ -82,8 +82,8 @@ fn mine(rng: &mut Rng) -> CoPurchaseModel {
     model
 }
 
-fn id(i: usize) -> Uuid {
-    Uuid::from_u128(i as u128 + 1)
+fn id(i: usize) -> ProductId {
+    ProductId(Uuid::from_u128(i as u128 + 1))
 }
 
 fn catalog(rng: &mut Rng, eur: Currency) -> Catalog {
@@ -91,7 +91,9 @@ fn catalog(rng: &mut Rng, eur: Currency) -> Catalog {
         amount: Decimal::new(cents as i64, 2),
         currency: eur,
     };
-    let partners: Vec<Uuid> = (0..50).map(|p| Uuid::from_u128(1_000_000 + p)).collect();
+    let partners: Vec<PartnerId> = (0..50)
+        .map(|p| PartnerId(Uuid::from_u128(1_000_000 + p)))
+        .collect();
     let products: Vec<Product> = (0..PRODUCTS)
         .map(|i| {
             let price = 500 + rng.next() % 50_000;
@@ -133,7 +135,7 @@ fn catalog(rng: &mut Rng, eur: Currency) -> Catalog {
     let now = now.unwrap_or_default();
     let offers: Vec<Offer> = (0..20_000)
         .map(|o| Offer {
-            id: Uuid::from_u128(2_000_000 + o as u128),
+            id: OfferId(Uuid::from_u128(2_000_000 + o as u128)),
             partner: partners[o % partners.len()],
             partner_name: format!("Partner {}", o % partners.len()),
             product: id(rng.below(PRODUCTS)),
@@ -156,7 +158,7 @@ fn catalog(rng: &mut Rng, eur: Currency) -> Catalog {
         .map(|b| {
             let first = rng.skewed(PRODUCTS / FAMILY) * FAMILY;
             Bundle {
-                id: Uuid::from_u128(3_000_000 + b as u128),
+                id: BundleId(Uuid::from_u128(3_000_000 + b as u128)),
                 name: format!("Bundle {b}"),
                 owner: partners[b % partners.len()],
                 members: vec![id(first), id(first + 1)],

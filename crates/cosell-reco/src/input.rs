@@ -4,19 +4,10 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use cosell_core::{Currency, Money, ValidationError};
+use cosell_core::catalog::RelationKind;
+use cosell_core::{BundleId, Currency, Money, OfferId, PartnerId, ProductId, ValidationError};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
-
-/// Product ids, partner ids, offer ids and bundle ids are the catalog's UUIDs.
-pub type ProductId = Uuid;
-/// The partner that owns a product or makes an offer.
-pub type PartnerId = Uuid;
-/// A partner offer.
-pub type OfferId = Uuid;
-/// A bundle of products sold together at one price.
-pub type BundleId = Uuid;
 
 /// When the recommendation is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,28 +34,6 @@ pub enum Satisfaction {
     Ok,
     OpenComplaint,
     AtRisk,
-}
-
-/// An explicit relation `from → to` declared in the catalog.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RelationKind {
-    /// `to` is an accessory of `from`.
-    Accessory,
-    /// The two go together; symmetric.
-    Complementary,
-    /// `to` is sold in a bundle with `from`.
-    BundleMember,
-    /// `to` is a better version of `from`.
-    Upgrade,
-    /// The two are alternatives; symmetric, and never recommended next to each other.
-    Competing,
-}
-
-impl RelationKind {
-    fn symmetric(self) -> bool {
-        matches!(self, RelationKind::Complementary | RelationKind::Competing)
-    }
 }
 
 /// A sellable product as the recommender needs it.
@@ -261,7 +230,7 @@ impl Catalog {
                 weight: r.weight,
             };
             catalog.links.entry(r.from).or_default().push(link(r.to));
-            if r.kind.symmetric() {
+            if r.kind.is_symmetric() {
                 catalog.links.entry(r.to).or_default().push(link(r.from));
             }
         }

@@ -11,11 +11,13 @@ pub mod recommend;
 pub mod score;
 
 pub use baskets::{BasketError, BasketFormat, read_baskets};
+pub use cosell_core::catalog::RelationKind;
+pub use cosell_core::{BundleId, OfferId, PartnerId, ProductId};
 pub use eval::{EvalResult, evaluate_leave_one_out};
 pub use input::{
-    Anchor, Bundle, BundleId, Catalog, Channel, CustomerProfile, CustomerRelationship,
-    DEFAULT_LIMIT, EligibilityRule, Impression, MAX_LIMIT, Moment, Offer, OfferId, PartnerId,
-    Product, ProductId, RecommenderConfig, Relation, RelationKind, Request, Satisfaction,
+    Anchor, Bundle, Catalog, Channel, CustomerProfile, CustomerRelationship, DEFAULT_LIMIT,
+    EligibilityRule, Impression, MAX_LIMIT, Moment, Offer, Product, RecommenderConfig, Relation,
+    Request, Satisfaction,
 };
 pub use model::{
     CoPurchaseModel, ItemId, MinSupport, ModelBuilder, ModelHolder, Neighbour, PairCount, PairStats,

@@ -5,13 +5,14 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
-use cosell_core::Money;
+use cosell_core::catalog::RelationKind;
+use cosell_core::{BundleId, Money, OfferId, PartnerId, ProductId};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::input::{
-    BundleId, Catalog, Channel, CustomerProfile, DEFAULT_LIMIT, MAX_LIMIT, Moment, Offer, OfferId,
-    PartnerId, Product, ProductId, RecommenderConfig, RelationKind, Request, Satisfaction,
+    Catalog, Channel, CustomerProfile, DEFAULT_LIMIT, MAX_LIMIT, Moment, Offer, Product,
+    RecommenderConfig, Request, Satisfaction,
 };
 use crate::model::CoPurchaseModel;
 use crate::score::{
@@ -312,8 +313,8 @@ pub fn recommend(
 
 fn subject_key(r: &Recommendation) -> (u8, uuid::Uuid) {
     match r.subject {
-        Subject::Product(id) => (0, id),
-        Subject::Bundle(id) => (1, id),
+        Subject::Product(id) => (0, id.0),
+        Subject::Bundle(id) => (1, id.0),
     }
 }
 

@@ -5,8 +5,8 @@
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
-use crate::input::RelationKind;
 use crate::model::Neighbour;
+use cosell_core::catalog::RelationKind;
 
 /// Relevance of a declared relation kind before its weight: an accessory completes the
 /// anchor, a complement goes with it, a bundle mate is sold with it, an upgrade replaces

@@ -26,8 +26,9 @@ fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap()
 }
 
-fn id(n: u128) -> Uuid {
-    Uuid::from_u128(n)
+/// Any typed id from a small number, so fixtures read as names.
+fn id<T: From<Uuid>>(n: u128) -> T {
+    T::from(Uuid::from_u128(n))
 }
 
 const MERCHANT: u128 = 1;
