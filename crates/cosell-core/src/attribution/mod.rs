@@ -1,6 +1,7 @@
 //! Attribution: which partners earn credit for a conversion, with which weight, and
 //! how much of its amount, exact to the minor unit.
 
+mod decay;
 mod eligibility;
 mod models;
 

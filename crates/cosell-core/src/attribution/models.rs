@@ -1,9 +1,10 @@
 //! The built-in attribution models: how much raw weight each eligible touchpoint gets.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use rust_decimal::{Decimal, MathematicalOps};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use super::decay::half_life_weight;
 use crate::error::ValidationError;
 
 /// An attribution model: gives each eligible touchpoint a raw, non-negative weight.
@@ -133,12 +134,8 @@ fn position_based(n: usize) -> Vec<Decimal> {
 }
 
 /// Weight `0.5^(Δ / half_life)` with Δ a touch's age relative to the newest touch
-/// (only ratios matter, and measuring from the newest keeps the largest weight at 1
-/// instead of underflowing for old conversions).
-///
-/// Whole half-lives are exact powers of 0.5; only the fractional part goes through
-/// `powd` (e^(y·ln x)), accurate to about 1e-20, far below the 1e-12 weight scale.
-/// Touches more than 90 half-lives older than the newest weigh 0.
+/// (only ratios matter, and measuring from the newest keeps the largest weight
+/// from underflowing for old conversions). See [`half_life_weight`] for precision.
 fn time_decay(
     converted_at: DateTime<Utc>,
     touched_at: &[DateTime<Utc>],
@@ -148,25 +145,7 @@ fn time_decay(
     let h = half_life.num_seconds();
     touched_at
         .iter()
-        .map(|t| {
-            let age = (newest - *t).num_seconds().max(0);
-            let (whole, part) = (age / h, age % h);
-            if whole > 90 {
-                return Decimal::ZERO;
-            }
-            let halves = Decimal::new(5, 1)
-                .checked_powi(whole)
-                .unwrap_or(Decimal::ZERO);
-            let frac = Decimal::from(part) / Decimal::from(h);
-            let rest = if frac.is_zero() {
-                Decimal::ONE
-            } else {
-                Decimal::new(5, 1)
-                    .checked_powd(frac)
-                    .unwrap_or(Decimal::ZERO)
-            };
-            halves * rest
-        })
+        .map(|t| half_life_weight((newest - *t).num_seconds(), h))
         .collect()
 }
 
@@ -197,16 +176,10 @@ mod tests {
             half_life: HalfLife::default(),
         };
         let w = m.weigh(day(20), &[day(1), day(6), day(13), day(20)]);
-        assert_eq!(w[2], dec!(0.5));
-        assert_eq!(w[3], dec!(1));
-        // 14 days: exactly a quarter; 19 days: 0.5^(19/7) = 0.152…
-        let w = m.weigh(day(20), &[day(1), day(6), day(20)]);
-        assert_eq!(w[1], dec!(0.25));
-        assert!(
-            (w[0] - dec!(0.1523767067755594301139613753)).abs() < dec!(1e-20),
-            "{}",
-            w[0]
-        );
+        // 7 days older: exactly half; 14: a quarter; 19: 0.5^(19/7) = 0.152…
+        assert_eq!(w[2] / w[3], dec!(0.5));
+        assert_eq!(w[1] / w[3], dec!(0.25));
+        assert!((w[0] / w[3] - dec!(0.1523767067755594301139613753)).abs() < dec!(1e-17));
     }
 
     #[test]
