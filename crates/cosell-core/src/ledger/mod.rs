@@ -11,7 +11,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use postings::{Accrual, Position, RefundProgress, accrue, positions, refund, release};
+pub use postings::{
+    Accrual, Position, RefundProgress, accrue, positions, refund, release, supersede,
+};
 
 use crate::ids::PartnerId;
 use crate::money::Currency;
@@ -70,6 +72,8 @@ pub enum EntryKind {
     Reversal,
     Clawback,
     Settlement,
+    /// Withdrawal of a commission whose attribution was superseded.
+    Supersession,
 }
 
 /// What caused a journal entry: the store's idempotency key for it.
@@ -80,6 +84,12 @@ pub enum EntryRef {
     Accrual { accrual_id: Uuid },
     /// Reversal or clawback of one commission by one refund.
     Refund { accrual_id: Uuid, refund_id: Uuid },
+    /// Withdrawal of one commission because attribution `attribution_id` replaced
+    /// the result it came from.
+    Supersession {
+        accrual_id: Uuid,
+        attribution_id: Uuid,
+    },
     /// Settlement of one statement.
     Statement { key: StatementKey },
 }

@@ -208,6 +208,34 @@ pub fn refund(
     }
 }
 
+/// The entry withdrawing what remains of `a` after a re-attribution replaced the
+/// result it came from (`attribution_id` is the new result): pending and payable
+/// balances are reversed, a settled balance is clawed back. Afterwards `a` nets to
+/// zero and the new result's commissions are accrued as new accruals.
+pub fn supersede(
+    a: &Accrual,
+    position: &Position,
+    attribution_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<Option<JournalEntry>, LedgerError> {
+    a.check()?;
+    let reference = EntryRef::Supersession {
+        accrual_id: a.id,
+        attribution_id,
+    };
+    entry(
+        a,
+        EntryKind::Supersession,
+        reference,
+        at,
+        &[
+            (State::Pending, -position.pending),
+            (State::Payable, -position.payable),
+            (State::Clawback, -(position.settled + position.clawback)),
+        ],
+    )
+}
+
 /// An entry of pairs on `a`'s accounts, or `None` when every amount is zero.
 fn entry(
     a: &Accrual,
@@ -304,6 +332,29 @@ mod tests {
             .find(|((acc, _), _)| acc.side == Side::Receivable)
             .unwrap();
         assert_eq!((recv.0.0.state, *recv.1), (State::Clawback, -250));
+    }
+
+    #[test]
+    fn superseding_withdraws_whatever_state_the_commission_is_in() {
+        let a = accrual(900);
+        let new_result = Uuid::from_u128(99);
+        let mut journal = vec![accrue(&a).unwrap().unwrap()];
+        let e = supersede(&a, &position(&journal), new_result, at(3))
+            .unwrap()
+            .unwrap();
+        journal.push(e);
+        assert_eq!(position(&journal).net(), 0);
+        // Settled and partly clawed back: the rest is clawed back.
+        let mut p = position(&journal[..1]);
+        (p.pending, p.settled, p.clawback) = (0, 900, -300);
+        let e = supersede(&a, &p, new_result, at(28)).unwrap().unwrap();
+        let recv: Vec<_> = e
+            .lines()
+            .iter()
+            .filter(|l| l.account.side == Side::Receivable)
+            .map(|l| (l.account.state, l.amount_minor))
+            .collect();
+        assert_eq!(recv, vec![(State::Clawback, -600)]);
     }
 
     #[test]

@@ -32,10 +32,17 @@ enum Op {
     Settle {
         minimum: i64,
     },
+    /// Re-attribution: the commission is withdrawn and a new one accrued.
+    Reattribute {
+        which: usize,
+        rate_pct: i64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
+        (any::<usize>(), 0_i64..=100)
+            .prop_map(|(which, rate_pct)| Op::Reattribute { which, rate_pct }),
         (0_u8..3, 0_u8..3, 0_u8..3, 1_i64..10_000_000, 0_i64..=100).prop_map(
             |(payer, payee, currency, total, rate_pct)| Op::Convert {
                 payer,
@@ -63,6 +70,7 @@ struct World {
     sales: Vec<Sale>,
     journal: Vec<JournalEntry>,
     refunds: u128,
+    accruals: u128,
 }
 
 impl World {
@@ -84,6 +92,34 @@ impl World {
                 .extend(refund(&sale.accrual, &position, &progress, self.now).unwrap());
         }
         self.sales[which].refunded += amount;
+    }
+
+    /// Withdraws sale `which`'s commission and accrues a new one on what is left
+    /// of the sale; later refunds count from there.
+    fn reattribute(&mut self, which: usize, rate_pct: i64) {
+        let old = self.sales[which].accrual.clone();
+        let left = self.sales[which].total - self.sales[which].refunded;
+        if left == 0 {
+            return;
+        }
+        if let Some(p) = positions(&self.journal).get(&old.id).copied() {
+            self.journal
+                .extend(supersede(&old, &p, Uuid::from_u128(7), self.now).unwrap());
+        }
+        self.accruals += 1;
+        let accrual = Accrual {
+            id: Uuid::from_u128(1_000_000 + self.accruals),
+            amount_minor: left * rate_pct / 100,
+            accrued_at: self.now,
+            payable_at: Accrual::payable_at(self.now, TimeDelta::days(10)),
+            ..old
+        };
+        self.journal.extend(accrue(&accrual).unwrap());
+        self.sales[which] = Sale {
+            accrual,
+            total: left,
+            refunded: 0,
+        };
     }
 
     fn release_due(&mut self) {
@@ -157,6 +193,7 @@ proptest! {
             sales: Vec::new(),
             journal: Vec::new(),
             refunds: 0,
+            accruals: 0,
         };
         for op in ops {
             match op {
@@ -189,6 +226,11 @@ proptest! {
                     w.release_due();
                 }
                 Op::Settle { minimum } => w.settle(minimum),
+                Op::Reattribute { which, rate_pct } => {
+                    if !w.sales.is_empty() {
+                        w.reattribute(which % w.sales.len(), rate_pct);
+                    }
+                }
             }
             check_balanced(&w.journal);
         }
