@@ -67,23 +67,34 @@ impl Store {
         to_domain(model)
     }
 
-    /// Every relation touching `product`, in either direction.
+    /// Every relation touching `product`, in either direction, that `tenant` owns. Another
+    /// tenant's product on which the caller owns no relation is reported as missing.
     pub async fn relations_of(
         &self,
         tenant: Tenant,
         product: ProductId,
     ) -> Result<Vec<Relation>, StoreError> {
-        find_product(self.db(), tenant, product).await?;
-        let rows = product_relation::Entity::find()
+        let found = find_product(self.db(), Tenant::All, product).await?;
+        let mut query = product_relation::Entity::find()
             .filter(
                 Condition::any()
                     .add(product_relation::COLUMN.from_product_id.eq(product.0))
                     .add(product_relation::COLUMN.to_product_id.eq(product.0)),
             )
-            .order_by_asc(product_relation::COLUMN.id)
+            .order_by_asc(product_relation::COLUMN.id);
+        if let Tenant::Partner(own) = tenant {
+            query = query.filter(product_relation::COLUMN.partner_id.eq(own.0));
+        }
+        let relations = query
             .all(self.db())
-            .await?;
-        rows.into_iter().map(to_domain).collect()
+            .await?
+            .into_iter()
+            .map(to_domain)
+            .collect::<Result<Vec<_>, _>>()?;
+        if relations.is_empty() && !tenant.sees(found.partner_id) {
+            return Err(StoreError::NotFound("product"));
+        }
+        Ok(relations)
     }
 
     /// Whether `a` and `b` are marked as competing (stored once for both directions).

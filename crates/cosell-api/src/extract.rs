@@ -1,0 +1,63 @@
+//! Extractor wrappers whose rejections are problem documents, not axum's plain text.
+
+use axum::extract::{FromRequest, FromRequestParts};
+use axum::http::HeaderMap;
+use axum::http::header::IF_MATCH;
+use axum::http::{HeaderValue, StatusCode, header::ETAG};
+use axum::response::{IntoResponse, Response};
+
+use crate::error::ApiError;
+
+/// JSON body; malformed JSON is a 400 problem, an oversized body a 413 problem.
+#[derive(Debug, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct AppJson<T>(pub T);
+
+/// Query string; bad parameters are a 400 problem.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct AppQuery<T>(pub T);
+
+/// Path parameters; a malformed id is a 400 problem.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct AppPath<T>(pub T);
+
+/// The version an update expects, from `If-Match: "<version>"`. Updates require it, so a
+/// client that never read the resource cannot overwrite someone else's change.
+pub fn expected_version(headers: &HeaderMap) -> Result<i32, ApiError> {
+    let value = headers.get(IF_MATCH).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            "precondition_required",
+            "send If-Match with the ETag you read, e.g. If-Match: \"1\"",
+        )
+    })?;
+    value
+        .to_str()
+        .ok()
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| {
+            ApiError::bad_request("If-Match must be an ETag this API issued, e.g. \"3\"")
+        })
+}
+
+/// A JSON response carrying its resource version as a strong ETag.
+#[derive(Debug)]
+pub struct Tagged<T>(pub i32, pub T);
+
+impl<T: serde::Serialize> IntoResponse for Tagged<T> {
+    fn into_response(self) -> Response {
+        let mut response = axum::Json(self.1).into_response();
+        if let Ok(tag) = HeaderValue::from_str(&format!("\"{}\"", self.0)) {
+            response.headers_mut().insert(ETAG, tag);
+        }
+        response
+    }
+}
+
+/// `(201 Created, body with ETag)`.
+pub fn created<T: serde::Serialize>(version: i32, body: T) -> Response {
+    (StatusCode::CREATED, Tagged(version, body)).into_response()
+}

@@ -1,0 +1,119 @@
+//! `Idempotency-Key` on writes: the same key and body replay the first successful response;
+//! the same key with another body is a 409. Keys are scoped to the calling API key.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header::CONTENT_TYPE};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use cosell_store::idempotency::Claim;
+use sha2::{Digest, Sha256};
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+pub static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+/// Longest accepted key: long enough for a UUID or a client's own scheme.
+const MAX_KEY_LEN: usize = 255;
+
+fn is_write(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    )
+}
+
+pub async fn idempotency(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    match run(state, request, next).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn run(state: AppState, request: Request, next: Next) -> Result<Response, ApiError> {
+    let Some(key) = request.headers().get(&IDEMPOTENCY_KEY) else {
+        return Ok(next.run(request).await);
+    };
+    if !is_write(request.method()) {
+        return Ok(next.run(request).await);
+    }
+    let key = key
+        .to_str()
+        .ok()
+        .filter(|k| !k.is_empty() && k.len() <= MAX_KEY_LEN)
+        .ok_or_else(|| {
+            ApiError::bad_request("Idempotency-Key must be 1 to 255 visible ASCII characters")
+        })?
+        .to_owned();
+    let (mut parts, body) = request.into_parts();
+    let caller = Caller::from_request_parts(&mut parts, &state).await?;
+    let bytes = to_bytes(body, state.config().max_body_bytes)
+        .await
+        .map_err(|_| ApiError::payload_too_large())?;
+    let mut hasher = Sha256::new();
+    hasher.update(parts.method.as_str());
+    hasher.update([0]);
+    hasher.update(parts.uri.to_string());
+    hasher.update([0]);
+    hasher.update(&bytes);
+    let hash = hex::encode(hasher.finalize());
+    let principal = caller.key_id.0;
+
+    match state
+        .store()
+        .claim_idempotency_key(principal, &key, &hash)
+        .await?
+    {
+        Claim::Replay { status, body } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            let mut response = (status, body).into_response();
+            let headers = response.headers_mut();
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            headers.insert(
+                IDEMPOTENT_REPLAYED.clone(),
+                HeaderValue::from_static("true"),
+            );
+            return Ok(response);
+        }
+        Claim::Mismatch => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "idempotency_key_reused",
+                "this Idempotency-Key was already used for a different request",
+            ));
+        }
+        Claim::InFlight => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "idempotency_key_in_flight",
+                "a request with this Idempotency-Key is still being processed; retry shortly",
+            ));
+        }
+        Claim::Fresh => {}
+    }
+
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    if !response.status().is_success() {
+        // Only successes are remembered, so a corrected retry may reuse the key.
+        state
+            .store()
+            .release_idempotency_key(principal, &key)
+            .await?;
+        return Ok(response);
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = to_bytes(body, usize::MAX)
+        .await
+        .map_err(|_| ApiError::internal())?;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    state
+        .store()
+        .complete_idempotency_key(principal, &key, parts.status.as_u16(), text)
+        .await?;
+    Ok(Response::from_parts(parts, Body::from(bytes)))
+}

@@ -1,0 +1,204 @@
+//! Partnerships: invite a partner with commission terms; it accepts or declines; either ends it.
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use cosell_core::catalog::partnership::PartnershipAction;
+use cosell_core::catalog::{CommissionTerms, Partnership, PartnershipStatus};
+use cosell_core::{PartnerId, PartnershipId};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::Listed;
+use crate::auth::Caller;
+use crate::error::{ApiError, Problem};
+use crate::extract::{AppJson, AppPath, AppQuery, Tagged, created};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct InvitePartner {
+    /// The partner invited to sell to the inviter's customers.
+    pub invitee_id: uuid::Uuid,
+    /// Percentage of attributed revenue paid to the invitee.
+    #[schema(value_type = Option<String>, example = "10")]
+    pub commission_percent: Option<Decimal>,
+    /// Flat amount per attributed conversion.
+    #[schema(value_type = Option<String>, example = "2.50")]
+    pub commission_flat: Option<Decimal>,
+    pub currency: String,
+    /// Days before a conversion in which a touchpoint counts (1-365, default 30).
+    pub attribution_window_days: Option<i32>,
+    /// Days a commission is held for refunds before it is payable (0-365, default 30).
+    pub hold_days: Option<i32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PartnershipDto {
+    pub id: uuid::Uuid,
+    pub inviter_id: uuid::Uuid,
+    pub invitee_id: uuid::Uuid,
+    /// invited, active, declined or ended.
+    pub status: String,
+    #[schema(value_type = Option<String>)]
+    pub commission_percent: Option<Decimal>,
+    #[schema(value_type = Option<String>)]
+    pub commission_flat: Option<Decimal>,
+    pub currency: String,
+    pub attribution_window_days: i32,
+    pub hold_days: i32,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Partnership> for PartnershipDto {
+    fn from(p: Partnership) -> Self {
+        PartnershipDto {
+            id: p.id.0,
+            inviter_id: p.inviter_id.0,
+            invitee_id: p.invitee_id.0,
+            status: p.status.as_str().to_owned(),
+            commission_percent: p.terms.percent,
+            commission_flat: p.terms.flat,
+            currency: p.terms.currency.code().to_owned(),
+            attribution_window_days: p.terms.attribution_window_days,
+            hold_days: p.terms.hold_days,
+            version: p.version,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PartnershipQuery {
+    /// invited, active, declined or ended.
+    pub status: Option<String>,
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(invite_partner, list_partnerships))
+        .routes(routes!(get_partnership))
+        .routes(routes!(accept_partnership))
+        .routes(routes!(decline_partnership))
+        .routes(routes!(end_partnership))
+}
+
+/// Invite a partner to co-sell, with commission terms.
+#[utoipa::path(post, path = "/v1/partnerships", operation_id = "invite_partner", tag = "partnerships",
+    request_body = InvitePartner, params(("Idempotency-Key" = Option<String>, Header)), security(("bearer" = [])),
+    responses((status = 201, body = PartnershipDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+async fn invite_partner(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppJson(body): AppJson<InvitePartner>,
+) -> Result<Response, ApiError> {
+    let inviter = caller.partner()?;
+    let terms = CommissionTerms::parse(
+        body.commission_percent,
+        body.commission_flat,
+        &body.currency,
+        body.attribution_window_days.unwrap_or(30),
+        body.hold_days.unwrap_or(30),
+    )?;
+    let partnership = state
+        .store()
+        .invite_partner(inviter, PartnerId(body.invitee_id), terms)
+        .await?;
+    Ok(created(
+        partnership.version,
+        PartnershipDto::from(partnership),
+    ))
+}
+
+/// Partnerships the caller is part of (operators: all).
+#[utoipa::path(get, path = "/v1/partnerships", operation_id = "list_partnerships", tag = "partnerships",
+    params(PartnershipQuery), security(("bearer" = [])),
+    responses((status = 200, body = Listed<PartnershipDto>), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+async fn list_partnerships(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppQuery(q): AppQuery<PartnershipQuery>,
+) -> Result<Json<Listed<PartnershipDto>>, ApiError> {
+    let status = q
+        .status
+        .map(|s| {
+            PartnershipStatus::parse(&s)
+                .ok_or_else(|| ApiError::bad_request(format!("unknown status '{s}'")))
+        })
+        .transpose()?;
+    let found = state
+        .store()
+        .list_partnerships(caller.tenant(), status)
+        .await?;
+    Ok(Json(Listed {
+        items: found.into_iter().map(PartnershipDto::from).collect(),
+    }))
+}
+
+/// One partnership the caller is part of.
+#[utoipa::path(get, path = "/v1/partnerships/{id}", operation_id = "get_partnership", tag = "partnerships",
+    params(("id" = uuid::Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, body = PartnershipDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+async fn get_partnership(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppPath(id): AppPath<PartnershipId>,
+) -> Result<Tagged<PartnershipDto>, ApiError> {
+    let p = state.store().get_partnership(caller.tenant(), id).await?;
+    Ok(Tagged(p.version, p.into()))
+}
+
+async fn act(
+    state: &AppState,
+    caller: Caller,
+    id: PartnershipId,
+    action: PartnershipAction,
+) -> Result<Tagged<PartnershipDto>, ApiError> {
+    let p = state
+        .store()
+        .act_on_partnership(caller.partner()?, id, action)
+        .await?;
+    Ok(Tagged(p.version, p.into()))
+}
+
+/// Accept an invitation (the invitee).
+#[utoipa::path(post, path = "/v1/partnerships/{id}/accept", operation_id = "accept_partnership", tag = "partnerships",
+    params(("id" = uuid::Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, body = PartnershipDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+async fn accept_partnership(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppPath(id): AppPath<PartnershipId>,
+) -> Result<Tagged<PartnershipDto>, ApiError> {
+    act(&state, caller, id, PartnershipAction::Accept).await
+}
+
+/// Decline an invitation (the invitee).
+#[utoipa::path(post, path = "/v1/partnerships/{id}/decline", operation_id = "decline_partnership", tag = "partnerships",
+    params(("id" = uuid::Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, body = PartnershipDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+async fn decline_partnership(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppPath(id): AppPath<PartnershipId>,
+) -> Result<Tagged<PartnershipDto>, ApiError> {
+    act(&state, caller, id, PartnershipAction::Decline).await
+}
+
+/// End a partnership (either party); its offers can no longer be published.
+#[utoipa::path(post, path = "/v1/partnerships/{id}/end", operation_id = "end_partnership", tag = "partnerships",
+    params(("id" = uuid::Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, body = PartnershipDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+async fn end_partnership(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppPath(id): AppPath<PartnershipId>,
+) -> Result<Tagged<PartnershipDto>, ApiError> {
+    act(&state, caller, id, PartnershipAction::End).await
+}

@@ -1,0 +1,55 @@
+//! Shared application state: the store, the token keys and the API's limits.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cosell_store::Store;
+
+use crate::auth::jwt::JwtKeys;
+
+/// Limits and settings the router applies.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Longest a request may take before it is answered 408.
+    pub request_timeout: Duration,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            max_body_bytes: 2 * 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Store,
+    jwt: JwtKeys,
+    config: ApiConfig,
+}
+
+/// Cheap to clone: handlers get it by value.
+#[derive(Debug, Clone)]
+pub struct AppState(Arc<Inner>);
+
+impl AppState {
+    pub fn new(store: Store, jwt: JwtKeys, config: ApiConfig) -> Self {
+        AppState(Arc::new(Inner { store, jwt, config }))
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.0.store
+    }
+
+    pub fn jwt(&self) -> &JwtKeys {
+        &self.0.jwt
+    }
+
+    pub fn config(&self) -> &ApiConfig {
+        &self.0.config
+    }
+}
