@@ -14,6 +14,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
 use crate::allocation::{AllocationError, allocate};
+use crate::catalog;
 use crate::error::{ValidationError, ValidationErrors};
 use crate::money::{Currency, Money};
 
@@ -83,6 +84,25 @@ impl CommissionTerms {
             }
         }
         errors.into_result()
+    }
+}
+
+/// The partnership's base terms as the catalog stores them (percentages 0–100):
+/// no category rates, tiers or cap until the partnership sets them.
+impl From<&catalog::CommissionTerms> for CommissionTerms {
+    fn from(t: &catalog::CommissionTerms) -> Self {
+        CommissionTerms {
+            base_rate: t.percent.map(|p| p / Decimal::ONE_HUNDRED),
+            flat: t.flat.map(|amount| Money {
+                amount,
+                currency: t.currency,
+            }),
+            category_rates: BTreeMap::new(),
+            tiers: Vec::new(),
+            cap_per_conversion: None,
+            // The catalog refuses negative hold periods.
+            hold_days: u32::try_from(t.hold_days).unwrap_or(0),
+        }
     }
 }
 
@@ -380,6 +400,18 @@ mod tests {
             err,
             CommissionError::CurrencyMismatch { field: "flat", .. }
         ));
+    }
+
+    #[test]
+    fn catalog_terms_carry_over() {
+        let stored =
+            catalog::CommissionTerms::parse(Some(dec!(12.5)), Some(dec!(1.50)), "EUR", 30, 14)
+                .unwrap();
+        let t = CommissionTerms::from(&stored);
+        assert_eq!(t.base_rate, Some(dec!(0.125)));
+        assert_eq!(t.flat, Some(money(dec!(1.50))));
+        assert_eq!(t.hold(), TimeDelta::days(14));
+        assert!(t.validate().is_ok());
     }
 
     #[test]
