@@ -422,6 +422,21 @@ mod tests {
         assert_eq!(t.validate().unwrap_err().0.len(), 2);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn line_split_sums_to_the_attributed_amount(
+            attributed in 0_i64..1_000_000_000,
+            amounts in proptest::collection::vec(1_i64..10_000_000, 1..8),
+        ) {
+            let lines: Vec<SaleLine> = amounts
+                .iter()
+                .map(|a| SaleLine { category: None, amount_minor: *a })
+                .collect();
+            let split = split_over_lines(attributed, &lines).unwrap();
+            proptest::prop_assert_eq!(split.iter().map(|l| l.amount_minor).sum::<i64>(), attributed);
+        }
+    }
+
     #[test]
     fn attributed_revenue_splits_over_lines() {
         let lines = [
