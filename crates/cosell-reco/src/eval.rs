@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 
 use crate::model::{ItemId, MinSupport, ModelBuilder};
-use crate::score::copurchase_relevance;
+use crate::score::{combine, copurchase_relevance};
 
 /// Hit rates of the co-purchase model and of the baseline on the same test baskets.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -34,10 +34,11 @@ pub struct EvalResult {
 
 /// Runs the leave-one-out evaluation described in the module documentation.
 ///
-/// The model ranks candidates by the sum over the visible items of the co-purchase
-/// relevance the recommender uses ([`copurchase_relevance`]); when it knows fewer than
-/// `k` candidates it fills up with the most popular items, as the live recommender's
-/// caller would otherwise show nothing there.
+/// The model ranks candidates exactly as the recommender's co-purchase evidence does:
+/// [`copurchase_relevance`] of each visible item's neighbour, combined over the visible
+/// items by noisy-or ([`combine`]); when it knows fewer than
+/// `k` candidates it fills up with the most popular items, so both methods always
+/// propose `k` items and the comparison is on equal terms.
 pub fn evaluate_leave_one_out(
     baskets: &ModelBuilder,
     min_support: MinSupport,
@@ -63,7 +64,8 @@ pub fn evaluate_leave_one_out(
         for &anchor in &visible {
             for n in model.neighbours(anchor) {
                 if !visible.contains(&n.item) {
-                    *scores.entry(n.item).or_insert(0.0) += copurchase_relevance(n);
+                    let score = scores.entry(n.item).or_insert(0.0);
+                    *score = combine(&[*score, copurchase_relevance(n)]);
                 }
             }
         }

@@ -3,7 +3,7 @@
 //! parsing. Not collision-resistant against a chosen input, which is acceptable here:
 //! the keys are the merchant's own item names, and a flood would only slow mining.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// The Fx hasher state.
@@ -59,3 +59,6 @@ impl Hasher for FxHasher {
 
 /// A `HashMap` hashed with [`FxHasher`].
 pub(crate) type FxHashMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// A `HashSet` hashed with [`FxHasher`].
+pub(crate) type FxHashSet<T> = HashSet<T, BuildHasherDefault<FxHasher>>;

@@ -9,6 +9,8 @@ use cosell_core::{BundleId, Currency, Money, OfferId, PartnerId, ProductId, Vali
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::fxhash::FxHashMap;
+
 /// When the recommendation is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -198,14 +200,14 @@ pub(crate) struct Link {
 /// The catalog indexed for lookups by product, built once per merchant and reused.
 #[derive(Debug, Default, Clone)]
 pub struct Catalog {
-    pub(crate) products: HashMap<ProductId, Product>,
-    pub(crate) by_item_key: HashMap<String, ProductId>,
-    pub(crate) links: HashMap<ProductId, Vec<Link>>,
+    pub(crate) products: FxHashMap<ProductId, Product>,
+    pub(crate) by_item_key: FxHashMap<String, ProductId>,
+    pub(crate) links: FxHashMap<ProductId, Vec<Link>>,
     pub(crate) offers: Vec<Offer>,
-    pub(crate) offers_by_anchor: HashMap<ProductId, Vec<usize>>,
-    pub(crate) offers_by_product: HashMap<ProductId, Vec<usize>>,
+    pub(crate) offers_by_anchor: FxHashMap<ProductId, Vec<usize>>,
+    pub(crate) offers_by_product: FxHashMap<ProductId, Vec<usize>>,
     pub(crate) bundles: Vec<Bundle>,
-    pub(crate) bundles_by_member: HashMap<ProductId, Vec<usize>>,
+    pub(crate) bundles_by_member: FxHashMap<ProductId, Vec<usize>>,
 }
 
 impl Catalog {

@@ -2,7 +2,6 @@
 //! bundles and co-purchase neighbours, the exclusion rules, the score and diversity.
 //! Pure: everything it needs is in the catalog, the model and the request.
 
-use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use cosell_core::catalog::RelationKind;
@@ -10,6 +9,7 @@ use cosell_core::{BundleId, Money, OfferId, PartnerId, ProductId};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use crate::fxhash::{FxHashMap, FxHashSet};
 use crate::input::{
     Catalog, Channel, CustomerProfile, DEFAULT_LIMIT, MAX_LIMIT, Moment, Offer, Product,
     RecommenderConfig, Request, Satisfaction,
@@ -217,8 +217,8 @@ pub fn recommend(
         limit = limit.min(left);
     }
 
-    let mut evidence: HashMap<ProductId, Evidence> = HashMap::new();
-    let mut competing: HashSet<ProductId> = HashSet::new();
+    let mut evidence: FxHashMap<ProductId, Evidence> = FxHashMap::default();
+    let mut competing: FxHashSet<ProductId> = FxHashSet::default();
     let mut anchor_offers: Vec<usize> = Vec::new();
     for anchor in req.anchors {
         for link in catalog.links.get(&anchor.product).into_iter().flatten() {
@@ -273,8 +273,8 @@ pub fn recommend(
         }
     }
 
-    let in_cart: HashSet<ProductId> = req.anchors.iter().map(|a| a.product).collect();
-    let replaced_categories: HashSet<&str> = req
+    let in_cart: FxHashSet<ProductId> = req.anchors.iter().map(|a| a.product).collect();
+    let replaced_categories: FxHashSet<&str> = req
         .anchors
         .iter()
         .filter(|a| !a.accessory_type)
@@ -384,11 +384,11 @@ fn discounted(price: Money, percent: Decimal) -> Money {
 fn bundles(
     catalog: &Catalog,
     req: &Request<'_>,
-    in_cart: &HashSet<ProductId>,
-    competing: &HashSet<ProductId>,
+    in_cart: &FxHashSet<ProductId>,
+    competing: &FxHashSet<ProductId>,
     config: &RecommenderConfig,
 ) -> Vec<Recommendation> {
-    let mut seen = HashSet::new();
+    let mut seen = FxHashSet::default();
     let mut out = Vec::new();
     for anchor in req.anchors {
         for &i in catalog
@@ -445,7 +445,7 @@ fn diversify(
     limit: usize,
     per_category: usize,
 ) -> Vec<Recommendation> {
-    let mut taken: HashMap<&str, usize> = HashMap::new();
+    let mut taken: FxHashMap<&str, usize> = FxHashMap::default();
     let mut picked = vec![false; ranked.len()];
     let mut order = Vec::new();
     for (i, (_, category)) in ranked.iter().enumerate() {
