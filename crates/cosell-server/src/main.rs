@@ -1,1 +1,63 @@
-fn main() {}
+//! `cosell`: the server and its operator commands.
+
+mod commands;
+mod settings;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use settings::StorageSettings;
+
+/// Cosell: co-selling between partner businesses.
+#[derive(Debug, Parser)]
+#[command(name = "cosell", version, about)]
+struct Cli {
+    #[command(flatten)]
+    storage: StorageSettings,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP API (applies pending migrations first unless --no-migrate).
+    Serve(settings::ServeSettings),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage partners.
+    #[command(subcommand)]
+    Partner(commands::partner::PartnerCommand),
+    /// Manage API keys.
+    #[command(subcommand, name = "api-key")]
+    ApiKey(commands::api_key::ApiKeyCommand),
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(settings) => commands::serve::run(&cli.storage, settings).await,
+        Command::Migrate => commands::migrate(&cli.storage).await,
+        Command::Partner(cmd) => commands::partner::run(&cli.storage, cmd).await,
+        Command::ApiKey(cmd) => commands::api_key::run(&cli.storage, cmd).await,
+        Command::Openapi => commands::print_openapi(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! `cosell api-key create`: the first operator key comes from here, printed once.
+
+use clap::Subcommand;
+use cosell_api::auth::keys;
+use cosell_core::{PartnerId, Role};
+use cosell_store::api_keys::NewApiKey;
+
+use crate::settings::StorageSettings;
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create an API key and print its secret (shown this once).
+    Create {
+        /// An operator key (manages partners, sees every tenant).
+        #[arg(long, conflicts_with = "partner", required_unless_present = "partner")]
+        operator: bool,
+        /// A key for this partner id.
+        #[arg(long)]
+        partner: Option<uuid::Uuid>,
+        /// What the key is for.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+pub async fn run(storage: &StorageSettings, command: ApiKeyCommand) -> anyhow::Result<()> {
+    match command {
+        ApiKeyCommand::Create {
+            operator,
+            partner,
+            name,
+        } => {
+            let role = if operator {
+                Role::Operator
+            } else {
+                Role::Partner
+            };
+            let generated = keys::generate().map_err(|e| anyhow::anyhow!(e.detail))?;
+            let store = super::open_store(storage).await?;
+            let key = store
+                .create_api_key(NewApiKey {
+                    partner_id: partner.map(PartnerId),
+                    role,
+                    name,
+                    prefix: generated.prefix,
+                    secret_hash: generated.hash,
+                })
+                .await?;
+            eprintln!(
+                "API key {} created; store the secret now, it is not shown again:",
+                key.prefix
+            );
+            println!("{}", generated.secret);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! `cosell partner …`: operator commands against the server's own database.
+
+use clap::Subcommand;
+use cosell_core::catalog::partner::NewPartner;
+
+use crate::settings::StorageSettings;
+
+#[derive(Debug, Subcommand)]
+pub enum PartnerCommand {
+    /// Create a partner and print its id.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Unique handle: a-z, 0-9 and inner dashes.
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        email: String,
+    },
+}
+
+pub async fn run(storage: &StorageSettings, command: PartnerCommand) -> anyhow::Result<()> {
+    match command {
+        PartnerCommand::Create { name, slug, email } => {
+            let new = NewPartner::parse(&name, &slug, &email)?;
+            let store = super::open_store(storage).await?;
+            let partner = store.create_partner(new).await?;
+            println!(
+                "{}",
+                serde_json::json!({ "id": partner.id, "slug": partner.slug, "name": partner.name })
+            );
+            Ok(())
+        }
+    }
+}

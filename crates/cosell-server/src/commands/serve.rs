@@ -1,0 +1,76 @@
+//! `cosell serve`: migrate (unless told not to), then serve until SIGINT or SIGTERM.
+
+use anyhow::Context;
+use cosell_api::{ApiConfig, AppState, JwtKeys};
+use cosell_store::Store;
+use secrecy::ExposeSecret;
+
+use crate::settings::{AUDIENCE, ISSUER, ServeSettings, StorageSettings, stored_secret};
+
+pub async fn run(storage: &StorageSettings, settings: ServeSettings) -> anyhow::Result<()> {
+    let store = if settings.no_migrate {
+        let store = Store::connect(&storage.database_url()?)
+            .await
+            .context("cannot connect to the database")?;
+        let pending = store.pending_migrations().await?;
+        anyhow::ensure!(
+            pending == 0,
+            "the database schema is {pending} migration(s) behind; run `cosell migrate` first"
+        );
+        store
+    } else {
+        super::open_store(storage).await?
+    };
+    let secret = match settings.jwt_secret.clone() {
+        Some(secret) => {
+            anyhow::ensure!(
+                secret.expose_secret().len() >= 32,
+                "COSELL_JWT_SECRET must be at least 32 bytes"
+            );
+            secret
+        }
+        None => stored_secret(&storage.data_dir)?,
+    };
+    let jwt = JwtKeys::new(
+        &secret,
+        &settings.jwt_previous_secrets,
+        ISSUER,
+        AUDIENCE,
+        settings.token_ttl_seconds,
+    );
+    let config = ApiConfig {
+        max_body_bytes: settings.max_body_bytes,
+        request_timeout: settings.request_timeout(),
+    };
+    let app = cosell_api::app(AppState::new(store, jwt, config));
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    tracing::info!(address = %settings.listen, "cosell is serving; API docs at /docs");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

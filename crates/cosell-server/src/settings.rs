@@ -1,0 +1,128 @@
+//! Typed settings: defaults, then `COSELL_…`/`DATABASE_URL` environment variables, then flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use secrecy::SecretString;
+
+/// Where Cosell keeps its data and which database it uses.
+#[derive(Debug, Args)]
+pub struct StorageSettings {
+    /// Directory for the embedded SQLite database, the signing secret and installed plugins.
+    #[arg(long, env = "COSELL_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Database URL; default: a SQLite file in the data directory. Use postgres://… for PostgreSQL.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+impl StorageSettings {
+    /// Creates the data directory if needed and returns the database URL to use.
+    pub fn database_url(&self) -> anyhow::Result<String> {
+        std::fs::create_dir_all(&self.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {}",
+                self.data_dir.display()
+            )
+        })?;
+        Ok(match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("cosell.db").display()
+            ),
+        })
+    }
+}
+
+/// How `cosell serve` listens and signs tokens.
+#[derive(Debug, Args)]
+pub struct ServeSettings {
+    /// Address to listen on.
+    #[arg(long, env = "COSELL_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// HS256 signing secret for tokens (at least 32 bytes). Default: generated on first start
+    /// and kept in `<data-dir>/jwt-secret` with 0600 permissions.
+    #[arg(long, env = "COSELL_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<SecretString>,
+
+    /// Earlier signing secrets, comma-separated, still accepted until their tokens expire.
+    #[arg(
+        long,
+        env = "COSELL_JWT_PREVIOUS_SECRETS",
+        hide_env_values = true,
+        value_delimiter = ','
+    )]
+    pub jwt_previous_secrets: Vec<SecretString>,
+
+    /// Lifetime of issued tokens, in seconds.
+    #[arg(long, env = "COSELL_TOKEN_TTL_SECONDS", default_value_t = 900)]
+    pub token_ttl_seconds: i64,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "COSELL_MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Longest a request may run before it is answered 408, in seconds.
+    #[arg(long, env = "COSELL_REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub request_timeout_seconds: u64,
+
+    /// Do not apply pending migrations on start; refuse to serve a schema that is behind
+    /// (for deployments that run `cosell migrate` as a release step).
+    #[arg(long, env = "COSELL_NO_MIGRATE")]
+    pub no_migrate: bool,
+}
+
+impl ServeSettings {
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_seconds)
+    }
+}
+
+/// Token issuer and audience: fixed, so tokens from another system are never accepted.
+pub const ISSUER: &str = "cosell";
+pub const AUDIENCE: &str = "cosell-api";
+
+/// Reads the signing secret from `<data_dir>/jwt-secret`, generating it on first start.
+/// The file is created with 0600 permissions and its content is never logged.
+pub fn stored_secret(data_dir: &Path) -> anyhow::Result<SecretString> {
+    let path = data_dir.join("jwt-secret");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let trimmed = existing.trim();
+        anyhow::ensure!(
+            trimmed.len() >= 32,
+            "{} holds a secret shorter than 32 characters",
+            path.display()
+        );
+        return Ok(SecretString::from(trimmed.to_owned()));
+    }
+    let mut bytes = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+    let secret = hex::encode(bytes);
+    write_private(&path, &secret)
+        .with_context(|| format!("cannot write the signing secret to {}", path.display()))?;
+    tracing::info!(path = %path.display(), "generated a new token signing secret");
+    Ok(SecretString::from(secret))
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(content.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    std::fs::write(path, content)
+}
