@@ -1,4 +1,4 @@
-//! A small multiply-rotate hasher (the Fx hash of rustc) for the interner and pair
+//! A small multiply-rotate hasher (the Fx hash of rustc, with a final mix) for the interner and pair
 //! counts: item names and id pairs are short, and SipHash's per-key setup dominated
 //! parsing. Not collision-resistant against a chosen input, which is acceptable here:
 //! the keys are the merchant's own item names, and a flood would only slow mining.
@@ -53,7 +53,13 @@ impl Hasher for FxHasher {
     }
 
     fn finish(&self) -> u64 {
-        self.hash
+        // The multiply only carries entropy upwards, and a word whose set bits are all
+        // high (a small UUID's last bytes, read little-endian) would leave the low bits
+        // the table indexes by all zero; a murmur3-style fold spreads them back down.
+        let mut z = self.hash;
+        z ^= z >> 33;
+        z = z.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        z ^ (z >> 33)
     }
 }
 
@@ -62,3 +68,21 @@ pub(crate) type FxHashMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// A `HashSet` hashed with [`FxHasher`].
 pub(crate) type FxHashSet<T> = HashSet<T, BuildHasherDefault<FxHasher>>;
+
+#[cfg(test)]
+mod tests {
+    use std::hash::BuildHasher;
+
+    use super::*;
+
+    #[test]
+    fn small_uuids_spread_over_the_low_bits() {
+        // Sequential ids differ only in their last bytes; a table of 1,024 buckets must
+        // still see most of them distinct.
+        let build = BuildHasherDefault::<FxHasher>::default();
+        let buckets: HashSet<u64> = (0..1_024_u128)
+            .map(|i| build.hash_one(uuid::Uuid::from_u128(i)) & 1_023)
+            .collect();
+        assert!(buckets.len() > 600, "{} buckets", buckets.len());
+    }
+}
