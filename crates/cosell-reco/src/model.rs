@@ -26,6 +26,21 @@ impl ItemId {
 struct Interner {
     index: FxHashMap<String, u32>,
     names: Vec<String>,
+    /// Ids of canonical decimal names below a million (`.dat` files, numeric SKUs),
+    /// indexed by their value: a lookup without hashing or comparing strings, which
+    /// dominated reading `retail.dat`. `u32::MAX` marks a number not seen yet.
+    by_number: Vec<u32>,
+}
+
+/// The value of a canonical decimal name below a million: digits only, no leading zero
+/// (so `007` stays a different item from `7`).
+fn small_number(name: &str) -> Option<usize> {
+    let digits = name.as_bytes();
+    let canonical = !digits.is_empty()
+        && digits.len() <= 6
+        && (digits[0] != b'0' || digits.len() == 1)
+        && digits.iter().all(u8::is_ascii_digit);
+    canonical.then(|| digits.iter().fold(0, |n, d| n * 10 + usize::from(d - b'0')))
 }
 
 /// The minimum number of baskets an item or a pair must appear in to be frequent.
@@ -91,13 +106,29 @@ impl ModelBuilder {
     }
 
     fn intern(&mut self, name: &str) -> u32 {
-        if let Some(&id) = self.interner.index.get(name) {
+        let number = small_number(name);
+        let known = match number {
+            Some(n) => self
+                .interner
+                .by_number
+                .get(n)
+                .copied()
+                .filter(|&id| id != u32::MAX),
+            None => self.interner.index.get(name).copied(),
+        };
+        if let Some(id) = known {
             return id;
         }
         let interner = Arc::make_mut(&mut self.interner);
         // Beyond four billion distinct items the id space is exhausted; saturating keeps
         // the builder total rather than panicking on absurd input.
         let id = u32::try_from(interner.names.len()).unwrap_or(u32::MAX);
+        if let Some(n) = number {
+            if interner.by_number.len() <= n {
+                interner.by_number.resize(n + 1, u32::MAX);
+            }
+            interner.by_number[n] = id;
+        }
         interner.index.insert(name.to_owned(), id);
         interner.names.push(name.to_owned());
         self.last_seen.push(0);
@@ -609,6 +640,23 @@ mod tests {
         assert!((s.lift - 4.0 * 2.0 / (3.0 * 2.0)).abs() < 1e-12);
         // a+c is together once, below the minimum of two.
         assert!(m.pair(a, c).is_none());
+    }
+
+    #[test]
+    fn numeric_names_are_interned_by_value_but_keep_their_spelling() {
+        let mut b = ModelBuilder::new();
+        b.add_basket(&["7", "007", "milk", "1000000"]);
+        b.add_basket(&["7", "007"]);
+        let m = b.snapshot(MinSupport::Count(1));
+        let (seven, padded) = (m.item_id("7").unwrap(), m.item_id("007").unwrap());
+        assert_ne!(seven, padded);
+        assert_eq!((m.item_count(seven), m.item_count(padded)), (2, 2));
+        assert_eq!(m.name(seven), "7");
+        assert_eq!(m.item_count(m.item_id("1000000").unwrap()), 1);
+        assert_eq!(small_number("999999"), Some(999_999));
+        assert_eq!(small_number("1000000"), None);
+        assert_eq!(small_number("0"), Some(0));
+        assert_eq!(small_number("1a"), None);
     }
 
     #[test]
