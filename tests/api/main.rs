@@ -1,1 +1,16 @@
-//! placeholder
+//! End-to-end tests: the real router and a real database (SQLite, or PostgreSQL when
+//! `COSELL_TEST_DATABASE_URL` is set). One binary, one module per area.
+
+mod support;
+
+mod auth;
+mod bundles;
+mod errors;
+mod idempotency;
+mod isolation;
+mod offers;
+mod openapi;
+mod partners;
+mod partnerships;
+mod products;
+mod relations;

@@ -1,0 +1,322 @@
+//! The test application: the real router on a fresh, migrated database per test.
+//!
+//! SQLite by default (a file in a temporary directory). When `COSELL_TEST_DATABASE_URL`
+//! points at a PostgreSQL server, each test creates its own database there and drops it
+//! when it ends.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use cosell_api::auth::keys;
+use cosell_api::{ApiConfig, AppState, JwtKeys};
+use cosell_core::{PartnerId, Role};
+use cosell_store::Store;
+use cosell_store::api_keys::NewApiKey;
+use http_body_util::BodyExt;
+use sea_orm::{ConnectionTrait, Database};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+pub const SECRET: &str = "test-signing-secret-that-is-long-enough-0123456789";
+pub const ISSUER: &str = "cosell";
+pub const AUDIENCE: &str = "cosell-api";
+
+/// Where the test's database lives; cleaned up on drop.
+enum TestDatabase {
+    Sqlite { _dir: tempfile::TempDir },
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let TestDatabase::Postgres { admin_url, name } = self {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop runs inside the test's runtime; a fresh thread and runtime can block safely.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async {
+                    let admin = Database::connect(&admin_url).await.unwrap();
+                    admin
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        ))
+                        .await
+                        .unwrap();
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// A response, with the body parsed as JSON when it is JSON.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The problem `code`, for error responses.
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or_default()
+    }
+
+    pub fn etag(&self) -> String {
+        self.headers["etag"].to_str().unwrap().to_owned()
+    }
+
+    pub fn id(&self) -> String {
+        self.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Asserts the status, printing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: StatusCode) -> Self {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        self
+    }
+
+    /// Asserts a problem document with this status and code.
+    #[track_caller]
+    pub fn expect_problem(self, status: StatusCode, code: &str) -> Self {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        assert_eq!(
+            self.headers["content-type"], "application/problem+json",
+            "body: {}",
+            self.body
+        );
+        assert_eq!(self.code(), code, "body: {}", self.body);
+        assert_eq!(
+            self.body["type"],
+            format!("https://cosell.dev/problems/{code}")
+        );
+        self
+    }
+}
+
+/// A partner on the test platform with a token of its own.
+#[derive(Debug, Clone)]
+pub struct TestPartner {
+    pub id: String,
+    pub token: String,
+}
+
+pub struct TestApp {
+    pub router: Router,
+    pub store: Store,
+    pub operator: String,
+    _database: TestDatabase,
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        TestApp::with_config(ApiConfig::default()).await
+    }
+
+    pub async fn with_config(config: ApiConfig) -> TestApp {
+        let (url, database) = match std::env::var("COSELL_TEST_DATABASE_URL") {
+            Ok(admin_url) if !admin_url.is_empty() => {
+                let name = format!("cosell_test_{}", uuid::Uuid::new_v4().simple());
+                let admin = Database::connect(&admin_url)
+                    .await
+                    .expect("COSELL_TEST_DATABASE_URL does not connect");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .unwrap();
+                admin.close().await.unwrap();
+                let (base, _) = admin_url
+                    .rsplit_once('/')
+                    .expect("COSELL_TEST_DATABASE_URL needs a database path");
+                (
+                    format!("{base}/{name}"),
+                    TestDatabase::Postgres { admin_url, name },
+                )
+            }
+            _ => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("cosell.db").display()
+                );
+                (url, TestDatabase::Sqlite { _dir: dir })
+            }
+        };
+        let store = Store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        let jwt = JwtKeys::new(&SecretString::from(SECRET), &[], ISSUER, AUDIENCE, 900);
+        let router = cosell_api::app(AppState::new(store.clone(), jwt, config));
+        let mut app = TestApp {
+            router,
+            store,
+            operator: String::new(),
+            _database: database,
+        };
+        let key = app.store_key(Role::Operator, None).await;
+        app.operator = app.token_for(&key).await;
+        app
+    }
+
+    /// Creates an API key straight in the store (as `cosell api-key create` does) and returns its secret.
+    pub async fn store_key(&self, role: Role, partner: Option<PartnerId>) -> String {
+        let generated = keys::generate().unwrap();
+        self.store
+            .create_api_key(NewApiKey {
+                partner_id: partner,
+                role,
+                name: "test".into(),
+                prefix: generated.prefix,
+                secret_hash: generated.hash,
+            })
+            .await
+            .unwrap();
+        generated.secret
+    }
+
+    pub async fn token_for(&self, api_key: &str) -> String {
+        let reply = self
+            .post("/v1/auth/token", None, json!({ "api_key": api_key }))
+            .await
+            .expect(StatusCode::OK);
+        reply.body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// An operator-created partner with a fresh key and token.
+    pub async fn partner(&self, slug: &str) -> TestPartner {
+        let created = self
+            .post(
+                "/v1/partners",
+                Some(&self.operator),
+                json!({ "name": slug.to_uppercase(), "slug": slug, "contact_email": format!("ops@{slug}.test") }),
+            )
+            .await
+            .expect(StatusCode::CREATED);
+        let id = created.id();
+        let key = self
+            .post(
+                "/v1/api-keys",
+                Some(&self.operator),
+                json!({ "name": "main", "partner_id": id }),
+            )
+            .await
+            .expect(StatusCode::CREATED);
+        let token = self.token_for(key.body["secret"].as_str().unwrap()).await;
+        TestPartner { id, token }
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// A JSON request with optional bearer token and extra headers.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            builder = builder.header("authorization", format!("Bearer {token}"));
+        }
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let request = match body {
+            Some(body) => builder
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string())),
+            None => builder.body(Body::empty()),
+        };
+        self.send(request.unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.call(Method::GET, path, token, None, &[]).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.call(Method::POST, path, token, Some(body), &[]).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Reply {
+        self.call(Method::DELETE, path, token, None, &[]).await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, etag: &str, body: Value) -> Reply {
+        self.call(
+            Method::PATCH,
+            path,
+            token,
+            Some(body),
+            &[("if-match", etag)],
+        )
+        .await
+    }
+
+    /// A product of `partner` with the given SKU, EUR price and cost, and category.
+    pub async fn product(
+        &self,
+        partner: &TestPartner,
+        sku: &str,
+        category: &str,
+        price: &str,
+        cost: &str,
+    ) -> String {
+        self.post(
+            "/v1/products",
+            Some(&partner.token),
+            json!({ "sku": sku, "title": format!("Product {sku}"), "category": category, "price": price, "unit_cost": cost, "currency": "EUR" }),
+        )
+        .await
+        .expect(StatusCode::CREATED)
+        .id()
+    }
+
+    /// An active partnership: `inviter` invites `invitee`, who accepts. Returns its id.
+    pub async fn partnership(&self, inviter: &TestPartner, invitee: &TestPartner) -> String {
+        let invited = self
+            .post(
+                "/v1/partnerships",
+                Some(&inviter.token),
+                json!({ "invitee_id": invitee.id, "commission_percent": "10", "currency": "EUR", "attribution_window_days": 30, "hold_days": 14 }),
+            )
+            .await
+            .expect(StatusCode::CREATED);
+        let id = invited.id();
+        self.post(
+            &format!("/v1/partnerships/{id}/accept"),
+            Some(&invitee.token),
+            json!({}),
+        )
+        .await
+        .expect(StatusCode::OK);
+        id
+    }
+}
