@@ -120,6 +120,10 @@ impl PluginRegistry {
         config: &serde_json::Value,
     ) -> Result<LoadedPluginInfo, LoadError> {
         let sha256 = Sha256Hex::parse(expected_sha256)?;
+        // Checked before copying, so a loaded library's file is left alone.
+        if self.read().contains_key(&sha256) {
+            return Err(LoadError::AlreadyLoaded(sha256));
+        }
         let (data_dir, source) = (self.config.data_dir.clone(), source.to_owned());
         let copy = sha256.clone();
         blocking(move || store::import(&data_dir, &source, &copy)).await?;

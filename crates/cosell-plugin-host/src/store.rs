@@ -63,8 +63,11 @@ pub(crate) fn stored_path(data_dir: &Path, sha256: &Sha256Hex) -> PathBuf {
 }
 
 /// Checks `source` against `expected` and copies it into the content-addressed
-/// directory. The copy is written to a temporary name and renamed, so a
-/// half-written library never sits under a digest name.
+/// directory. The copy is written to a temporary name, made read-only and
+/// renamed: a half-written library never sits under a digest name, and a
+/// library that is already mapped is replaced by a new inode rather than
+/// rewritten in place (rewriting a mapped library crashes the process with
+/// SIGBUS when its code next runs).
 pub(crate) fn import(
     data_dir: &Path,
     source: &Path,
@@ -77,6 +80,11 @@ pub(crate) fn import(
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
     let partial = dir.join(format!("{expected}.so.partial"));
     std::fs::write(&partial, &bytes).map_err(io(&partial))?;
+    let mut permissions = std::fs::metadata(&partial)
+        .map_err(io(&partial))?
+        .permissions();
+    permissions.set_readonly(true);
+    std::fs::set_permissions(&partial, permissions).map_err(io(&partial))?;
     std::fs::rename(&partial, &target).map_err(io(&target))?;
     Ok(target)
 }
@@ -109,6 +117,9 @@ mod tests {
         let stored = import(dir.path(), &source, &Sha256Hex::parse(ABC)?)?;
         assert_eq!(stored, dir.path().join("plugins").join(format!("{ABC}.so")));
         verify_file(&stored, &Sha256Hex::parse(ABC)?)?;
+        assert!(std::fs::metadata(&stored)?.permissions().readonly());
+        // Importing again replaces the read-only file.
+        import(dir.path(), &source, &Sha256Hex::parse(ABC)?)?;
 
         std::fs::write(&source, b"abd")?;
         let refused = import(dir.path(), &source, &Sha256Hex::parse(ABC)?);

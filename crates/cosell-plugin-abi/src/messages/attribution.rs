@@ -20,6 +20,7 @@ pub struct Touchpoint {
     /// The partner that made the contact.
     pub partner_id: String,
     /// When it happened.
+    #[serde(with = "super::timestamp")]
     pub at: chrono::DateTime<chrono::Utc>,
 }
 

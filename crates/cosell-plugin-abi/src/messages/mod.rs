@@ -7,6 +7,7 @@
 mod attribution;
 mod catalog;
 mod commission;
+mod timestamp;
 
 pub use attribution::{
     AttributeRequest, AttributeResponse, FitRequest, FitResponse, Journey, PartnerWeight,
@@ -30,5 +31,6 @@ pub struct Conversion {
     /// ISO 4217 code of `amount`.
     pub currency: String,
     /// When the conversion happened.
+    #[serde(with = "timestamp")]
     pub occurred_at: chrono::DateTime<chrono::Utc>,
 }

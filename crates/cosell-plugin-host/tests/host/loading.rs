@@ -109,7 +109,11 @@ async fn a_stored_library_swapped_after_install_is_refused_at_load()
         config.clone(),
     )
     .await?;
-    std::fs::write(&info.path, b"not the library that was pinned")?;
+    // Swapped by rename, as a deployment tool would: rewriting the mapped
+    // file in place would crash this test process with SIGBUS instead.
+    let swapped = dir.path().join("swapped.so");
+    std::fs::write(&swapped, b"not the library that was pinned")?;
+    std::fs::rename(&swapped, &info.path)?;
     let restarted = PluginRegistry::new(HostConfig::new(dir.path()));
     let error = restarted
         .load_installed(
