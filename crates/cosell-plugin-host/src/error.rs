@@ -85,6 +85,9 @@ pub enum LoadError {
     /// The plugin refused its configuration, panicked or hung in `init`.
     #[error("plugin init failed: {0}")]
     InitFailed(#[source] CallError),
+    /// The loading task did not finish (the runtime is shutting down).
+    #[error("plugin loading was interrupted: {0}")]
+    Interrupted(String),
     /// A plugin with the same content hash is already registered.
     #[error("plugin {0} is already loaded")]
     AlreadyLoaded(PluginId),
