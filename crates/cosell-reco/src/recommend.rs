@@ -263,6 +263,9 @@ pub fn recommend(
                 .flatten(),
         );
     }
+    // An offer anchored on two products of the cart is still one piece of evidence.
+    anchor_offers.sort_unstable();
+    anchor_offers.dedup();
     for &i in &anchor_offers {
         if offer_allowed(&catalog.offers[i], req) {
             evidence

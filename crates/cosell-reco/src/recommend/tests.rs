@@ -258,6 +258,27 @@ fn baseline_recommends_accessories_offers_neighbours_and_bundles_with_reasons() 
 }
 
 #[test]
+fn an_offer_anchored_on_two_cart_items_counts_once() {
+    let mut f = fixture();
+    f.offers[0].anchors.push(id(CABLE));
+    let score = |anchors: &[u128]| {
+        let got = items(run_with(
+            &f,
+            anchors,
+            Some(&eu_customer()),
+            Channel::Web,
+            Some(10),
+            Moment::Checkout,
+        ));
+        got.iter()
+            .find(|r| r.subject == Subject::Product(id(WARRANTY)))
+            .map(|r| r.score)
+            .unwrap()
+    };
+    assert_eq!(score(&[LAPTOP]), score(&[LAPTOP, CABLE]));
+}
+
+#[test]
 fn each_guardrail_suppresses_with_its_code() {
     let f = fixture();
     let ok = eu_customer();
