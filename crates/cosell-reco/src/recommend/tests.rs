@@ -199,6 +199,18 @@ fn run(f: &Fixture, customer: &CustomerProfile) -> Vec<Recommendation> {
     ))
 }
 
+/// Recommendations on the web at checkout for the default EU customer, up to 10.
+fn for_cart(f: &Fixture, anchors: &[u128]) -> Vec<Recommendation> {
+    items(run_with(
+        f,
+        anchors,
+        Some(&eu_customer()),
+        Channel::Web,
+        Some(10),
+        Moment::Checkout,
+    ))
+}
+
 fn items(outcome: Outcome) -> Vec<Recommendation> {
     match outcome {
         Outcome::Items(items) => items,
@@ -448,50 +460,18 @@ fn the_anchor_category_is_left_alone_unless_the_anchor_is_an_accessory() {
     g.products.push(pro);
     assert!(has(&run(&g, &eu_customer()), LAPTOP_PRO));
     // A cable is accessory-type: another cable completes it.
-    let out = run_with(
-        &f,
-        &[CABLE],
-        Some(&eu_customer()),
-        Channel::Web,
-        None,
-        Moment::Checkout,
-    );
-    assert!(has(&items(out), CABLE_ADAPTER));
+    assert!(has(&for_cart(&f, &[CABLE]), CABLE_ADAPTER));
 }
 
 #[test]
 fn cart_items_and_past_purchases_are_not_recommended() {
     let f = fixture();
-    let out = run_with(
-        &f,
-        &[LAPTOP, BAG],
-        Some(&eu_customer()),
-        Channel::Web,
-        Some(10),
-        Moment::Checkout,
-    );
-    assert!(!has(&items(out), BAG));
+    assert!(!has(&for_cart(&f, &[LAPTOP, BAG]), BAG));
     // Accessory-type items escape the category rule, so only the cart rule keeps the
     // adapter (an accessory of the cable) out when it is already in the cart.
-    let out = run_with(
-        &f,
-        &[CABLE, CABLE_ADAPTER],
-        Some(&eu_customer()),
-        Channel::Web,
-        Some(10),
-        Moment::Checkout,
-    );
-    assert!(!has(&items(out), CABLE_ADAPTER));
+    assert!(!has(&for_cart(&f, &[CABLE, CABLE_ADAPTER]), CABLE_ADAPTER));
     // A bundle whose members are all in the cart adds nothing.
-    let out = run_with(
-        &f,
-        &[LAPTOP, MOUSE],
-        Some(&eu_customer()),
-        Channel::Web,
-        Some(10),
-        Moment::Checkout,
-    );
-    assert!(!has_bundle(&items(out)));
+    assert!(!has_bundle(&for_cart(&f, &[LAPTOP, MOUSE])));
     let mut bought = eu_customer();
     bought.purchased.insert(id(MOUSE));
     let got = run(&f, &bought);
