@@ -1,0 +1,187 @@
+//! Overhead of one attribution call through the plugin ABI against the same
+//! model called in-process: five touchpoints, JSON both ways.
+//!
+//! Run with `cargo bench -p cosell-plugin-host`; the numbers are recorded in
+//! `docs/benchmarks.md`.
+
+#[path = "../../tests/support/build_plugins.rs"]
+mod build_plugins;
+mod cpu_time;
+
+use cosell_plugin_abi::{
+    AttributeRequest, AttributeResponse, Capability, Conversion, FitRequest, Journey, Touchpoint,
+    method,
+};
+use cosell_plugin_host::{HostConfig, NativePlugin, PluginRegistry, Sha256Hex, Transport};
+use cosell_plugin_sdk::{AttributionModel, Plugin};
+use cpu_time::ThreadCpuTime;
+use criterion::measurement::Measurement;
+use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
+use sha2::{Digest, Sha256};
+use shapley_attribution::{ShapleyAttribution, ShapleyConfig};
+use std::hint::black_box;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+const PARTNERS: [&str; 5] = ["p1", "p2", "p3", "p4", "p5"];
+
+/// Journeys over every prefix of the five partners, so each coalition on a
+/// five-partner path has a rate.
+fn journeys() -> FitRequest {
+    let journeys = (1..=PARTNERS.len())
+        .flat_map(|size| {
+            (0..10).map(move |i| Journey {
+                partners: PARTNERS[..size].iter().map(|p| (*p).to_owned()).collect(),
+                converted: i < size,
+            })
+        })
+        .collect();
+    FitRequest { journeys }
+}
+
+fn request() -> AttributeRequest {
+    let at = "2026-03-01T12:00:00Z"
+        .parse()
+        .unwrap_or_else(|e| panic!("{e}"));
+    AttributeRequest {
+        conversion: Conversion {
+            id: "conv-1".into(),
+            amount: "120.00".parse().unwrap_or_else(|e| panic!("{e}")),
+            currency: "EUR".into(),
+            occurred_at: at,
+        },
+        touchpoints: PARTNERS
+            .iter()
+            .map(|p| Touchpoint {
+                partner_id: (*p).into(),
+                at,
+            })
+            .collect(),
+    }
+}
+
+/// The model three ways: in-process, loaded through the ABI, registered in a
+/// registry. Built once, shared by both measurements.
+struct Fixtures {
+    request: AttributeRequest,
+    direct: ShapleyAttribution,
+    native: NativePlugin,
+    runtime: tokio::runtime::Runtime,
+    registry: PluginRegistry,
+    id: cosell_plugin_host::PluginId,
+    _data_dir: tempfile::TempDir,
+}
+
+fn fixtures() -> &'static Fixtures {
+    static FIXTURES: OnceLock<Fixtures> = OnceLock::new();
+    FIXTURES.get_or_init(|| {
+        let libraries = build_plugins::build_cdylibs(&["shapley-attribution"], true)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let library = &libraries["shapley-attribution"];
+        let bytes = std::fs::read(library).unwrap_or_else(|e| panic!("{e}"));
+        let sha256 = hex::encode(Sha256::digest(bytes));
+        let fit = serde_json::to_vec(&journeys()).unwrap_or_else(|e| panic!("{e}"));
+
+        let mut direct = ShapleyAttribution::init(ShapleyConfig { samples: 100 })
+            .unwrap_or_else(|e| panic!("{e}"));
+        direct.fit(journeys()).unwrap_or_else(|e| panic!("{e}"));
+
+        let pin = Sha256Hex::parse(&sha256).unwrap_or_else(|e| panic!("{e}"));
+        let native = NativePlugin::open(library, &pin).unwrap_or_else(|e| panic!("{e}"));
+        native
+            .init(br#"{"samples": 100}"#)
+            .unwrap_or_else(|e| panic!("{e}"));
+        native
+            .call(method::ATTRIBUTION_FIT, &fit, 1 << 20)
+            .unwrap_or_else(|e| panic!("{e}"));
+
+        let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
+        let data_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let registry = PluginRegistry::new(HostConfig::new(data_dir.path()));
+        let granted = [Capability::Attribution].into_iter().collect();
+        let config = serde_json::json!({"samples": 100});
+        let info = runtime
+            .block_on(registry.install(library, &sha256, granted, &config))
+            .unwrap_or_else(|e| panic!("{e}"));
+        runtime
+            .block_on(registry.fit(&info.id, &journeys()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        Fixtures {
+            request: request(),
+            direct,
+            native,
+            runtime,
+            registry,
+            id: info.id,
+            _data_dir: data_dir,
+        }
+    })
+}
+
+/// The single-threaded cases, under any measurement.
+fn single_threaded<M: Measurement>(group: &mut BenchmarkGroup<'_, M>, f: &'static Fixtures) {
+    group
+        .measurement_time(Duration::from_secs(4))
+        .warm_up_time(Duration::from_secs(1));
+    group.bench_function("in_process", |b| {
+        b.iter(|| {
+            f.direct
+                .attribute(black_box(&f.request))
+                .unwrap_or_else(|e| panic!("{e}"))
+        })
+    });
+    // The same JSON work as through the ABI, without crossing it: what the
+    // message format costs, as opposed to the boundary.
+    group.bench_function("in_process_json_both_ways", |b| {
+        b.iter(|| {
+            let input = serde_json::to_vec(black_box(&f.request)).unwrap_or_else(|e| panic!("{e}"));
+            let parsed: AttributeRequest =
+                serde_json::from_slice(&input).unwrap_or_else(|e| panic!("{e}"));
+            let response = f
+                .direct
+                .attribute(&parsed)
+                .unwrap_or_else(|e| panic!("{e}"));
+            let output = serde_json::to_vec(&response).unwrap_or_else(|e| panic!("{e}"));
+            serde_json::from_slice::<AttributeResponse>(&output).unwrap_or_else(|e| panic!("{e}"))
+        })
+    });
+    group.bench_function("through_abi", |b| {
+        b.iter(|| {
+            let input = serde_json::to_vec(black_box(&f.request)).unwrap_or_else(|e| panic!("{e}"));
+            let output = f
+                .native
+                .call(method::ATTRIBUTION_ATTRIBUTE, &input, 1 << 20)
+                .unwrap_or_else(|e| panic!("{e}"));
+            serde_json::from_slice::<AttributeResponse>(&output).unwrap_or_else(|e| panic!("{e}"))
+        })
+    });
+}
+
+fn wall_time(c: &mut Criterion) {
+    let f = fixtures();
+    let mut group = c.benchmark_group("attribution_5_touchpoints");
+    single_threaded(&mut group, f);
+    // Crosses threads (the blocking pool), so only wall time means anything.
+    group.bench_function("through_registry", |b| {
+        b.iter(|| {
+            f.runtime
+                .block_on(f.registry.call_attribution(&f.id, black_box(&f.request)))
+                .unwrap_or_else(|e| panic!("{e}"))
+        })
+    });
+    group.finish();
+}
+
+fn cpu_time(c: &mut Criterion<ThreadCpuTime>) {
+    let mut group = c.benchmark_group("attribution_5_touchpoints_cpu");
+    single_threaded(&mut group, fixtures());
+    group.finish();
+}
+
+criterion_group!(wall, wall_time);
+criterion_group! {
+    name = cpu;
+    config = Criterion::default().with_measurement(ThreadCpuTime);
+    targets = cpu_time
+}
+criterion_main!(wall, cpu);
