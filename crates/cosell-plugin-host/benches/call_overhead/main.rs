@@ -7,16 +7,18 @@
 #[path = "../../tests/support/build_plugins.rs"]
 mod build_plugins;
 mod cpu_time;
+#[path = "../../tests/support/requests.rs"]
+mod requests;
 
 use cosell_plugin_abi::{
-    AttributeRequest, AttributeResponse, Capability, Conversion, FitRequest, Journey, Touchpoint,
-    method,
+    AttributeRequest, AttributeResponse, Capability, FitRequest, Journey, method,
 };
 use cosell_plugin_host::{HostConfig, NativePlugin, PluginRegistry, Sha256Hex, Transport};
 use cosell_plugin_sdk::{AttributionModel, Plugin};
 use cpu_time::ThreadCpuTime;
 use criterion::measurement::Measurement;
 use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
+use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 use shapley_attribution::{ShapleyAttribution, ShapleyConfig};
 use std::hint::black_box;
@@ -37,27 +39,6 @@ fn journeys() -> FitRequest {
         })
         .collect();
     FitRequest { journeys }
-}
-
-fn request() -> AttributeRequest {
-    let at = "2026-03-01T12:00:00Z"
-        .parse()
-        .unwrap_or_else(|e| panic!("{e}"));
-    AttributeRequest {
-        conversion: Conversion {
-            id: "conv-1".into(),
-            amount: "120.00".parse().unwrap_or_else(|e| panic!("{e}")),
-            currency: "EUR".into(),
-            occurred_at: at,
-        },
-        touchpoints: PARTNERS
-            .iter()
-            .map(|p| Touchpoint {
-                partner_id: (*p).into(),
-                at,
-            })
-            .collect(),
-    }
 }
 
 /// The model three ways: in-process, loaded through the ABI, registered in a
@@ -107,7 +88,7 @@ fn fixtures() -> &'static Fixtures {
             .block_on(registry.fit(&info.id, &journeys()))
             .unwrap_or_else(|e| panic!("{e}"));
         Fixtures {
-            request: request(),
+            request: requests::attribution_request(Decimal::new(12000, 2), &PARTNERS),
             direct,
             native,
             runtime,

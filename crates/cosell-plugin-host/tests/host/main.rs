@@ -6,9 +6,12 @@ mod build_plugins;
 mod calls;
 mod loading;
 mod plugins;
+#[path = "../support/requests.rs"]
+mod requests;
 
-use cosell_plugin_abi::{AttributeRequest, Capability, Conversion, Touchpoint};
+use cosell_plugin_abi::Capability;
 use cosell_plugin_host::{HostConfig, LoadError, LoadedPluginInfo, PluginRegistry};
+use requests::attribution_request;
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeSet, HashMap};
@@ -69,26 +72,4 @@ async fn install(
     registry
         .install(&library, &sha256_of(&library), caps(granted), &config)
         .await
-}
-
-/// A conversion of `amount` EUR touched by `partners`, in order.
-fn attribution_request(amount: Decimal, partners: &[&str]) -> AttributeRequest {
-    let at = "2026-03-01T12:00:00Z"
-        .parse()
-        .unwrap_or_else(|e| panic!("{e}"));
-    AttributeRequest {
-        conversion: Conversion {
-            id: "conv-1".into(),
-            amount,
-            currency: "EUR".into(),
-            occurred_at: at,
-        },
-        touchpoints: partners
-            .iter()
-            .map(|p| Touchpoint {
-                partner_id: (*p).into(),
-                at,
-            })
-            .collect(),
-    }
 }
