@@ -91,6 +91,9 @@ impl Entry {
 pub struct PluginRegistry {
     config: Arc<HostConfig>,
     plugins: Arc<RwLock<BTreeMap<PluginId, Arc<Entry>>>>,
+    /// Why registrations failed to load at start-up, by pinned digest, so the
+    /// API can report them next to the loaded plugins.
+    load_errors: Arc<Mutex<BTreeMap<String, String>>>,
 }
 
 impl PluginRegistry {
@@ -99,6 +102,7 @@ impl PluginRegistry {
         Self {
             config: Arc::new(config),
             plugins: Arc::default(),
+            load_errors: Arc::default(),
         }
     }
 
@@ -124,14 +128,46 @@ impl PluginRegistry {
         let (data_dir, source) = (self.config.data_dir.clone(), source.to_owned());
         let copy = sha256.clone();
         blocking(move || store::import(&data_dir, &source, &copy)).await?;
-        self.load_installed(sha256.as_str(), granted, config, true)
-            .await
+        self.load(sha256.as_str(), granted, config, true).await
     }
 
     /// Loads an already installed library (start-up): re-hashes it, opens it,
     /// validates ABI, table, manifest, API version and capabilities, and
-    /// calls `init(config)`. On any error nothing is registered.
+    /// calls `init(config)`. On any error nothing is registered; the error is
+    /// logged and kept for [`Self::load_errors`], so the server can start
+    /// without the plugin and still say why.
     pub async fn load_installed(
+        &self,
+        sha256: &str,
+        granted: BTreeSet<Capability>,
+        config: &serde_json::Value,
+        enabled: bool,
+    ) -> Result<LoadedPluginInfo, LoadError> {
+        let result = self.load(sha256, granted, config, enabled).await;
+        let mut errors = self
+            .load_errors
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match &result {
+            Ok(_) => errors.remove(sha256),
+            Err(error) => {
+                tracing::error!(%sha256, %error, "plugin failed to load; continuing without it");
+                errors.insert(sha256.to_owned(), error.to_string())
+            }
+        };
+        result
+    }
+
+    /// Registrations that failed to load at start-up: pinned digest and reason.
+    pub fn load_errors(&self) -> Vec<(String, String)> {
+        let errors = self
+            .load_errors
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        errors.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
+    async fn load(
         &self,
         sha256: &str,
         granted: BTreeSet<Capability>,
@@ -201,18 +237,28 @@ impl PluginRegistry {
         Ok(())
     }
 
-    /// Unregisters a plugin and deletes its stored file. The library stays
-    /// mapped until the process exits (libraries are never unloaded).
-    pub fn remove(&self, id: &PluginId) -> Result<LoadedPluginInfo, CallError> {
+    /// Unregisters a plugin (if loaded), forgets its load error and deletes
+    /// its stored file, so a registration that failed to load can be removed
+    /// too. Returns what was loaded. The library stays mapped until the
+    /// process exits (libraries are never unloaded).
+    pub fn remove(&self, id: &PluginId) -> Option<LoadedPluginInfo> {
         let mut plugins = self.plugins.write().unwrap_or_else(PoisonError::into_inner);
-        let entry = plugins
-            .remove(id)
-            .ok_or_else(|| CallError::NotFound(id.clone()))?;
+        let removed = plugins.remove(id).map(|entry| entry.info.clone());
         drop(plugins);
-        if let Err(error) = std::fs::remove_file(&entry.info.path) {
-            tracing::warn!(path = %entry.info.path.display(), %error, "cannot delete removed plugin file");
+        let mut errors = self
+            .load_errors
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        errors.remove(id.as_str());
+        drop(errors);
+        let path = store::stored_path(&self.config.data_dir, id);
+        match std::fs::remove_file(&path) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                tracing::warn!(path = %path.display(), %error, "cannot delete removed plugin file");
+            }
+            _ => {}
         }
-        Ok(entry.info.clone())
+        removed
     }
 
     /// Every loaded plugin with its statistics.

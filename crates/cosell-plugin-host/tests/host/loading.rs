@@ -127,6 +127,15 @@ async fn a_stored_library_swapped_after_install_is_refused_at_load()
         matches!(error, Err(LoadError::HashMismatch { .. })),
         "{error:?}"
     );
+    // The server starts without it and can say why.
+    let reported = restarted.load_errors();
+    assert_eq!(reported.len(), 1);
+    assert_eq!(reported[0].0, info.id.as_str());
+    assert!(reported[0].1.contains("SHA-256"), "{}", reported[0].1);
+    assert!(restarted.list().is_empty());
+    assert_eq!(restarted.remove(&info.id), None);
+    assert!(restarted.load_errors().is_empty());
+    assert!(!info.path.exists());
     Ok(())
 }
 

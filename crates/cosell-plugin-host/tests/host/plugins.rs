@@ -147,7 +147,7 @@ async fn affiliate_feed_contributes_valid_rows_and_reports_bad_ones()
         [5]
     );
 
-    let removed = registry.remove(&plugin.id)?;
+    let removed = registry.remove(&plugin.id).ok_or("was not loaded")?;
     assert!(!removed.path.exists());
     let error = registry
         .call_catalog(&plugin.id, &CatalogRequest::default())
