@@ -1,1 +1,122 @@
-//! pending
+//! Bundles: at least two products of one currency, priced at a discount above a margin floor.
+
+use axum::http::StatusCode;
+use serde_json::json;
+
+use crate::support::TestApp;
+
+#[tokio::test]
+async fn a_bundle_is_priced_to_the_cent() {
+    let app = TestApp::new().await;
+    let a = app.partner("acme").await;
+    let tent = app.product(&a, "TENT", "tents", "199.99", "120.00").await;
+    let mat = app.product(&a, "MAT", "mats", "49.99", "20.00").await;
+    let created = app
+        .post("/v1/bundles", Some(&a.token), json!({ "name": "Camp set", "currency": "EUR", "discount_percent": "10", "margin_floor": "50", "product_ids": [tent, mat] }))
+        .await
+        .expect(StatusCode::CREATED);
+    let pricing = &created.body["pricing"];
+    assert_eq!(pricing["list_price"], "249.98");
+    assert_eq!(pricing["price"], "224.98");
+    assert_eq!(pricing["cost"], "140.00");
+    assert_eq!(pricing["margin"], "84.98");
+    let listed = app
+        .get("/v1/bundles", Some(&a.token))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_margin_under_the_floor_is_refused_with_the_numbers() {
+    let app = TestApp::new().await;
+    let a = app.partner("acme").await;
+    let x = app.product(&a, "X", "c", "100.00", "60.00").await;
+    let y = app.product(&a, "Y", "d", "50.00", "30.00").await;
+    let refused = app
+        .post("/v1/bundles", Some(&a.token), json!({ "name": "Deep cut", "currency": "EUR", "discount_percent": "30", "margin_floor": "20", "product_ids": [x, y] }))
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let detail = refused.body["detail"].as_str().unwrap();
+    assert!(detail.contains("margin 15.00 EUR"), "{detail}");
+    assert!(detail.contains("price 105.00"), "{detail}");
+    assert!(detail.contains("cost 90.00"), "{detail}");
+    assert!(detail.contains("floor 20 EUR"), "{detail}");
+    let listed = app
+        .get("/v1/bundles", Some(&a.token))
+        .await
+        .expect(StatusCode::OK);
+    assert!(listed.body["items"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn changing_a_bundle_rechecks_the_floor_and_needs_the_etag() {
+    let app = TestApp::new().await;
+    let a = app.partner("acme").await;
+    let x = app.product(&a, "X", "c", "100.00", "60.00").await;
+    let y = app.product(&a, "Y", "d", "50.00", "30.00").await;
+    let created = app
+        .post("/v1/bundles", Some(&a.token), json!({ "name": "Set", "currency": "EUR", "discount_percent": "5", "margin_floor": "20", "product_ids": [x, y] }))
+        .await
+        .expect(StatusCode::CREATED);
+    let path = format!("/v1/bundles/{}", created.id());
+    app.patch(
+        &path,
+        Some(&a.token),
+        "\"1\"",
+        json!({ "discount_percent": "30" }),
+    )
+    .await
+    .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let ok = app
+        .patch(
+            &path,
+            Some(&a.token),
+            "\"1\"",
+            json!({ "discount_percent": "10" }),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(ok.body["pricing"]["price"], "135.00");
+    app.patch(&path, Some(&a.token), "\"1\"", json!({ "name": "Stale" }))
+        .await
+        .expect_problem(StatusCode::PRECONDITION_FAILED, "stale_version");
+    app.delete(&path, Some(&a.token))
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    app.get(&path, Some(&a.token))
+        .await
+        .expect_problem(StatusCode::NOT_FOUND, "not_found");
+}
+
+#[tokio::test]
+async fn bundles_need_two_products_of_the_bundle_currency() {
+    let app = TestApp::new().await;
+    let a = app.partner("acme").await;
+    let x = app.product(&a, "X", "c", "10", "1").await;
+    let usd = app
+        .post("/v1/products", Some(&a.token), json!({ "sku": "U", "title": "u", "category": "c", "price": "10", "unit_cost": "1", "currency": "USD" }))
+        .await
+        .expect(StatusCode::CREATED)
+        .id();
+    app.post("/v1/bundles", Some(&a.token), json!({ "name": "One", "currency": "EUR", "discount_percent": "0", "margin_floor": "0", "product_ids": [x] }))
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    app.post("/v1/bundles", Some(&a.token), json!({ "name": "Mixed", "currency": "EUR", "discount_percent": "0", "margin_floor": "0", "product_ids": [x, usd] }))
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+}
+
+#[tokio::test]
+async fn a_product_in_a_bundle_cannot_be_deleted() {
+    let app = TestApp::new().await;
+    let a = app.partner("acme").await;
+    let x = app.product(&a, "X", "c", "10", "1").await;
+    let y = app.product(&a, "Y", "c", "10", "1").await;
+    app.post("/v1/bundles", Some(&a.token), json!({ "name": "Set", "currency": "EUR", "discount_percent": "0", "margin_floor": "0", "product_ids": [x, y] }))
+        .await
+        .expect(StatusCode::CREATED);
+    app.delete(&format!("/v1/products/{x}"), Some(&a.token))
+        .await
+        .expect_problem(StatusCode::CONFLICT, "product_in_use");
+}

@@ -1,1 +1,126 @@
-//! pending
+//! Partnerships: invited → active → ended, or declined; only the invitee answers.
+
+use axum::http::StatusCode;
+use serde_json::json;
+
+use crate::support::TestApp;
+
+fn terms(invitee: &str) -> serde_json::Value {
+    json!({ "invitee_id": invitee, "commission_percent": "12.5", "commission_flat": "1.00", "currency": "EUR",
+            "attribution_window_days": 30, "hold_days": 14 })
+}
+
+#[tokio::test]
+async fn an_invitation_is_accepted_and_ended() {
+    let app = TestApp::new().await;
+    let shop = app.partner("shop").await;
+    let aff = app.partner("aff").await;
+    let invited = app
+        .post("/v1/partnerships", Some(&shop.token), terms(&aff.id))
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(invited.body["status"], "invited");
+    assert_eq!(invited.body["commission_percent"], "12.5");
+    assert_eq!(invited.body["commission_flat"], "1.00");
+    let id = invited.id();
+    app.post(
+        &format!("/v1/partnerships/{id}/accept"),
+        Some(&shop.token),
+        json!({}),
+    )
+    .await
+    .expect_problem(StatusCode::CONFLICT, "not_invitee");
+    let active = app
+        .post(
+            &format!("/v1/partnerships/{id}/accept"),
+            Some(&aff.token),
+            json!({}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(active.body["status"], "active");
+    let seen_by_aff = app
+        .get("/v1/partnerships?status=active", Some(&aff.token))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(seen_by_aff.body["items"][0]["id"], id.as_str());
+    app.post("/v1/partnerships", Some(&shop.token), terms(&aff.id))
+        .await
+        .expect_problem(StatusCode::CONFLICT, "partnership_exists");
+    let ended = app
+        .post(
+            &format!("/v1/partnerships/{id}/end"),
+            Some(&shop.token),
+            json!({}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(ended.body["status"], "ended");
+    app.post(
+        &format!("/v1/partnerships/{id}/accept"),
+        Some(&aff.token),
+        json!({}),
+    )
+    .await
+    .expect_problem(StatusCode::CONFLICT, "invalid_transition");
+    // Once ended, the pair may start over.
+    app.post("/v1/partnerships", Some(&aff.token), terms(&shop.id))
+        .await
+        .expect(StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn a_declined_invitation_is_final() {
+    let app = TestApp::new().await;
+    let shop = app.partner("shop").await;
+    let aff = app.partner("aff").await;
+    let id = app
+        .post("/v1/partnerships", Some(&shop.token), terms(&aff.id))
+        .await
+        .expect(StatusCode::CREATED)
+        .id();
+    let declined = app
+        .post(
+            &format!("/v1/partnerships/{id}/decline"),
+            Some(&aff.token),
+            json!({}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(declined.body["status"], "declined");
+    app.post(
+        &format!("/v1/partnerships/{id}/end"),
+        Some(&shop.token),
+        json!({}),
+    )
+    .await
+    .expect_problem(StatusCode::CONFLICT, "invalid_transition");
+}
+
+#[tokio::test]
+async fn bad_invitations_are_refused() {
+    let app = TestApp::new().await;
+    let shop = app.partner("shop").await;
+    app.post("/v1/partnerships", Some(&shop.token), terms(&shop.id))
+        .await
+        .expect_problem(StatusCode::CONFLICT, "self_invite");
+    let nobody = uuid::Uuid::now_v7().to_string();
+    app.post("/v1/partnerships", Some(&shop.token), terms(&nobody))
+        .await
+        .expect_problem(StatusCode::NOT_FOUND, "not_found");
+    let aff = app.partner("aff").await;
+    let bad = app
+        .post("/v1/partnerships", Some(&shop.token), json!({ "invitee_id": aff.id, "currency": "EUR", "attribution_window_days": 0, "hold_days": 400 }))
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let fields: Vec<_> = bad.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        ["commission_percent", "attribution_window_days", "hold_days"]
+    );
+}

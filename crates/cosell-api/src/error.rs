@@ -173,16 +173,20 @@ impl From<JsonRejection> for ApiError {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             return ApiError::payload_too_large();
         }
-        let status = match rejection {
-            JsonRejection::MissingJsonContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        let code = if status == StatusCode::BAD_REQUEST {
-            "malformed_request"
-        } else {
-            "unsupported_media_type"
-        };
-        ApiError::new(status, code, rejection.body_text())
+        match rejection {
+            JsonRejection::MissingJsonContentType(_) => ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send JSON with Content-Type: application/json",
+            ),
+            // Well-formed JSON of the wrong shape: serde's message names the field.
+            JsonRejection::JsonDataError(e) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                e.body_text(),
+            ),
+            other => ApiError::bad_request(other.body_text()),
+        }
     }
 }
 

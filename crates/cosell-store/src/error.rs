@@ -56,14 +56,21 @@ impl StoreError {
     }
 }
 
+/// Whether `err` is a foreign-key violation. SQLite reports a violated parent delete as
+/// extended code 1811, which sea-orm does not map, so its message is checked too.
+fn is_foreign_key_violation(err: &DbErr) -> bool {
+    matches!(
+        err.sql_err(),
+        Some(SqlErr::ForeignKeyConstraintViolation(_))
+    ) || err.to_string().contains("FOREIGN KEY constraint failed")
+}
+
 impl From<DbErr> for StoreError {
     fn from(err: DbErr) -> Self {
-        match err.sql_err() {
-            Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
-                StoreError::conflict("still_referenced", "it is still used by another record")
-            }
-            _ => StoreError::Db(err),
+        if is_foreign_key_violation(&err) {
+            return StoreError::conflict("still_referenced", "it is still used by another record");
         }
+        StoreError::Db(err)
     }
 }
 
