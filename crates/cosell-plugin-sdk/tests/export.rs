@@ -169,3 +169,36 @@ fn exported_table_behaves_like_the_abi_says() -> Result<(), Box<dyn std::error::
     );
     Ok(())
 }
+
+/// What the SDK protects plugin authors from: a panic escaping a raw
+/// `extern "C"` function.
+extern "C" fn raw_export_that_panics() {
+    panic!("escaping a C frame");
+}
+
+/// Since Rust 1.81 such a panic aborts the whole process, which in the
+/// server would take every tenant down. The abort is observed in a child
+/// process (this test binary, re-run with a flag).
+#[test]
+fn a_panic_escaping_a_raw_extern_c_function_aborts_the_process()
+-> Result<(), Box<dyn std::error::Error>> {
+    const FLAG: &str = "COSELL_SDK_TEST_RAW_PANIC";
+    if std::env::var_os(FLAG).is_some() {
+        raw_export_that_panics();
+        return Ok(());
+    }
+    let name = "a_panic_escaping_a_raw_extern_c_function_aborts_the_process";
+    let status = std::process::Command::new(std::env::current_exe()?)
+        .args(["--exact", name, "--test-threads=1"])
+        .env(FLAG, "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()?;
+    // SIGABRT is signal 6 on Linux.
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(6),
+        "{status:?}"
+    );
+    Ok(())
+}
