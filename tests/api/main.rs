@@ -13,4 +13,5 @@ mod openapi;
 mod partners;
 mod partnerships;
 mod products;
+mod recommendations;
 mod relations;

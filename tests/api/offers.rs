@@ -188,14 +188,8 @@ async fn offer_terms_are_validated_and_updated_with_etags() {
         )
         .await
         .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    let fields: Vec<_> = bad.body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        fields,
+        bad.fields(),
         [
             "discount_percent",
             "anchor_product_ids",

@@ -113,14 +113,8 @@ async fn bad_invitations_are_refused() {
         .post("/v1/partnerships", Some(&shop.token), json!({ "invitee_id": aff.id, "currency": "EUR", "attribution_window_days": 0, "hold_days": 400 }))
         .await
         .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    let fields: Vec<_> = bad.body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        fields,
+        bad.fields(),
         ["commission_percent", "attribution_window_days", "hold_days"]
     );
 }

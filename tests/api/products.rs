@@ -82,13 +82,7 @@ async fn bulk_create_is_all_or_nothing_and_names_bad_rows() {
         )
         .await
         .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    let fields: Vec<_> = bad.body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
-    assert_eq!(fields, ["products[1].price", "products[2].price"]);
+    assert_eq!(bad.fields(), ["products[1].price", "products[2].price"]);
     let duplicate = app
         .post(
             "/v1/products/bulk",

@@ -67,6 +67,16 @@ impl Reply {
         self.body["code"].as_str().unwrap_or_default()
     }
 
+    /// The fields named by a validation problem, in order.
+    pub fn fields(&self) -> Vec<&str> {
+        let errors = self.body["errors"].as_array();
+        errors
+            .into_iter()
+            .flatten()
+            .map(|e| e["field"].as_str().unwrap_or_default())
+            .collect()
+    }
+
     pub fn etag(&self) -> String {
         self.headers["etag"].to_str().unwrap().to_owned()
     }
@@ -263,6 +273,10 @@ impl TestApp {
 
     pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
         self.call(Method::POST, path, token, Some(body), &[]).await
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.call(Method::PUT, path, token, Some(body), &[]).await
     }
 
     pub async fn delete(&self, path: &str, token: Option<&str>) -> Reply {

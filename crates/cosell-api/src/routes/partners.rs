@@ -125,6 +125,16 @@ async fn get_partner(
     ))
 }
 
+async fn set_status(
+    state: &AppState,
+    caller: Caller,
+    id: PartnerId,
+    status: PartnerStatus,
+) -> Result<Tagged<PartnerDto>, ApiError> {
+    caller.require_operator()?;
+    Ok(tagged(state.store().set_partner_status(id, status).await?))
+}
+
 /// Suspend a partner (operator): its tokens stop working on their next request.
 #[utoipa::path(post, path = "/v1/partners/{id}/suspend", operation_id = "suspend_partner", tag = "partners",
     params(("id" = uuid::Uuid, Path)), security(("bearer" = [])),
@@ -134,13 +144,7 @@ async fn suspend_partner(
     caller: Caller,
     AppPath(id): AppPath<PartnerId>,
 ) -> Result<Tagged<PartnerDto>, ApiError> {
-    caller.require_operator()?;
-    Ok(tagged(
-        state
-            .store()
-            .set_partner_status(id, PartnerStatus::Suspended)
-            .await?,
-    ))
+    set_status(&state, caller, id, PartnerStatus::Suspended).await
 }
 
 /// Reactivate a suspended partner (operator).
@@ -152,11 +156,5 @@ async fn reactivate_partner(
     caller: Caller,
     AppPath(id): AppPath<PartnerId>,
 ) -> Result<Tagged<PartnerDto>, ApiError> {
-    caller.require_operator()?;
-    Ok(tagged(
-        state
-            .store()
-            .set_partner_status(id, PartnerStatus::Active)
-            .await?,
-    ))
+    set_status(&state, caller, id, PartnerStatus::Active).await
 }

@@ -1,0 +1,171 @@
+//! The `cosell` binary as an operator uses it: first start on a fresh data directory, the
+//! first operator key, plain error messages, and the printed OpenAPI document.
+
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn cosell(data_dir: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cosell"));
+    command
+        .env_remove("DATABASE_URL")
+        .env_remove("COSELL_JWT_SECRET")
+        .env("COSELL_DATA_DIR", data_dir);
+    command
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Polls `GET /readyz` with a raw HTTP/1.1 request until it answers 200.
+fn wait_ready(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let _ = stream
+                .write_all(b"GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+            let mut reply = String::new();
+            let _ = stream.read_to_string(&mut reply);
+            if reply.starts_with("HTTP/1.1 200") {
+                return true;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+#[test]
+fn first_start_creates_the_database_and_a_private_signing_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let key = cosell(&data)
+        .args(["api-key", "create", "--operator", "--name", "admin"])
+        .output()
+        .unwrap();
+    assert!(
+        key.status.success(),
+        "{}",
+        String::from_utf8_lossy(&key.stderr)
+    );
+    let secret = String::from_utf8(key.stdout).unwrap();
+    assert!(
+        secret.trim().starts_with("csk_"),
+        "the key is printed on stdout: {secret}"
+    );
+    assert!(data.join("cosell.db").exists());
+
+    let port = free_port();
+    let mut server = cosell(&data)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let ready = wait_ready(port);
+    server.kill().unwrap();
+    let output = server.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(ready, "the server never became ready: {log}");
+
+    let secret_file = data.join("jwt-secret");
+    let stored = std::fs::read_to_string(&secret_file).unwrap();
+    assert!(stored.len() >= 32);
+    assert!(
+        !log.contains(stored.trim()),
+        "the signing secret must never be logged"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&secret_file)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+}
+
+#[test]
+fn bad_input_gets_a_plain_message_and_a_failing_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cosell(dir.path())
+        .args([
+            "partner",
+            "create",
+            "--name",
+            "Acme",
+            "--slug",
+            "Not Valid",
+            "--email",
+            "x",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(message.contains("slug: must be"), "{message}");
+    assert!(message.contains("contact_email"), "{message}");
+
+    let out = cosell(dir.path())
+        .args([
+            "partner",
+            "create",
+            "--name",
+            "Acme",
+            "--slug",
+            "acme",
+            "--email",
+            "ops@acme.test",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let again = cosell(dir.path())
+        .args([
+            "partner",
+            "create",
+            "--name",
+            "Acme",
+            "--slug",
+            "acme",
+            "--email",
+            "ops@acme.test",
+        ])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("the slug 'acme' is taken"));
+
+    let missing = cosell(dir.path())
+        .args(["api-key", "create"])
+        .output()
+        .unwrap();
+    assert!(
+        !missing.status.success(),
+        "a key needs --operator or --partner"
+    );
+}
+
+#[test]
+fn openapi_prints_the_served_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cosell(dir.path()).arg("openapi").output().unwrap();
+    assert!(out.status.success());
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        printed,
+        serde_json::to_value(cosell_api::openapi()).unwrap()
+    );
+}

@@ -1,0 +1,786 @@
+//! Recommendations end to end: each guardrail and exclusion rule is checked against a
+//! baseline request that shows the item, so removing the rule fails its test; reasons,
+//! offers, impressions, tenancy, operators and bad input.
+
+use axum::http::StatusCode;
+use cosell_reco::MinSupport;
+use serde_json::{Value, json};
+
+use crate::support::{Reply, TestApp, TestPartner};
+
+/// A shop selling a laptop with a mouse as its accessory, and a partner (`acme`) with
+/// an active partnership whose live offer of a warranty is anchored on the laptop.
+struct Shop {
+    app: TestApp,
+    shop: TestPartner,
+    acme: TestPartner,
+    partnership: String,
+    laptop: String,
+    mouse: String,
+    warranty: String,
+    offer: String,
+}
+
+async fn shop() -> Shop {
+    let app = TestApp::new().await;
+    let shop = app.partner("shop").await;
+    let acme = app.partner("acme").await;
+    let laptop = app
+        .product(&shop, "LAPTOP", "laptops", "1000.00", "800.00")
+        .await;
+    let mouse = app.product(&shop, "MOUSE", "mice", "30.00", "10.00").await;
+    relate(&app, &shop, "accessory", &laptop, &mouse).await;
+    let partnership = app.partnership(&shop, &acme).await;
+    let warranty = app
+        .product(&acme, "WARRANTY", "services", "100.00", "40.00")
+        .await;
+    let offer = live_offer(&app, &acme, &shop, &warranty, &laptop, json!({})).await;
+    Shop {
+        app,
+        shop,
+        acme,
+        partnership,
+        laptop,
+        mouse,
+        warranty,
+        offer,
+    }
+}
+
+async fn relate(app: &TestApp, owner: &TestPartner, kind: &str, from: &str, to: &str) {
+    app.post(
+        "/v1/relations",
+        Some(&owner.token),
+        json!({ "kind": kind, "from_product_id": from, "to_product_id": to }),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+}
+
+/// A published offer of `product` next to `anchor`, 10% off at checkout; `extra` overrides.
+async fn live_offer(
+    app: &TestApp,
+    seller: &TestPartner,
+    merchant: &TestPartner,
+    product: &str,
+    anchor: &str,
+    extra: Value,
+) -> String {
+    let mut body = json!({ "product_id": product, "anchor_partner_id": merchant.id,
+        "anchor_product_ids": [anchor], "discount_percent": "10", "channels": ["checkout"] });
+    if let (Some(body), Value::Object(extra)) = (body.as_object_mut(), extra) {
+        body.extend(extra);
+    }
+    let id = app
+        .post("/v1/offers", Some(&seller.token), body)
+        .await
+        .expect(StatusCode::CREATED)
+        .id();
+    app.post(
+        &format!("/v1/offers/{id}/publish"),
+        Some(&seller.token),
+        json!({}),
+    )
+    .await
+    .expect(StatusCode::OK);
+    id
+}
+
+/// A satisfied customer who consents to every channel and prefers the phone; `change`
+/// overrides fields.
+fn profile(change: Value) -> Value {
+    let mut body = json!({ "satisfaction": "ok", "consents": ["web", "email", "phone"],
+        "preferred_channel": "phone", "currency": "EUR", "service_cost": "10", "revenue": "500" });
+    if let (Some(body), Value::Object(change)) = (body.as_object_mut(), change) {
+        body.extend(change);
+    }
+    body
+}
+
+impl Shop {
+    async fn customer(&self, reference: &str, change: Value) {
+        self.app
+            .put(
+                &format!("/v1/customers/{reference}"),
+                Some(&self.shop.token),
+                profile(change),
+            )
+            .await
+            .expect(StatusCode::CREATED);
+    }
+
+    /// The shop's recommendations for a cart of the laptop at checkout on the web;
+    /// `change` overrides fields of the request.
+    async fn ask(&self, change: Value) -> Reply {
+        let mut body =
+            json!({ "anchor_product_ids": [self.laptop], "moment": "checkout", "channel": "web" });
+        if let (Some(body), Value::Object(change)) = (body.as_object_mut(), change) {
+            body.extend(change);
+        }
+        self.app
+            .post("/v1/recommendations", Some(&self.shop.token), body)
+            .await
+    }
+
+    /// The products of a successful, unsuppressed answer.
+    async fn shown(&self, change: Value) -> Vec<String> {
+        let reply = self.ask(change).await.expect(StatusCode::OK);
+        assert_eq!(reply.body["suppressed"], Value::Null, "{}", reply.body);
+        products(&reply)
+    }
+
+    async fn suppressed(&self, change: Value) -> String {
+        let reply = self.ask(change).await.expect(StatusCode::OK);
+        assert_eq!(reply.body["items"], json!([]), "{}", reply.body);
+        reply.body["suppressed"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+fn products(reply: &Reply) -> Vec<String> {
+    reply.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["product_id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn item<'a>(reply: &'a Reply, product: &str) -> &'a Value {
+    reply.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["product_id"] == product)
+        .unwrap_or_else(|| panic!("{product} is not in {}", reply.body))
+}
+
+#[tokio::test]
+async fn items_carry_product_partner_offer_price_score_and_reasons() {
+    let s = shop().await;
+    let reply = s.ask(json!({})).await.expect(StatusCode::OK);
+    let mouse = item(&reply, &s.mouse);
+    assert_eq!(mouse["kind"], "product");
+    assert_eq!(mouse["partner_id"], s.shop.id);
+    assert_eq!(mouse["offer"], Value::Null);
+    assert_eq!(mouse["price"], "30.00");
+    assert_eq!(mouse["currency"], "EUR");
+    assert!(mouse["score"].as_f64().unwrap() > 0.0);
+    assert_eq!(mouse["reasons"], json!(["accessory of Product LAPTOP"]));
+    assert!(mouse["tracking_ref"].is_string());
+
+    let warranty = item(&reply, &s.warranty);
+    assert_eq!(warranty["partner_id"], s.acme.id);
+    assert_eq!(warranty["offer"]["offer_id"], s.offer);
+    assert_eq!(warranty["offer"]["discount_percent"], "10");
+    assert_eq!(warranty["offer"]["partner_name"], "ACME");
+    assert_eq!(warranty["price"], "90.00");
+    assert_eq!(
+        warranty["reasons"],
+        json!(["partner offer from ACME, 10% off"])
+    );
+}
+
+#[tokio::test]
+async fn each_guardrail_suppresses_with_its_reason_code() {
+    let s = shop().await;
+    s.customer("fine", json!({})).await;
+    // The baseline: the same customer, untroubled, is shown items on every channel.
+    for channel in ["web", "email", "phone"] {
+        let shown = s
+            .shown(json!({ "customer_ref": "fine", "channel": channel, "limit": 1 }))
+            .await;
+        assert_eq!(shown.len(), 1, "{channel}");
+    }
+    let cases = [
+        (
+            json!({ "satisfaction": "open_complaint" }),
+            "web",
+            "open_complaint",
+        ),
+        (json!({ "satisfaction": "at_risk" }), "web", "at_risk"),
+        (json!({ "return_rate": "0.45" }), "web", "chronic_returner"),
+        (
+            json!({ "service_cost": "600", "revenue": "500" }),
+            "web",
+            "unprofitable",
+        ),
+        (
+            json!({ "consents": ["web", "phone"] }),
+            "email",
+            "no_consent",
+        ),
+        (
+            json!({ "preferred_channel": "email" }),
+            "phone",
+            "channel_not_preferred",
+        ),
+    ];
+    for (i, (change, channel, code)) in cases.into_iter().enumerate() {
+        let reference = format!("c{i}");
+        s.customer(&reference, change).await;
+        let got = s
+            .suppressed(json!({ "customer_ref": reference, "channel": channel }))
+            .await;
+        assert_eq!(got, code);
+    }
+    // An open complaint suppresses at every moment, not only at checkout.
+    let got = s
+        .suppressed(json!({ "customer_ref": "c0", "moment": "support_resolved" }))
+        .await;
+    assert_eq!(got, "open_complaint");
+    // A visitor without a profile has consented to nothing beyond the web page.
+    assert_eq!(
+        s.suppressed(json!({ "channel": "email" })).await,
+        "no_consent"
+    );
+    assert_eq!(s.shown(json!({})).await.len(), 2);
+}
+
+#[tokio::test]
+async fn the_contact_cap_counts_recorded_impressions() {
+    let s = shop().await;
+    s.customer("busy", json!({})).await;
+    for _ in 0..3 {
+        let shown = s.shown(json!({ "customer_ref": "busy", "limit": 1 })).await;
+        assert_eq!(shown.len(), 1);
+    }
+    assert_eq!(
+        s.suppressed(json!({ "customer_ref": "busy" })).await,
+        "contact_cap_reached"
+    );
+    // The cap is per customer: another one is still served.
+    s.customer("calm", json!({})).await;
+    assert_eq!(s.shown(json!({ "customer_ref": "calm" })).await.len(), 2);
+    // Below the cap the answer is cut to the contacts left.
+    let shown = s.shown(json!({ "customer_ref": "calm", "limit": 3 })).await;
+    assert_eq!(shown.len(), 1);
+}
+
+#[tokio::test]
+async fn a_product_competing_with_an_anchor_is_never_recommended() {
+    let s = shop().await;
+    let rival = s
+        .app
+        .product(&s.shop, "TRACKPAD", "pointing", "50.00", "20.00")
+        .await;
+    let dock = s
+        .app
+        .product(&s.shop, "DOCK", "docks", "80.00", "30.00")
+        .await;
+    assert!(
+        s.shown(json!({ "anchor_product_ids": [s.laptop, dock] }))
+            .await
+            .contains(&s.mouse)
+    );
+    relate(&s.app, &s.shop, "competing", &rival, &s.mouse).await;
+    let shown = s
+        .shown(json!({ "anchor_product_ids": [s.laptop, rival] }))
+        .await;
+    assert!(!shown.contains(&s.mouse), "{shown:?}");
+    assert!(shown.contains(&s.warranty));
+}
+
+#[tokio::test]
+async fn the_anchors_own_category_is_left_out_unless_the_anchor_is_an_accessory() {
+    let s = shop().await;
+    let bigger = s
+        .app
+        .product(&s.shop, "LAPTOP-16", "laptops", "1500.00", "1100.00")
+        .await;
+    relate(&s.app, &s.shop, "upgrade", &s.laptop, &bigger).await;
+    let shown = s.shown(json!({})).await;
+    assert!(!shown.contains(&bigger), "{shown:?}");
+    assert!(shown.contains(&s.mouse));
+
+    // An accessory-type anchor may be followed by more of its own category.
+    let cable = accessory(&s, "CABLE").await;
+    let adapter = accessory(&s, "ADAPTER").await;
+    relate(&s.app, &s.shop, "complementary", &cable, &adapter).await;
+    let shown = s.shown(json!({ "anchor_product_ids": [cable] })).await;
+    assert_eq!(shown, vec![adapter]);
+}
+
+async fn accessory(s: &Shop, sku: &str) -> String {
+    s.app
+        .post(
+            "/v1/products",
+            Some(&s.shop.token),
+            json!({ "sku": sku, "title": sku, "category": "cables", "price": "15.00", "unit_cost": "3.00",
+                    "currency": "EUR", "attributes": { "accessory_type": true } }),
+        )
+        .await
+        .expect(StatusCode::CREATED)
+        .id()
+}
+
+#[tokio::test]
+async fn nothing_in_the_cart_or_already_bought_is_recommended() {
+    let s = shop().await;
+    s.customer("new", json!({})).await;
+    assert!(
+        s.shown(json!({ "customer_ref": "new" }))
+            .await
+            .contains(&s.mouse)
+    );
+    let shown = s
+        .shown(json!({ "anchor_product_ids": [s.laptop, s.mouse] }))
+        .await;
+    assert!(!shown.contains(&s.mouse));
+    s.customer("owner", json!({ "purchased_product_ids": [s.mouse] }))
+        .await;
+    let shown = s.shown(json!({ "customer_ref": "owner" })).await;
+    assert!(!shown.contains(&s.mouse), "{shown:?}");
+    assert!(shown.contains(&s.warranty));
+}
+
+#[tokio::test]
+async fn inactive_products_are_never_recommended() {
+    let s = shop().await;
+    assert!(s.shown(json!({})).await.contains(&s.mouse));
+    let path = format!("/v1/products/{}", s.mouse);
+    let etag = s.app.get(&path, Some(&s.shop.token)).await.etag();
+    s.app
+        .patch(
+            &path,
+            Some(&s.shop.token),
+            &etag,
+            json!({ "active": false }),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(s.shown(json!({})).await, vec![s.warranty.clone()]);
+}
+
+#[tokio::test]
+async fn paused_expired_and_off_channel_offers_are_never_shown() {
+    let s = shop().await;
+    // An expired offer beside the live one: same partner, anchor and terms.
+    let plan = s
+        .app
+        .product(&s.acme, "PLAN", "plans", "60.00", "20.00")
+        .await;
+    live_offer(
+        &s.app,
+        &s.acme,
+        &s.shop,
+        &plan,
+        &s.laptop,
+        json!({ "valid_from": "2020-01-01T00:00:00Z", "valid_to": "2020-02-01T00:00:00Z" }),
+    )
+    .await;
+    let shown = s.shown(json!({ "limit": 10 })).await;
+    assert!(shown.contains(&s.warranty));
+    assert!(!shown.contains(&plan), "{shown:?}");
+
+    // The live offer is for checkout only: not in a post-purchase email.
+    s.customer("mail", json!({})).await;
+    let shown = s
+        .shown(json!({ "customer_ref": "mail", "channel": "email", "moment": "post_purchase" }))
+        .await;
+    assert!(!shown.contains(&s.warranty), "{shown:?}");
+    assert!(shown.contains(&s.mouse));
+
+    s.app
+        .post(
+            &format!("/v1/offers/{}/pause", s.offer),
+            Some(&s.acme.token),
+            json!({}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(s.shown(json!({})).await, vec![s.mouse.clone()]);
+}
+
+#[tokio::test]
+async fn offers_need_an_active_partnership_with_the_merchant() {
+    let s = shop().await;
+    assert!(s.shown(json!({})).await.contains(&s.warranty));
+    s.app
+        .post(
+            &format!("/v1/partnerships/{}/end", s.partnership),
+            Some(&s.shop.token),
+            json!({}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(s.shown(json!({})).await, vec![s.mouse.clone()]);
+}
+
+#[tokio::test]
+async fn an_offer_per_customer_cap_stops_the_offer_not_the_customer() {
+    let s = shop().await;
+    let path = format!("/v1/offers/{}", s.offer);
+    let etag = s.app.get(&path, Some(&s.acme.token)).await.etag();
+    s.app
+        .patch(
+            &path,
+            Some(&s.acme.token),
+            &etag,
+            json!({ "per_customer_cap": 1 }),
+        )
+        .await
+        .expect(StatusCode::OK);
+    // Owning the mouse leaves the offer as the only candidate.
+    s.customer("once", json!({ "purchased_product_ids": [s.mouse] }))
+        .await;
+    let first = s.shown(json!({ "customer_ref": "once" })).await;
+    assert_eq!(first, vec![s.warranty.clone()]);
+    assert_eq!(
+        s.shown(json!({ "customer_ref": "once" })).await,
+        Vec::<String>::new()
+    );
+}
+
+#[tokio::test]
+async fn offers_respect_eligibility_rules_and_conflicts_of_interest() {
+    let s = shop().await;
+    let rules = format!("/v1/offers/{}/rules", s.offer);
+    s.app
+        .put(
+            &rules,
+            Some(&s.acme.token),
+            json!({ "eligibility": ["region in [EU, UK]", "verified = true"], "excluded_relationships": ["auditor"] }),
+        )
+        .await
+        .expect(StatusCode::OK);
+    let stored = s
+        .app
+        .get(&rules, Some(&s.acme.token))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(stored.body["excluded_relationships"], json!(["auditor"]));
+
+    let eligible = json!({ "region": "EU", "verified": true });
+    s.customer("eu", json!({ "attributes": eligible })).await;
+    s.customer(
+        "us",
+        json!({ "attributes": { "region": "US", "verified": true } }),
+    )
+    .await;
+    s.customer("unverified", json!({ "attributes": { "region": "EU" } }))
+        .await;
+    s.customer(
+        "audited",
+        json!({ "attributes": eligible, "relationships": [{ "partner_id": s.acme.id, "kind": "auditor" }] }),
+    )
+    .await;
+    s.customer(
+        "resold",
+        json!({ "attributes": eligible, "relationships": [{ "partner_id": s.acme.id, "kind": "reseller" }] }),
+    )
+    .await;
+    for (customer, sees) in [
+        ("eu", true),
+        ("resold", true),
+        ("us", false),
+        ("unverified", false),
+        ("audited", false),
+    ] {
+        let shown = s.shown(json!({ "customer_ref": customer })).await;
+        assert_eq!(shown.contains(&s.warranty), sees, "{customer}: {shown:?}");
+        assert!(shown.contains(&s.mouse), "{customer}");
+    }
+    // An anonymous visitor cannot meet a rule.
+    assert_eq!(s.shown(json!({})).await, vec![s.mouse.clone()]);
+}
+
+#[tokio::test]
+async fn a_bundle_is_proposed_while_its_margin_floor_holds() {
+    let s = shop().await;
+    let bundle = s
+        .app
+        .post(
+            "/v1/bundles",
+            Some(&s.shop.token),
+            json!({ "name": "Laptop kit", "currency": "EUR", "discount_percent": "5",
+                    "margin_floor": "150.00", "product_ids": [s.laptop, s.mouse] }),
+        )
+        .await
+        .expect(StatusCode::CREATED)
+        .id();
+    let reply = s.ask(json!({ "limit": 10 })).await.expect(StatusCode::OK);
+    let kit = reply.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["bundle_id"] == bundle.as_str())
+        .unwrap_or_else(|| panic!("no bundle in {}", reply.body));
+    assert_eq!(kit["kind"], "bundle");
+    assert_eq!(kit["name"], "Laptop kit");
+    assert_eq!(kit["price"], "978.50");
+    assert_eq!(
+        kit["reasons"],
+        json!(["bundle with Product LAPTOP, saves 51.50 EUR"])
+    );
+
+    // The mouse got dearer to make: 978.50 − 800 − 29 = 149.50, below the floor of 150.
+    let path = format!("/v1/products/{}", s.mouse);
+    let etag = s.app.get(&path, Some(&s.shop.token)).await.etag();
+    s.app
+        .patch(
+            &path,
+            Some(&s.shop.token),
+            &etag,
+            json!({ "unit_cost": "29.00" }),
+        )
+        .await
+        .expect(StatusCode::OK);
+    let reply = s.ask(json!({ "limit": 10 })).await.expect(StatusCode::OK);
+    assert!(
+        reply.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["kind"] == "product"),
+        "{}",
+        reply.body
+    );
+}
+
+#[tokio::test]
+async fn merchants_never_see_each_others_customers_products_or_offers() {
+    let s = shop().await;
+    let other = s.app.partner("other").await;
+    let phone = s
+        .app
+        .product(&other, "PHONE", "phones", "500.00", "300.00")
+        .await;
+    let case = s
+        .app
+        .product(&other, "CASE", "cases", "20.00", "5.00")
+        .await;
+    relate(&s.app, &other, "accessory", &phone, &case).await;
+    s.customer("angry", json!({ "satisfaction": "open_complaint" }))
+        .await;
+
+    // The shop's customer is unknown to the other merchant, under the same reference.
+    s.app
+        .get("/v1/customers/angry", Some(&other.token))
+        .await
+        .expect_problem(StatusCode::NOT_FOUND, "not_found");
+    let reply = s
+        .app
+        .post(
+            "/v1/recommendations",
+            Some(&other.token),
+            json!({ "customer_ref": "angry", "anchor_product_ids": [phone], "moment": "checkout", "channel": "web" }),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(reply.body["suppressed"], Value::Null);
+    // Acme has no partnership with the other merchant: its offers never reach it.
+    assert_eq!(products(&reply), vec![case]);
+
+    // Another merchant's product is not an anchor this merchant can use.
+    s.app
+        .post(
+            "/v1/recommendations",
+            Some(&other.token),
+            json!({ "anchor_product_ids": [s.laptop], "moment": "checkout", "channel": "web" }),
+        )
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    // Nor can a partner ask on another merchant's behalf.
+    s.app
+        .post(
+            "/v1/recommendations",
+            Some(&other.token),
+            json!({ "merchant_id": s.shop.id, "anchor_product_ids": [s.laptop], "moment": "checkout", "channel": "web" }),
+        )
+        .await
+        .expect_problem(StatusCode::FORBIDDEN, "forbidden");
+}
+
+#[tokio::test]
+async fn an_operator_chooses_the_merchant() {
+    let s = shop().await;
+    let body = json!({ "merchant_id": s.shop.id, "anchor_product_ids": [s.laptop], "moment": "checkout", "channel": "web" });
+    let reply = s
+        .app
+        .post("/v1/recommendations", Some(&s.app.operator), body)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(products(&reply).len(), 2);
+    s.app
+        .post(
+            "/v1/recommendations",
+            Some(&s.app.operator),
+            json!({ "anchor_product_ids": [s.laptop], "moment": "checkout", "channel": "web" }),
+        )
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    s.app
+        .post(
+            "/v1/recommendations",
+            Some(&s.app.operator),
+            json!({ "merchant_id": uuid::Uuid::now_v7(), "anchor_product_ids": [s.laptop], "moment": "checkout", "channel": "web" }),
+        )
+        .await
+        .expect_problem(StatusCode::NOT_FOUND, "not_found");
+}
+
+#[tokio::test]
+async fn a_support_conversation_gets_one_suggestion_at_most() {
+    let s = shop().await;
+    assert_eq!(s.shown(json!({ "limit": 3 })).await.len(), 2);
+    let shown = s
+        .shown(json!({ "limit": 3, "moment": "support_resolved" }))
+        .await;
+    assert_eq!(shown.len(), 1);
+}
+
+#[tokio::test]
+async fn customer_profiles_are_created_replaced_and_read_back() {
+    let s = shop().await;
+    let path = "/v1/customers/cust-42";
+    let created = s
+        .app
+        .put(
+            path,
+            Some(&s.shop.token),
+            profile(json!({ "attributes": { "region": "EU", "age": 40 } })),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(created.body["version"], 1);
+    assert_eq!(
+        created.body["attributes"],
+        json!({ "age": "40", "region": "EU" })
+    );
+    let replaced = s
+        .app
+        .put(
+            path,
+            Some(&s.shop.token),
+            profile(json!({ "satisfaction": "at_risk", "return_rate": "0.1" })),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(replaced.body["version"], 2);
+    let read = s
+        .app
+        .get(path, Some(&s.shop.token))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(read.body["satisfaction"], "at_risk");
+    assert_eq!(read.body["return_rate"], "0.1");
+    assert_eq!(read.body["consents"], json!(["email", "phone", "web"]));
+    assert_eq!(read.body["service_cost"], "10.00");
+    s.app
+        .get(path, Some(&s.app.operator))
+        .await
+        .expect_problem(StatusCode::FORBIDDEN, "forbidden");
+}
+
+#[tokio::test]
+async fn bad_input_is_a_problem() {
+    let s = shop().await;
+    let token = Some(s.shop.token.as_str());
+    for (body, status, code) in [
+        (
+            json!({ "moment": "lunch" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+        (
+            json!({ "channel": "fax" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+        (
+            json!({ "limit": 11 }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            json!({ "limit": 0 }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            json!({ "anchor_product_ids": [] }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            json!({ "anchor_product_ids": [uuid::Uuid::now_v7()] }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            json!({ "customer_ref": "" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+    ] {
+        s.ask(body).await.expect_problem(status, code);
+    }
+    s.app
+        .post("/v1/recommendations", None, json!({}))
+        .await
+        .expect_problem(StatusCode::UNAUTHORIZED, "missing_token");
+
+    for change in [
+        json!({ "return_rate": "1.5" }),
+        json!({ "currency": "euro" }),
+        json!({ "revenue": "-1" }),
+        json!({ "attributes": { "region": { "name": "EU" } } }),
+    ] {
+        s.app
+            .put("/v1/customers/x", token, profile(change))
+            .await
+            .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    }
+    s.app
+        .put(
+            "/v1/customers/x",
+            token,
+            profile(json!({ "satisfaction": "angry" })),
+        )
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+    s.app
+        .get("/v1/customers/nobody", token)
+        .await
+        .expect_problem(StatusCode::NOT_FOUND, "not_found");
+
+    let rules = format!("/v1/offers/{}/rules", s.offer);
+    s.app
+        .put(
+            &rules,
+            Some(&s.acme.token),
+            json!({ "eligibility": ["region ~ EU"] }),
+        )
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    // Only the offering partner sets its rules.
+    s.app
+        .put(&rules, token, json!({ "eligibility": [] }))
+        .await
+        .expect_problem(StatusCode::NOT_FOUND, "not_found");
+}
+
+#[tokio::test]
+async fn the_model_is_mined_from_stored_baskets() {
+    let app = TestApp::new().await;
+    let baskets: Vec<Vec<&str>> = vec![
+        vec!["LAPTOP", "MOUSE"],
+        vec!["LAPTOP", "MOUSE"],
+        vec!["LAPTOP"],
+        vec!["BREAD"],
+    ];
+    app.store.insert_baskets(&baskets).await.unwrap();
+    let model = cosell_api::reco::rebuild_model(&app.store, MinSupport::Count(2))
+        .await
+        .unwrap();
+    assert_eq!(model.basket_count(), 4);
+    let (laptop, mouse) = (
+        model.item_id("LAPTOP").unwrap(),
+        model.item_id("MOUSE").unwrap(),
+    );
+    assert_eq!(model.pair(laptop, mouse).unwrap().count, 2);
+    assert_eq!(model.frequent_pairs().len(), 1);
+}
