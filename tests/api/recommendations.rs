@@ -66,35 +66,51 @@ async fn live_offer(
     anchor: &str,
     extra: Value,
 ) -> String {
-    let mut body = json!({ "product_id": product, "anchor_partner_id": merchant.id,
-        "anchor_product_ids": [anchor], "discount_percent": "10", "channels": ["checkout"] });
-    if let (Some(body), Value::Object(extra)) = (body.as_object_mut(), extra) {
-        body.extend(extra);
-    }
+    let body = merged(
+        json!({ "product_id": product, "anchor_partner_id": merchant.id,
+            "anchor_product_ids": [anchor], "discount_percent": "10", "channels": ["checkout"] }),
+        extra,
+    );
     let id = app
         .post("/v1/offers", Some(&seller.token), body)
         .await
         .expect(StatusCode::CREATED)
         .id();
-    app.post(
-        &format!("/v1/offers/{id}/publish"),
-        Some(&seller.token),
-        json!({}),
-    )
-    .await
-    .expect(StatusCode::OK);
+    act(app, &format!("/v1/offers/{id}/publish"), seller).await;
     id
+}
+
+/// `base` with the fields of `change` added or replaced.
+fn merged(mut base: Value, change: Value) -> Value {
+    if let (Some(base), Value::Object(change)) = (base.as_object_mut(), change) {
+        base.extend(change);
+    }
+    base
+}
+
+/// A state change (`POST …/publish`, `…/pause`, `…/end`) that must succeed.
+async fn act(app: &TestApp, path: &str, caller: &TestPartner) {
+    app.post(path, Some(&caller.token), json!({}))
+        .await
+        .expect(StatusCode::OK);
+}
+
+/// Reads `path` for its ETag and patches `change` onto it.
+async fn patch(app: &TestApp, path: &str, caller: &TestPartner, change: Value) {
+    let etag = app.get(path, Some(&caller.token)).await.etag();
+    app.patch(path, Some(&caller.token), &etag, change)
+        .await
+        .expect(StatusCode::OK);
 }
 
 /// A satisfied customer who consents to every channel and prefers the phone; `change`
 /// overrides fields.
 fn profile(change: Value) -> Value {
-    let mut body = json!({ "satisfaction": "ok", "consents": ["web", "email", "phone"],
-        "preferred_channel": "phone", "currency": "EUR", "service_cost": "10", "revenue": "500" });
-    if let (Some(body), Value::Object(change)) = (body.as_object_mut(), change) {
-        body.extend(change);
-    }
-    body
+    merged(
+        json!({ "satisfaction": "ok", "consents": ["web", "email", "phone"],
+            "preferred_channel": "phone", "currency": "EUR", "service_cost": "10", "revenue": "500" }),
+        change,
+    )
 }
 
 impl Shop {
@@ -112,11 +128,10 @@ impl Shop {
     /// The shop's recommendations for a cart of the laptop at checkout on the web;
     /// `change` overrides fields of the request.
     async fn ask(&self, change: Value) -> Reply {
-        let mut body =
-            json!({ "anchor_product_ids": [self.laptop], "moment": "checkout", "channel": "web" });
-        if let (Some(body), Value::Object(change)) = (body.as_object_mut(), change) {
-            body.extend(change);
-        }
+        let body = merged(
+            json!({ "anchor_product_ids": [self.laptop], "moment": "checkout", "channel": "web" }),
+            change,
+        );
         self.app
             .post("/v1/recommendations", Some(&self.shop.token), body)
             .await
@@ -142,8 +157,8 @@ impl Shop {
 fn products(reply: &Reply) -> Vec<String> {
     reply.body["items"]
         .as_array()
-        .unwrap()
-        .iter()
+        .into_iter()
+        .flatten()
         .filter_map(|i| i["product_id"].as_str().map(str::to_owned))
         .collect()
 }
@@ -151,8 +166,8 @@ fn products(reply: &Reply) -> Vec<String> {
 fn item<'a>(reply: &'a Reply, product: &str) -> &'a Value {
     reply.body["items"]
         .as_array()
-        .unwrap()
-        .iter()
+        .into_iter()
+        .flatten()
         .find(|i| i["product_id"] == product)
         .unwrap_or_else(|| panic!("{product} is not in {}", reply.body))
 }
@@ -341,16 +356,7 @@ async fn inactive_products_are_never_recommended() {
     let s = shop().await;
     assert!(s.shown(json!({})).await.contains(&s.mouse));
     let path = format!("/v1/products/{}", s.mouse);
-    let etag = s.app.get(&path, Some(&s.shop.token)).await.etag();
-    s.app
-        .patch(
-            &path,
-            Some(&s.shop.token),
-            &etag,
-            json!({ "active": false }),
-        )
-        .await
-        .expect(StatusCode::OK);
+    patch(&s.app, &path, &s.shop, json!({ "active": false })).await;
     assert_eq!(s.shown(json!({})).await, vec![s.warranty.clone()]);
 }
 
@@ -383,14 +389,7 @@ async fn paused_expired_and_off_channel_offers_are_never_shown() {
     assert!(!shown.contains(&s.warranty), "{shown:?}");
     assert!(shown.contains(&s.mouse));
 
-    s.app
-        .post(
-            &format!("/v1/offers/{}/pause", s.offer),
-            Some(&s.acme.token),
-            json!({}),
-        )
-        .await
-        .expect(StatusCode::OK);
+    act(&s.app, &format!("/v1/offers/{}/pause", s.offer), &s.acme).await;
     assert_eq!(s.shown(json!({})).await, vec![s.mouse.clone()]);
 }
 
@@ -398,14 +397,12 @@ async fn paused_expired_and_off_channel_offers_are_never_shown() {
 async fn offers_need_an_active_partnership_with_the_merchant() {
     let s = shop().await;
     assert!(s.shown(json!({})).await.contains(&s.warranty));
-    s.app
-        .post(
-            &format!("/v1/partnerships/{}/end", s.partnership),
-            Some(&s.shop.token),
-            json!({}),
-        )
-        .await
-        .expect(StatusCode::OK);
+    act(
+        &s.app,
+        &format!("/v1/partnerships/{}/end", s.partnership),
+        &s.shop,
+    )
+    .await;
     assert_eq!(s.shown(json!({})).await, vec![s.mouse.clone()]);
 }
 
@@ -413,16 +410,7 @@ async fn offers_need_an_active_partnership_with_the_merchant() {
 async fn an_offer_per_customer_cap_stops_the_offer_not_the_customer() {
     let s = shop().await;
     let path = format!("/v1/offers/{}", s.offer);
-    let etag = s.app.get(&path, Some(&s.acme.token)).await.etag();
-    s.app
-        .patch(
-            &path,
-            Some(&s.acme.token),
-            &etag,
-            json!({ "per_customer_cap": 1 }),
-        )
-        .await
-        .expect(StatusCode::OK);
+    patch(&s.app, &path, &s.acme, json!({ "per_customer_cap": 1 })).await;
     // Owning the mouse leaves the offer as the only candidate.
     s.customer("once", json!({ "purchased_product_ids": [s.mouse] }))
         .await;
@@ -518,16 +506,7 @@ async fn a_bundle_is_proposed_while_its_margin_floor_holds() {
 
     // The mouse got dearer to make: 978.50 − 800 − 29 = 149.50, below the floor of 150.
     let path = format!("/v1/products/{}", s.mouse);
-    let etag = s.app.get(&path, Some(&s.shop.token)).await.etag();
-    s.app
-        .patch(
-            &path,
-            Some(&s.shop.token),
-            &etag,
-            json!({ "unit_cost": "29.00" }),
-        )
-        .await
-        .expect(StatusCode::OK);
+    patch(&s.app, &path, &s.shop, json!({ "unit_cost": "29.00" })).await;
     let reply = s.ask(json!({ "limit": 10 })).await.expect(StatusCode::OK);
     assert!(
         reply.body["items"]

@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 mod middleware;
 mod openapi;
+pub mod reco;
 pub mod routes;
 pub mod state;
 
@@ -40,6 +41,9 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::bundles::router())
         .merge(routes::partnerships::router())
         .merge(routes::offers::router())
+        .merge(routes::offer_rules::router())
+        .merge(routes::customers::router())
+        .merge(routes::recommendations::router())
 }
 
 /// The OpenAPI document exactly as the server serves it.

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use cosell_reco::{ModelHolder, RecommenderConfig};
 use cosell_store::Store;
 
 use crate::auth::jwt::JwtKeys;
@@ -14,6 +15,8 @@ pub struct ApiConfig {
     pub max_body_bytes: usize,
     /// Longest a request may take before it is answered 408.
     pub request_timeout: Duration,
+    /// Guardrail thresholds and score knobs of `POST /v1/recommendations`.
+    pub recommender: RecommenderConfig,
 }
 
 impl Default for ApiConfig {
@@ -21,6 +24,7 @@ impl Default for ApiConfig {
         ApiConfig {
             max_body_bytes: 2 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
+            recommender: RecommenderConfig::default(),
         }
     }
 }
@@ -30,6 +34,8 @@ struct Inner {
     store: Store,
     jwt: JwtKeys,
     config: ApiConfig,
+    /// The co-purchase model recommendations read; a background rebuild swaps it.
+    model: Arc<ModelHolder>,
 }
 
 /// Cheap to clone: handlers get it by value.
@@ -38,7 +44,12 @@ pub struct AppState(Arc<Inner>);
 
 impl AppState {
     pub fn new(store: Store, jwt: JwtKeys, config: ApiConfig) -> Self {
-        AppState(Arc::new(Inner { store, jwt, config }))
+        AppState(Arc::new(Inner {
+            store,
+            jwt,
+            config,
+            model: Arc::default(),
+        }))
     }
 
     pub fn store(&self) -> &Store {
@@ -51,5 +62,10 @@ impl AppState {
 
     pub fn config(&self) -> &ApiConfig {
         &self.0.config
+    }
+
+    /// The co-purchase model holder, shared with whatever rebuilds the model.
+    pub fn model(&self) -> &Arc<ModelHolder> {
+        &self.0.model
     }
 }

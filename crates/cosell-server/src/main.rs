@@ -35,6 +35,12 @@ enum Command {
     ApiKey(commands::api_key::ApiKeyCommand),
     /// Print the OpenAPI document.
     Openapi,
+    /// Import data.
+    #[command(subcommand)]
+    Import(commands::import::ImportCommand),
+    /// Measure quality offline.
+    #[command(subcommand)]
+    Eval(commands::eval::EvalCommand),
 }
 
 #[tokio::main]
@@ -52,6 +58,8 @@ async fn main() -> ExitCode {
         Command::Partner(cmd) => commands::partner::run(&cli.storage, cmd).await,
         Command::ApiKey(cmd) => commands::api_key::run(&cli.storage, cmd).await,
         Command::Openapi => commands::print_openapi(),
+        Command::Import(cmd) => commands::import::run(&cli.storage, cmd).await,
+        Command::Eval(cmd) => commands::eval::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

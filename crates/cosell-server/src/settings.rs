@@ -76,6 +76,45 @@ pub struct ServeSettings {
     /// (for deployments that run `cosell migrate` as a release step).
     #[arg(long, env = "COSELL_NO_MIGRATE")]
     pub no_migrate: bool,
+
+    #[command(flatten)]
+    pub recommendations: RecommendationSettings,
+}
+
+/// How recommendations guard customers and how often their model is rebuilt.
+#[derive(Debug, Args)]
+pub struct RecommendationSettings {
+    /// Seconds between rebuilds of the co-purchase model from stored baskets (a rebuild
+    /// runs in the background; requests keep using the previous model meanwhile).
+    #[arg(long, env = "COSELL_MODEL_REBUILD_SECONDS", default_value_t = 300)]
+    pub model_rebuild_seconds: u64,
+
+    /// Baskets an item or a pair must appear in to count as bought together.
+    #[arg(long, env = "COSELL_MODEL_MIN_SUPPORT", default_value_t = 10)]
+    pub model_min_support: u32,
+
+    /// Most recommendations shown to one customer in 7 days.
+    #[arg(long, env = "COSELL_CONTACT_CAP", default_value_t = 3)]
+    pub contact_cap: u32,
+
+    /// Customers returning more than this share of purchases are not pitched.
+    #[arg(long, env = "COSELL_RETURN_RATE_THRESHOLD", default_value_t = 0.3)]
+    pub return_rate_threshold: f64,
+}
+
+impl RecommendationSettings {
+    /// The recommender's guardrails, other knobs at their defaults.
+    pub fn recommender(&self) -> cosell_reco::RecommenderConfig {
+        cosell_reco::RecommenderConfig {
+            contact_cap: self.contact_cap,
+            return_rate_threshold: self.return_rate_threshold,
+            ..cosell_reco::RecommenderConfig::default()
+        }
+    }
+
+    pub fn min_support(&self) -> cosell_reco::MinSupport {
+        cosell_reco::MinSupport::Count(self.model_min_support)
+    }
 }
 
 impl ServeSettings {

@@ -9,12 +9,16 @@ mod error;
 mod money;
 
 pub mod api_keys;
+pub mod baskets;
 pub mod bundles;
+pub mod customers;
 pub mod idempotency;
+pub mod offer_rules;
 pub mod offers;
 pub mod partners;
 pub mod partnerships;
 pub mod products;
+pub mod reco_catalog;
 pub mod relations;
 
 use std::time::Duration;

@@ -3,11 +3,14 @@
 pub mod api_keys;
 pub mod auth;
 pub mod bundles;
+pub mod customers;
 pub mod health;
+pub mod offer_rules;
 pub mod offers;
 pub mod partners;
 pub mod partnerships;
 pub mod products;
+pub mod recommendations;
 pub mod relations;
 
 use serde::{Deserialize, Serialize};

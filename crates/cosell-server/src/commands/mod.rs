@@ -1,6 +1,8 @@
 //! The subcommands of `cosell`.
 
 pub mod api_key;
+pub mod eval;
+pub mod import;
 pub mod partner;
 pub mod serve;
 

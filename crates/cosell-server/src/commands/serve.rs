@@ -1,5 +1,7 @@
 //! `cosell serve`: migrate (unless told not to), then serve until SIGINT or SIGTERM.
 
+use std::time::Duration;
+
 use anyhow::Context;
 use cosell_api::{ApiConfig, AppState, JwtKeys};
 use cosell_store::Store;
@@ -41,8 +43,17 @@ pub async fn run(storage: &StorageSettings, settings: ServeSettings) -> anyhow::
     let config = ApiConfig {
         max_body_bytes: settings.max_body_bytes,
         request_timeout: settings.request_timeout(),
+        recommender: settings.recommendations.recommender(),
     };
-    let app = cosell_api::app(AppState::new(store, jwt, config));
+    let state = AppState::new(store.clone(), jwt, config);
+    let reco = &settings.recommendations;
+    let rebuilds = cosell_api::reco::spawn_model_rebuilds(
+        store,
+        state.model().clone(),
+        Duration::from_secs(reco.model_rebuild_seconds.max(1)),
+        reco.min_support(),
+    );
+    let app = cosell_api::app(state);
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -50,6 +61,7 @@ pub async fn run(storage: &StorageSettings, settings: ServeSettings) -> anyhow::
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    rebuilds.abort();
     tracing::info!("stopped");
     Ok(())
 }

@@ -1,0 +1,183 @@
+//! Recommendations in the server: answering a request from the stored catalog, customer
+//! profile and the current co-purchase model, and rebuilding that model off the request
+//! path. The rules themselves live in `cosell-reco`; this module only gathers its inputs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use cosell_core::{PartnerId, ProductId, ValidationError, ValidationErrors};
+use cosell_reco::{
+    Anchor, Channel, CoPurchaseModel, MAX_LIMIT, MinSupport, ModelBuilder, ModelHolder, Moment,
+    Outcome, Request, Subject, recommend,
+};
+use cosell_store::reco_catalog::MerchantCatalog;
+use cosell_store::{Store, StoreError};
+use tokio::time::MissedTickBehavior;
+
+use crate::state::AppState;
+
+/// Why the co-purchase model could not be rebuilt.
+#[derive(Debug, thiserror::Error)]
+pub enum RebuildError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("mining the model stopped: {0}")]
+    Mining(#[from] tokio::task::JoinError),
+}
+
+/// Mines a fresh model from every stored basket. The mining itself runs on the blocking
+/// pool, so a rebuild never holds up the workers that answer requests.
+pub async fn rebuild_model(
+    store: &Store,
+    min_support: MinSupport,
+) -> Result<CoPurchaseModel, RebuildError> {
+    let mut builder = ModelBuilder::new();
+    store.load_baskets(&mut builder).await?;
+    Ok(tokio::task::spawn_blocking(move || builder.snapshot(min_support)).await?)
+}
+
+/// Rebuilds the model now and then every `every`, swapping each result into `holder`
+/// whole. A tick with no new basket since the last rebuild is skipped (baskets are only
+/// ever added). A failed rebuild keeps the current model and is logged.
+pub fn spawn_model_rebuilds(
+    store: Store,
+    holder: Arc<ModelHolder>,
+    every: Duration,
+    min_support: MinSupport,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut mined: Option<u64> = None;
+        loop {
+            tick.tick().await;
+            let count = match store.basket_count().await {
+                Ok(count) => count,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot count baskets; keeping the current model");
+                    continue;
+                }
+            };
+            if mined == Some(count) {
+                continue;
+            }
+            match rebuild_model(&store, min_support).await {
+                Ok(model) => {
+                    tracing::info!(
+                        baskets = model.basket_count(),
+                        pairs = model.frequent_pairs().len(),
+                        "co-purchase model rebuilt"
+                    );
+                    holder.store(model);
+                    mined = Some(count);
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "model rebuild failed; keeping the current model")
+                }
+            }
+        }
+    })
+}
+
+/// One recommendation request, as the API received it.
+#[derive(Debug, Clone)]
+pub struct Ask<'a> {
+    pub merchant: PartnerId,
+    pub customer_ref: Option<&'a str>,
+    pub anchors: &'a [ProductId],
+    pub moment: Moment,
+    pub channel: Channel,
+    pub limit: Option<usize>,
+}
+
+impl Ask<'_> {
+    fn check(&self) -> Result<(), ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        if self.anchors.is_empty() {
+            errors.push("anchor_product_ids", "give at least one anchor product");
+        }
+        if self.anchors.len() > 100 {
+            errors.push("anchor_product_ids", "at most 100 anchor products");
+        }
+        if let Some(limit) = self.limit
+            && !(1..=MAX_LIMIT).contains(&limit)
+        {
+            errors.push("limit", format!("must be between 1 and {MAX_LIMIT}"));
+        }
+        if let Some(r) = self.customer_ref
+            && !(1..=200).contains(&r.chars().count())
+        {
+            errors.push("customer_ref", "must be 1 to 200 characters");
+        }
+        errors.into_result()
+    }
+}
+
+/// The answer and what it needs to be shown: the catalog it came from and one
+/// impression id per item (the reference that attributes a later sale to it).
+#[derive(Debug)]
+pub struct Answer {
+    pub outcome: Outcome,
+    pub catalog: MerchantCatalog,
+    pub impressions: Vec<uuid::Uuid>,
+}
+
+/// Answers `ask` and records the impressions of what it shows, so the contact cap sees
+/// them on the next request.
+pub async fn answer(state: &AppState, ask: Ask<'_>) -> Result<Answer, crate::error::ApiError> {
+    ask.check()?;
+    let store = state.store();
+    let now = Utc::now();
+    let catalog = store.recommendation_catalog(ask.merchant).await?;
+    let products = ask
+        .anchors
+        .iter()
+        .map(|id| {
+            catalog.catalog.product(*id).ok_or_else(|| {
+                ValidationErrors::from(ValidationError::new(
+                    "anchor_product_ids",
+                    format!("{} is not a product of this merchant's catalog", id.0),
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let anchors: Vec<Anchor> = products.iter().copied().map(Anchor::from).collect();
+    // `check` made sure there is a first anchor; the answer is priced in its currency.
+    let currency = products[0].price.currency;
+    let customer = match ask.customer_ref {
+        Some(r) => store.customer_profile(ask.merchant, r, now).await?,
+        None => None,
+    };
+    let request = Request {
+        merchant: ask.merchant,
+        anchors: &anchors,
+        customer: customer.as_ref(),
+        moment: ask.moment,
+        channel: ask.channel,
+        limit: ask.limit,
+        currency,
+        now,
+    };
+    let model = state.model().load();
+    let outcome = recommend(
+        &catalog.catalog,
+        &model,
+        &request,
+        &state.config().recommender,
+    );
+    let impressions = match &outcome {
+        Outcome::Items(items) => {
+            let shown: Vec<(Subject, _)> = items.iter().map(|r| (r.subject, r.offer)).collect();
+            store
+                .record_impressions(ask.merchant, ask.customer_ref, &shown, now)
+                .await?
+        }
+        Outcome::Suppressed(_) => Vec::new(),
+    };
+    Ok(Answer {
+        outcome,
+        catalog,
+        impressions,
+    })
+}

@@ -1,0 +1,241 @@
+//! Customer profiles: what a merchant tells Cosell about a customer so recommendations
+//! respect satisfaction, consent, profitability and suitability.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use cosell_core::{Currency, PartnerId, ProductId, ValidationErrors};
+use cosell_reco::{CustomerRelationship, Satisfaction};
+use cosell_store::customers::{Customer, CustomerFields};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::recommendations::ContactChannel;
+use crate::auth::Caller;
+use crate::error::{ApiError, Problem};
+use crate::extract::{AppJson, AppPath, Tagged};
+use crate::state::AppState;
+
+/// How the customer feels about the merchant right now.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SatisfactionState {
+    Ok,
+    OpenComplaint,
+    AtRisk,
+}
+
+impl From<SatisfactionState> for Satisfaction {
+    fn from(s: SatisfactionState) -> Self {
+        match s {
+            SatisfactionState::Ok => Satisfaction::Ok,
+            SatisfactionState::OpenComplaint => Satisfaction::OpenComplaint,
+            SatisfactionState::AtRisk => Satisfaction::AtRisk,
+        }
+    }
+}
+
+impl From<Satisfaction> for SatisfactionState {
+    fn from(s: Satisfaction) -> Self {
+        match s {
+            Satisfaction::Ok => SatisfactionState::Ok,
+            Satisfaction::OpenComplaint => SatisfactionState::OpenComplaint,
+            Satisfaction::AtRisk => SatisfactionState::AtRisk,
+        }
+    }
+}
+
+/// A relationship the customer has with a partner, e.g. `{partner, "auditor"}`: offers
+/// that exclude that kind are never shown to the customer from that partner.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CustomerRelationshipDto {
+    pub partner_id: uuid::Uuid,
+    pub kind: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PutCustomer {
+    pub satisfaction: SatisfactionState,
+    /// Channels the customer agreed to receive offers on.
+    #[serde(default)]
+    pub consents: Vec<ContactChannel>,
+    pub preferred_channel: Option<ContactChannel>,
+    /// Share of purchases returned, 0 to 1 (default 0).
+    #[schema(value_type = Option<String>, example = "0.05")]
+    pub return_rate: Option<Decimal>,
+    /// Currency of `service_cost` and `revenue`.
+    pub currency: String,
+    /// What serving the account costs (default 0).
+    #[schema(value_type = Option<String>, example = "12.50")]
+    pub service_cost: Option<Decimal>,
+    /// What the account brings in, same period (default 0).
+    #[schema(value_type = Option<String>, example = "480.00")]
+    pub revenue: Option<Decimal>,
+    /// Eligibility attributes: strings, booleans or numbers, e.g. `{"region": "EU", "verified": true}`.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub attributes: BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    pub relationships: Vec<CustomerRelationshipDto>,
+    /// Products the customer already owns; they are never recommended.
+    #[serde(default)]
+    pub purchased_product_ids: Vec<uuid::Uuid>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerDto {
+    pub reference: String,
+    pub satisfaction: SatisfactionState,
+    pub consents: Vec<ContactChannel>,
+    pub preferred_channel: Option<ContactChannel>,
+    #[schema(value_type = String)]
+    pub return_rate: Decimal,
+    pub currency: String,
+    #[schema(value_type = String)]
+    pub service_cost: Decimal,
+    #[schema(value_type = String)]
+    pub revenue: Decimal,
+    pub attributes: BTreeMap<String, String>,
+    pub relationships: Vec<CustomerRelationshipDto>,
+    pub purchased_product_ids: Vec<uuid::Uuid>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Customer> for CustomerDto {
+    fn from(c: Customer) -> Self {
+        let f = c.fields;
+        CustomerDto {
+            reference: c.reference,
+            satisfaction: f.satisfaction.into(),
+            consents: f.consents.into_iter().map(Into::into).collect(),
+            preferred_channel: f.preferred_channel.map(Into::into),
+            return_rate: f.return_rate,
+            currency: f.currency.code().to_owned(),
+            service_cost: f.service_cost,
+            revenue: f.revenue,
+            attributes: f.attributes,
+            relationships: f
+                .relationships
+                .into_iter()
+                .map(|r| CustomerRelationshipDto {
+                    partner_id: r.partner.0,
+                    kind: r.kind,
+                })
+                .collect(),
+            purchased_product_ids: f.purchased.into_iter().map(|p| p.0).collect(),
+            version: c.version,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+impl PutCustomer {
+    /// The stored fields; attributes must be scalars, the reference 1 to 200 characters.
+    fn fields(self, reference: &str) -> Result<CustomerFields, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        if !(1..=200).contains(&reference.chars().count()) {
+            errors.push("reference", "must be 1 to 200 characters");
+        }
+        let currency = errors.take(Currency::parse(&self.currency));
+        let mut attributes = BTreeMap::new();
+        for (name, value) in self.attributes {
+            let text = match value {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Bool(b) => b.to_string(),
+                serde_json::Value::Number(n) => n.to_string(),
+                _ => {
+                    errors.push(
+                        format!("attributes.{name}"),
+                        "must be a string, a boolean or a number",
+                    );
+                    continue;
+                }
+            };
+            attributes.insert(name, text);
+        }
+        let currency = match currency {
+            Some(c) if errors.0.is_empty() => c,
+            _ => return Err(errors),
+        };
+        Ok(CustomerFields {
+            satisfaction: self.satisfaction.into(),
+            consents: self.consents.into_iter().map(Into::into).collect(),
+            preferred_channel: self.preferred_channel.map(Into::into),
+            return_rate: self.return_rate.unwrap_or_default(),
+            currency,
+            service_cost: self.service_cost.unwrap_or_default(),
+            revenue: self.revenue.unwrap_or_default(),
+            attributes,
+            relationships: self
+                .relationships
+                .into_iter()
+                .map(|r| CustomerRelationship {
+                    partner: PartnerId(r.partner_id),
+                    kind: r.kind,
+                })
+                .collect(),
+            purchased: self
+                .purchased_product_ids
+                .into_iter()
+                .map(ProductId)
+                .collect(),
+        })
+    }
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(put_customer, get_customer))
+}
+
+/// Create or replace the calling merchant's profile of a customer: 201 when new, 200
+/// when replaced. Another merchant's customer of the same reference is a different one.
+#[utoipa::path(put, path = "/v1/customers/{reference}", operation_id = "put_customer", tag = "customers",
+    request_body = PutCustomer, params(("reference" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = CustomerDto), (status = 201, body = CustomerDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+async fn put_customer(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppPath(reference): AppPath<String>,
+    AppJson(body): AppJson<PutCustomer>,
+) -> Result<Response, ApiError> {
+    let merchant = caller.partner()?;
+    let fields = body.fields(&reference)?;
+    let (customer, created) = state
+        .store()
+        .put_customer(merchant, &reference, fields)
+        .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Tagged(customer.version, CustomerDto::from(customer)),
+    )
+        .into_response())
+}
+
+/// The calling merchant's profile of a customer.
+#[utoipa::path(get, path = "/v1/customers/{reference}", operation_id = "get_customer", tag = "customers",
+    params(("reference" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = CustomerDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+async fn get_customer(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppPath(reference): AppPath<String>,
+) -> Result<Tagged<CustomerDto>, ApiError> {
+    let customer = state
+        .store()
+        .get_customer(caller.partner()?, &reference)
+        .await?;
+    Ok(Tagged(customer.version, customer.into()))
+}

@@ -1,0 +1,72 @@
+//! `cosell import baskets FILE`: loads co-purchase baskets into the database and mines
+//! the model from everything stored, as the server's next rebuild will.
+
+use std::io::BufReader;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Subcommand;
+use cosell_reco::{BasketFormat, MinSupport, read_baskets};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::settings::StorageSettings;
+
+/// Baskets written per transaction: one commit per chunk keeps the progress bar moving.
+const CHUNK: usize = 5_000;
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import baskets, one per line: item names separated by commas (CSV), or integer
+    /// item ids separated by spaces (a `.dat` file).
+    Baskets {
+        file: PathBuf,
+        /// Baskets an item or pair must appear in, for the model mined after the import.
+        #[arg(long, default_value_t = 10)]
+        min_support: u32,
+    },
+}
+
+fn bar(len: u64, template: &str) -> anyhow::Result<ProgressBar> {
+    let bar = ProgressBar::new(len);
+    bar.set_style(ProgressStyle::with_template(template)?);
+    Ok(bar)
+}
+
+pub async fn run(storage: &StorageSettings, command: ImportCommand) -> anyhow::Result<()> {
+    let ImportCommand::Baskets { file, min_support } = command;
+    let handle =
+        std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
+    let reading = bar(
+        handle.metadata()?.len(),
+        "reading  {bar:40} {bytes}/{total_bytes} ({eta})",
+    )?;
+    let mut baskets: Vec<Vec<String>> = Vec::new();
+    read_baskets(
+        BufReader::new(reading.wrap_read(handle)),
+        BasketFormat::from_path(&file),
+        |items| baskets.push(items.iter().map(|s| (*s).to_owned()).collect()),
+    )
+    .with_context(|| format!("cannot read baskets from {}", file.display()))?;
+    reading.finish();
+
+    let store = super::open_store(storage).await?;
+    let storing = bar(
+        baskets.len() as u64,
+        "storing  {bar:40} {pos}/{len} baskets ({eta})",
+    )?;
+    for chunk in baskets.chunks(CHUNK) {
+        store.insert_baskets(chunk).await?;
+        storing.inc(chunk.len() as u64);
+    }
+    storing.finish();
+
+    let model = cosell_api::reco::rebuild_model(&store, MinSupport::Count(min_support)).await?;
+    println!(
+        "imported {} baskets; the model mined from all {} stored baskets has {} frequent items and {} frequent pairs (a running server swaps it in at its next rebuild)",
+        baskets.len(),
+        model.basket_count(),
+        model.frequent_items().count(),
+        model.frequent_pairs().len()
+    );
+    Ok(())
+}

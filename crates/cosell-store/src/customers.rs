@@ -1,0 +1,334 @@
+//! Customer profiles per merchant (the recommender's guardrails) and the impressions each
+//! answer showed, which the 7-day contact cap counts.
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+use cosell_core::{BundleId, Currency, OfferId, PartnerId, ProductId, ValidationErrors};
+use cosell_reco::{
+    Channel, CustomerProfile, CustomerRelationship, Impression, Satisfaction, Subject,
+};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use sea_orm::{ActiveValue::Set, EntityTrait, QueryFilter, QuerySelect};
+use serde::{Deserialize, Serialize};
+
+use crate::entities::{customer, recommendation_impression};
+use crate::money::{currency, decimal, to_minor};
+use crate::{Store, StoreError};
+
+const TABLE: &str = "customers";
+
+/// How far back shown recommendations count against the contact cap.
+pub const CONTACT_WINDOW_DAYS: i64 = 7;
+
+/// What a merchant declares about one of its customers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerFields {
+    pub satisfaction: Satisfaction,
+    /// Channels the customer agreed to receive offers on.
+    pub consents: Vec<Channel>,
+    pub preferred_channel: Option<Channel>,
+    /// Share of purchases returned, 0 to 1.
+    pub return_rate: Decimal,
+    pub currency: Currency,
+    /// What serving the account costs, over the same period as `revenue`.
+    pub service_cost: Decimal,
+    pub revenue: Decimal,
+    /// Eligibility attributes (region, age band, verified, ...).
+    pub attributes: BTreeMap<String, String>,
+    /// Relationships with partners that may rule their offers out (e.g. `auditor`).
+    pub relationships: Vec<CustomerRelationship>,
+    /// Products the customer already owns: never recommended again.
+    pub purchased: Vec<ProductId>,
+}
+
+impl CustomerFields {
+    /// The rules a profile must meet before it is stored.
+    fn check(&self) -> Result<(), ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        if !(Decimal::ZERO..=Decimal::ONE).contains(&self.return_rate) {
+            errors.push("return_rate", "must be between 0 and 1");
+        }
+        for (field, amount) in [
+            ("service_cost", self.service_cost),
+            ("revenue", self.revenue),
+        ] {
+            if amount < Decimal::ZERO {
+                errors.push(field, "must not be negative");
+            } else if !self.currency.fits(amount) {
+                errors.push(field, "has more decimals than the currency allows");
+            }
+        }
+        if self.attributes.len() > 50 {
+            errors.push("attributes", "at most 50 attributes");
+        }
+        if self.relationships.iter().any(|r| r.kind.trim().is_empty()) {
+            errors.push("relationships", "a relationship needs a kind");
+        }
+        if self.purchased.len() > 1000 {
+            errors.push("purchased", "at most 1000 products");
+        }
+        errors.into_result()
+    }
+}
+
+/// A stored customer profile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Customer {
+    pub merchant_id: PartnerId,
+    /// The merchant's own reference for the customer.
+    pub reference: String,
+    pub fields: CustomerFields,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A relationship as stored in the JSON column.
+#[derive(Serialize, Deserialize)]
+struct StoredRelationship {
+    partner_id: uuid::Uuid,
+    kind: String,
+}
+
+/// A channel's stored (and API) name.
+pub fn channel_name(c: Channel) -> &'static str {
+    match c {
+        Channel::Web => "web",
+        Channel::Email => "email",
+        Channel::Phone => "phone",
+    }
+}
+
+fn parse_channel(s: &str) -> Result<Channel, StoreError> {
+    [Channel::Web, Channel::Email, Channel::Phone]
+        .into_iter()
+        .find(|c| channel_name(*c) == s)
+        .ok_or_else(|| StoreError::corrupt(TABLE, format!("channel {s}")))
+}
+
+/// A satisfaction state's stored (and API) name.
+pub fn satisfaction_name(s: Satisfaction) -> &'static str {
+    match s {
+        Satisfaction::Ok => "ok",
+        Satisfaction::OpenComplaint => "open_complaint",
+        Satisfaction::AtRisk => "at_risk",
+    }
+}
+
+fn json<T: Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::corrupt(TABLE, e))
+}
+
+fn from_json<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::corrupt(TABLE, e))
+}
+
+fn to_domain(m: customer::Model) -> Result<Customer, StoreError> {
+    let currency = currency(TABLE, &m.currency)?;
+    let satisfaction = [
+        Satisfaction::Ok,
+        Satisfaction::OpenComplaint,
+        Satisfaction::AtRisk,
+    ]
+    .into_iter()
+    .find(|s| satisfaction_name(*s) == m.satisfaction)
+    .ok_or_else(|| StoreError::corrupt(TABLE, &m.satisfaction))?;
+    let relationships: Vec<StoredRelationship> = from_json(&m.relationships)?;
+    let purchased: Vec<uuid::Uuid> = from_json(&m.purchased)?;
+    Ok(Customer {
+        merchant_id: PartnerId(m.merchant_id),
+        reference: m.reference,
+        fields: CustomerFields {
+            satisfaction,
+            consents: m
+                .consents
+                .split(',')
+                .filter(|c| !c.is_empty())
+                .map(parse_channel)
+                .collect::<Result<_, _>>()?,
+            preferred_channel: m
+                .preferred_channel
+                .as_deref()
+                .map(parse_channel)
+                .transpose()?,
+            return_rate: decimal(TABLE, &m.return_rate)?,
+            currency,
+            service_cost: currency.from_minor(m.service_cost_minor),
+            revenue: currency.from_minor(m.revenue_minor),
+            attributes: from_json(&m.attributes)?,
+            relationships: relationships
+                .into_iter()
+                .map(|r| CustomerRelationship {
+                    partner: PartnerId(r.partner_id),
+                    kind: r.kind,
+                })
+                .collect(),
+            purchased: purchased.into_iter().map(ProductId).collect(),
+        },
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    })
+}
+
+impl Store {
+    async fn find_customer(
+        &self,
+        merchant: PartnerId,
+        reference: &str,
+    ) -> Result<Option<customer::Model>, StoreError> {
+        Ok(customer::Entity::find()
+            .filter(customer::COLUMN.merchant_id.eq(merchant.0))
+            .filter(customer::COLUMN.reference.eq(reference))
+            .one(self.db())
+            .await?)
+    }
+
+    /// Creates or replaces the merchant's profile of `reference`; `true` when it is new.
+    pub async fn put_customer(
+        &self,
+        merchant: PartnerId,
+        reference: &str,
+        fields: CustomerFields,
+    ) -> Result<(Customer, bool), StoreError> {
+        fields.check()?;
+        let existing = self.find_customer(merchant, reference).await?;
+        let now = Utc::now();
+        let mut consents: Vec<&str> = fields.consents.iter().map(|c| channel_name(*c)).collect();
+        consents.sort_unstable();
+        consents.dedup();
+        let relationships: Vec<StoredRelationship> = fields
+            .relationships
+            .iter()
+            .map(|r| StoredRelationship {
+                partner_id: r.partner.0,
+                kind: r.kind.clone(),
+            })
+            .collect();
+        let purchased: Vec<uuid::Uuid> = fields.purchased.iter().map(|p| p.0).collect();
+        let row = customer::ActiveModel {
+            id: Set(existing.as_ref().map_or_else(uuid::Uuid::now_v7, |e| e.id)),
+            merchant_id: Set(merchant.0),
+            reference: Set(reference.to_owned()),
+            satisfaction: Set(satisfaction_name(fields.satisfaction).to_owned()),
+            consents: Set(consents.join(",")),
+            preferred_channel: Set(fields.preferred_channel.map(|c| channel_name(c).to_owned())),
+            return_rate: Set(fields.return_rate.normalize().to_string()),
+            currency: Set(fields.currency.code().to_owned()),
+            service_cost_minor: Set(to_minor(TABLE, fields.currency, fields.service_cost)?),
+            revenue_minor: Set(to_minor(TABLE, fields.currency, fields.revenue)?),
+            attributes: Set(json(&fields.attributes)?),
+            relationships: Set(json(&relationships)?),
+            purchased: Set(json(&purchased)?),
+            version: Set(existing.as_ref().map_or(1, |e| e.version + 1)),
+            created_at: Set(existing.as_ref().map_or(now, |e| e.created_at)),
+            updated_at: Set(now),
+        };
+        let created = existing.is_none();
+        let stored = if created {
+            customer::Entity::insert(row)
+                .exec_with_returning(self.db())
+                .await
+                .map_err(StoreError::on_unique(
+                    "customer_exists",
+                    "the customer was created by a concurrent request; retry",
+                ))?
+        } else {
+            customer::Entity::update(row).exec(self.db()).await?
+        };
+        Ok((to_domain(stored)?, created))
+    }
+
+    /// The merchant's profile of `reference`; another merchant's is not found.
+    pub async fn get_customer(
+        &self,
+        merchant: PartnerId,
+        reference: &str,
+    ) -> Result<Customer, StoreError> {
+        self.find_customer(merchant, reference)
+            .await?
+            .ok_or(StoreError::NotFound("customer"))
+            .and_then(to_domain)
+    }
+
+    /// What the recommender knows of the customer: the profile and the impressions of the
+    /// last 7 days before `now`. `None` when the merchant has no profile for `reference`.
+    pub async fn customer_profile(
+        &self,
+        merchant: PartnerId,
+        reference: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<CustomerProfile>, StoreError> {
+        let Some(row) = self.find_customer(merchant, reference).await? else {
+            return Ok(None);
+        };
+        let f = to_domain(row)?.fields;
+        let since = now - Duration::days(CONTACT_WINDOW_DAYS);
+        let shown: Vec<(uuid::Uuid, Option<uuid::Uuid>)> =
+            recommendation_impression::Entity::find()
+                .select_only()
+                .column(recommendation_impression::Column::SubjectId)
+                .column(recommendation_impression::Column::OfferId)
+                .filter(recommendation_impression::COLUMN.merchant_id.eq(merchant.0))
+                .filter(recommendation_impression::COLUMN.customer_ref.eq(reference))
+                .filter(recommendation_impression::COLUMN.shown_at.gt(since))
+                .into_tuple()
+                .all(self.db())
+                .await?;
+        Ok(Some(CustomerProfile {
+            satisfaction: f.satisfaction,
+            consents: f.consents.into_iter().collect(),
+            preferred_channel: f.preferred_channel,
+            return_rate: f.return_rate.to_f64().unwrap_or(1.0),
+            service_cost: f.service_cost,
+            revenue: f.revenue,
+            attributes: f.attributes.into_iter().collect(),
+            relationships: f.relationships,
+            // A bundle's impression counts towards the cap; its id is never a product's.
+            shown_last_7_days: shown
+                .into_iter()
+                .map(|(subject, offer)| Impression {
+                    product: ProductId(subject),
+                    offer: offer.map(OfferId),
+                })
+                .collect(),
+            purchased: f.purchased.into_iter().collect::<HashSet<_>>(),
+        }))
+    }
+
+    /// Records that an answer showed `shown` (subject and offer) and returns each
+    /// impression's id, the reference that attributes a later sale to it.
+    pub async fn record_impressions(
+        &self,
+        merchant: PartnerId,
+        customer_ref: Option<&str>,
+        shown: &[(Subject, Option<OfferId>)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<uuid::Uuid>, StoreError> {
+        if shown.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<uuid::Uuid> = shown.iter().map(|_| uuid::Uuid::now_v7()).collect();
+        let rows = shown.iter().zip(&ids).map(|((subject, offer), id)| {
+            let (subject_id, is_bundle) = match subject {
+                Subject::Product(ProductId(p)) => (*p, false),
+                Subject::Bundle(BundleId(b)) => (*b, true),
+            };
+            recommendation_impression::ActiveModel {
+                id: Set(*id),
+                merchant_id: Set(merchant.0),
+                customer_ref: Set(customer_ref.map(str::to_owned)),
+                subject_id: Set(subject_id),
+                is_bundle: Set(is_bundle),
+                offer_id: Set(offer.map(|o| o.0)),
+                shown_at: Set(now),
+            }
+        });
+        recommendation_impression::Entity::insert_many(rows)
+            .exec(self.db())
+            .await?;
+        Ok(ids)
+    }
+}
