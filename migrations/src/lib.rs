@@ -6,6 +6,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_catalog;
+mod m20261123_000002_tracking;
 mod m20261123_000003_customers;
 
 /// Every migration, oldest first.
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
             Box::new(m20261123_000001_catalog::Migration),
+            Box::new(m20261123_000002_tracking::Migration),
             Box::new(m20261123_000003_customers::Migration),
         ]
     }

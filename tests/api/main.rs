@@ -1,10 +1,12 @@
 //! End-to-end tests: the real router and a real database (SQLite, or PostgreSQL when
 //! `COSELL_TEST_DATABASE_URL` is set). One binary, one module per area.
 
+mod sales;
 mod support;
 
 mod auth;
 mod bundles;
+mod conversions;
 mod errors;
 mod idempotency;
 mod isolation;
@@ -15,3 +17,5 @@ mod partnerships;
 mod products;
 mod recommendations;
 mod relations;
+mod settlement;
+mod tracking;

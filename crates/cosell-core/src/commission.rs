@@ -87,19 +87,34 @@ impl CommissionTerms {
     }
 }
 
-/// The partnership's base terms as the catalog stores them (percentages 0–100):
-/// no category rates, tiers or cap until the partnership sets them.
+/// The partnership's terms as the catalog stores them (percentages 0–100, amounts
+/// in the partnership's currency), as fractions and money.
 impl From<&catalog::CommissionTerms> for CommissionTerms {
     fn from(t: &catalog::CommissionTerms) -> Self {
+        let money = |amount| Money {
+            amount,
+            currency: t.currency,
+        };
+        let fraction = |p: Decimal| p / Decimal::ONE_HUNDRED;
         CommissionTerms {
-            base_rate: t.percent.map(|p| p / Decimal::ONE_HUNDRED),
-            flat: t.flat.map(|amount| Money {
-                amount,
-                currency: t.currency,
-            }),
-            category_rates: BTreeMap::new(),
-            tiers: Vec::new(),
-            cap_per_conversion: None,
+            base_rate: t.percent.map(fraction),
+            flat: t.flat.map(money),
+            category_rates: t
+                .extra
+                .category_percent
+                .iter()
+                .map(|(c, p)| (c.clone(), fraction(*p)))
+                .collect(),
+            tiers: t
+                .extra
+                .tiers
+                .iter()
+                .map(|tier| Tier {
+                    from: money(tier.from),
+                    rate: fraction(tier.percent),
+                })
+                .collect(),
+            cap_per_conversion: t.extra.cap.map(money),
             // The catalog refuses negative hold periods.
             hold_days: u32::try_from(t.hold_days).unwrap_or(0),
         }
@@ -412,6 +427,22 @@ mod tests {
         assert_eq!(t.flat, Some(money(dec!(1.50))));
         assert_eq!(t.hold(), TimeDelta::days(14));
         assert!(t.validate().is_ok());
+        let extra = catalog::ExtraTerms {
+            category_percent: [("books".to_string(), dec!(5))].into(),
+            tiers: vec![catalog::TierPercent {
+                from: dec!(1000),
+                percent: dec!(15),
+            }],
+            cap: Some(dec!(20)),
+            ..Default::default()
+        };
+        let t = CommissionTerms::from(&stored.with_extra(extra).unwrap());
+        assert_eq!(t.category_rates["books"], dec!(0.05));
+        assert_eq!(
+            (t.tiers[0].from, t.tiers[0].rate),
+            (money(dec!(1000)), dec!(0.15))
+        );
+        assert_eq!(t.cap_per_conversion, Some(money(dec!(20))));
     }
 
     #[test]

@@ -35,6 +35,8 @@ enum Command {
     ApiKey(commands::api_key::ApiKeyCommand),
     /// Print the OpenAPI document.
     Openapi,
+    /// Settle commissions payable by the end of a day into statements.
+    Settle(commands::settle::SettleArgs),
     /// Import data.
     #[command(subcommand)]
     Import(commands::import::ImportCommand),
@@ -58,6 +60,7 @@ async fn main() -> ExitCode {
         Command::Partner(cmd) => commands::partner::run(&cli.storage, cmd).await,
         Command::ApiKey(cmd) => commands::api_key::run(&cli.storage, cmd).await,
         Command::Openapi => commands::print_openapi(),
+        Command::Settle(args) => commands::settle::run(&cli.storage, args).await,
         Command::Import(cmd) => commands::import::run(&cli.storage, cmd).await,
         Command::Eval(cmd) => commands::eval::run(cmd),
     };

@@ -8,18 +8,28 @@ mod entities;
 mod error;
 mod money;
 
+mod attribution;
+mod journal;
+
 pub mod api_keys;
 pub mod baskets;
 pub mod bundles;
+pub mod conversions;
 pub mod customers;
 pub mod idempotency;
+pub mod metrics;
 pub mod offer_rules;
 pub mod offers;
 pub mod partners;
 pub mod partnerships;
 pub mod products;
+pub mod reattribution;
 pub mod reco_catalog;
+pub mod refunds;
 pub mod relations;
+pub mod settlement;
+pub mod touchpoints;
+pub mod tracking;
 
 use std::time::Duration;
 

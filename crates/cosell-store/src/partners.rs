@@ -35,6 +35,7 @@ impl Store {
             slug: Set(slug.clone()),
             status: Set(PartnerStatus::Active.as_str().to_owned()),
             contact_email: Set(new.contact_email.as_str().to_owned()),
+            default_attribution_model: Set(None),
             version: Set(1),
             created_at: Set(now),
             updated_at: Set(now),

@@ -2,7 +2,9 @@
 
 use chrono::Utc;
 use cosell_core::catalog::partnership::{PartnershipAction, PartnershipRuleError};
-use cosell_core::catalog::{CommissionTerms, PartnerStatus, Partnership, PartnershipStatus};
+use cosell_core::catalog::{
+    CommissionTerms, ExtraTerms, PartnerStatus, Partnership, PartnershipStatus,
+};
 use cosell_core::{PartnerId, PartnershipId};
 use sea_orm::{ActiveValue::Set, Condition, EntityTrait, ExprTrait, QueryFilter, QueryOrder};
 
@@ -12,7 +14,7 @@ use crate::{Store, StoreError, Tenant};
 
 const TABLE: &str = "partnerships";
 
-fn to_domain(m: partnership::Model) -> Result<Partnership, StoreError> {
+pub(crate) fn to_domain(m: partnership::Model) -> Result<Partnership, StoreError> {
     let currency = currency(TABLE, &m.currency)?;
     Ok(Partnership {
         id: PartnershipId(m.id),
@@ -30,11 +32,40 @@ fn to_domain(m: partnership::Model) -> Result<Partnership, StoreError> {
             currency,
             attribution_window_days: m.attribution_window_days,
             hold_days: m.hold_days,
+            extra: ExtraTerms {
+                category_percent: json_column(&m.category_rates)?.unwrap_or_default(),
+                tiers: json_column(&m.tiers)?.unwrap_or_default(),
+                cap: m.cap_minor.map(|c| currency.from_minor(c)),
+                model: json_column(&m.attribution_model)?,
+                impressions: json_column(&m.impression_policy)?,
+            },
         },
         version: m.version,
         created_at: m.created_at,
         updated_at: m.updated_at,
     })
+}
+
+/// Reads an optional JSON text column of the extra terms.
+fn json_column<T: serde::de::DeserializeOwned>(
+    text: &Option<String>,
+) -> Result<Option<T>, StoreError> {
+    text.as_deref()
+        .map(|t| serde_json::from_str(t).map_err(|e| StoreError::corrupt(TABLE, e)))
+        .transpose()
+}
+
+/// Writes an optional value as JSON text; `None` and empty collections stay NULL.
+fn to_json_column<T: serde::Serialize>(
+    value: &T,
+    empty: bool,
+) -> Result<Option<String>, StoreError> {
+    if empty {
+        return Ok(None);
+    }
+    serde_json::to_string(value)
+        .map(Some)
+        .map_err(|e| StoreError::corrupt(TABLE, e))
 }
 
 fn between(a: PartnerId, b: PartnerId) -> Condition {
@@ -113,6 +144,27 @@ impl Store {
             currency: Set(terms.currency.code().to_owned()),
             attribution_window_days: Set(terms.attribution_window_days),
             hold_days: Set(terms.hold_days),
+            category_rates: Set(to_json_column(
+                &terms.extra.category_percent,
+                terms.extra.category_percent.is_empty(),
+            )?),
+            tiers: Set(to_json_column(
+                &terms.extra.tiers,
+                terms.extra.tiers.is_empty(),
+            )?),
+            cap_minor: Set(terms
+                .extra
+                .cap
+                .map(|c| to_minor(TABLE, terms.currency, c))
+                .transpose()?),
+            attribution_model: Set(to_json_column(
+                &terms.extra.model,
+                terms.extra.model.is_none(),
+            )?),
+            impression_policy: Set(to_json_column(
+                &terms.extra.impressions,
+                terms.extra.impressions.is_none(),
+            )?),
             version: Set(1),
             created_at: Set(now),
             updated_at: Set(now),

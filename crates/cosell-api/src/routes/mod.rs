@@ -1,10 +1,13 @@
 //! One module per resource; each returns an `OpenApiRouter` so no route escapes the spec.
 
 pub mod api_keys;
+pub mod attribution_terms;
 pub mod auth;
 pub mod bundles;
+pub mod conversions;
 pub mod customers;
 pub mod health;
+pub mod metrics;
 pub mod offer_rules;
 pub mod offers;
 pub mod partners;
@@ -12,6 +15,9 @@ pub mod partnerships;
 pub mod products;
 pub mod recommendations;
 pub mod relations;
+pub mod settlements;
+pub mod touchpoints;
+pub mod tracking;
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

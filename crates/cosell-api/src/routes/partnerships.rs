@@ -5,7 +5,9 @@ use axum::extract::State;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use cosell_core::catalog::partnership::PartnershipAction;
-use cosell_core::catalog::{CommissionTerms, Partnership, PartnershipStatus};
+use cosell_core::catalog::{
+    CommissionTerms, ExtraTerms, Partnership, PartnershipStatus, TierPercent,
+};
 use cosell_core::{PartnerId, PartnershipId};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -13,6 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::Listed;
+use super::attribution_terms::{ImpressionChoice, ModelChoice};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AppJson, AppPath, AppQuery, Tagged, created};
@@ -33,6 +36,30 @@ pub struct InvitePartner {
     pub attribution_window_days: Option<i32>,
     /// Days a commission is held for refunds before it is payable (0-365, default 30).
     pub hold_days: Option<i32>,
+    /// Percentage per product category; beats tiers and the base percentage.
+    #[serde(default)]
+    #[schema(value_type = Object, example = json!({"books": "5"}))]
+    pub category_rates: std::collections::BTreeMap<String, Decimal>,
+    /// Percentages by the partner's attributed revenue in the settlement period
+    /// (ascending `from`); beat the base percentage.
+    #[serde(default)]
+    pub tiers: Vec<TierIn>,
+    /// Most commission per conversion, in the partnership's currency.
+    #[schema(value_type = Option<String>, example = "20.00")]
+    pub cap_per_conversion: Option<Decimal>,
+    /// The attribution model; default: the merchant's default, else last_touch.
+    pub attribution_model: Option<ModelChoice>,
+    /// How impressions count; default: like clicks.
+    pub impression_policy: Option<ImpressionChoice>,
+}
+
+/// A tier: `percent` applies once the period's attributed revenue reaches `from`.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct TierIn {
+    #[schema(value_type = String)]
+    pub from: Decimal,
+    #[schema(value_type = String)]
+    pub percent: Decimal,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -49,6 +76,13 @@ pub struct PartnershipDto {
     pub currency: String,
     pub attribution_window_days: i32,
     pub hold_days: i32,
+    #[schema(value_type = Object)]
+    pub category_rates: std::collections::BTreeMap<String, Decimal>,
+    pub tiers: Vec<TierIn>,
+    #[schema(value_type = Option<String>)]
+    pub cap_per_conversion: Option<Decimal>,
+    pub attribution_model: Option<ModelChoice>,
+    pub impression_policy: Option<ImpressionChoice>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -66,6 +100,20 @@ impl From<Partnership> for PartnershipDto {
             currency: p.terms.currency.code().to_owned(),
             attribution_window_days: p.terms.attribution_window_days,
             hold_days: p.terms.hold_days,
+            category_rates: p.terms.extra.category_percent.clone(),
+            tiers: p
+                .terms
+                .extra
+                .tiers
+                .iter()
+                .map(|t| TierIn {
+                    from: t.from,
+                    percent: t.percent,
+                })
+                .collect(),
+            cap_per_conversion: p.terms.extra.cap,
+            attribution_model: p.terms.extra.model.map(ModelChoice::from),
+            impression_policy: p.terms.extra.impressions.map(ImpressionChoice::from),
             version: p.version,
             created_at: p.created_at,
             updated_at: p.updated_at,
@@ -106,6 +154,29 @@ async fn invite_partner(
         body.attribution_window_days.unwrap_or(30),
         body.hold_days.unwrap_or(30),
     )?;
+    let mut errors = cosell_core::ValidationErrors::default();
+    let extra = ExtraTerms {
+        category_percent: body.category_rates,
+        tiers: body
+            .tiers
+            .into_iter()
+            .map(|t| TierPercent {
+                from: t.from,
+                percent: t.percent,
+            })
+            .collect(),
+        cap: body.cap_per_conversion,
+        model: body.attribution_model.and_then(|m| {
+            m.parse("attribution_model")
+                .map_err(|e| errors.0.extend(e.0))
+                .ok()
+        }),
+        impressions: body
+            .impression_policy
+            .and_then(|p| p.parse().map_err(|e| errors.0.extend(e.0)).ok()),
+    };
+    errors.into_result()?;
+    let terms = terms.with_extra(extra)?;
     let partnership = state
         .store()
         .invite_partner(inviter, PartnerId(body.invitee_id), terms)

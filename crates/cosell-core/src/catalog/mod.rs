@@ -10,7 +10,7 @@ pub mod relation;
 pub use bundle::{Bundle, BundleItem, BundleTerms};
 pub use offer::{Channel, Offer, OfferStatus, OfferTerms};
 pub use partner::{Email, Partner, PartnerStatus, Slug};
-pub use partnership::{CommissionTerms, Partnership, PartnershipStatus};
+pub use partnership::{CommissionTerms, ExtraTerms, Partnership, PartnershipStatus, TierPercent};
 pub use product::{Product, ProductFields};
 pub use relation::{Relation, RelationKind};
 

@@ -1,10 +1,13 @@
 //! Partnerships: the agreement that lets one partner's offers target another's products.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::parse_percent;
+use crate::attribution::{BuiltinModel, ImpressionPolicy};
 use crate::{Currency, PartnerId, PartnershipId, ValidationErrors};
 
 /// The life of a partnership: invited → active → ended, or invited → declined.
@@ -49,9 +52,71 @@ pub struct CommissionTerms {
     pub currency: Currency,
     pub attribution_window_days: i32,
     pub hold_days: i32,
+    /// Optional terms beyond the base rate; none unless the partnership sets them.
+    pub extra: ExtraTerms,
+}
+
+/// A percentage that applies once the partner's attributed revenue in the settlement
+/// period reaches `from` (in the partnership's currency).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TierPercent {
+    pub from: Decimal,
+    pub percent: Decimal,
+}
+
+/// Per-category and tiered percentages, a cap per conversion, the attribution model
+/// and how impressions count. Category beats tier beats base (see `commission`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ExtraTerms {
+    pub category_percent: BTreeMap<String, Decimal>,
+    /// Ascending by `from`.
+    pub tiers: Vec<TierPercent>,
+    pub cap: Option<Decimal>,
+    /// `None`: the merchant's default model.
+    pub model: Option<BuiltinModel>,
+    /// `None`: impressions count like clicks.
+    pub impressions: Option<ImpressionPolicy>,
 }
 
 impl CommissionTerms {
+    /// These terms with `extra`, refusing percentages outside 0–100, tiers that do not
+    /// ascend, a negative or too finely divided cap and a down-weight outside (0, 1].
+    pub fn with_extra(mut self, extra: ExtraTerms) -> Result<Self, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        for (category, p) in &extra.category_percent {
+            errors.take(parse_percent(&format!("category_rates.{category}"), *p));
+        }
+        for (i, tier) in extra.tiers.iter().enumerate() {
+            errors.take(parse_percent(&format!("tiers[{i}].percent"), tier.percent));
+            let prev = i.checked_sub(1).and_then(|p| extra.tiers.get(p));
+            if tier.from < Decimal::ZERO || prev.is_some_and(|p| p.from >= tier.from) {
+                errors.push(
+                    format!("tiers[{i}].from"),
+                    "tiers must ascend from 0 or more",
+                );
+            }
+        }
+        if let Some(cap) = extra.cap
+            && (cap < Decimal::ZERO || !self.currency.fits(cap))
+        {
+            errors.push(
+                "cap_per_conversion",
+                format!("must be a non-negative amount in {}", self.currency),
+            );
+        }
+        if let Some(ImpressionPolicy::DownWeight(f)) = extra.impressions
+            && (f <= Decimal::ZERO || f > Decimal::ONE)
+        {
+            errors.push(
+                "impression_policy.factor",
+                "must be greater than 0 and at most 1",
+            );
+        }
+        errors.into_result()?;
+        self.extra = extra;
+        Ok(self)
+    }
+
     pub fn parse(
         percent: Option<Decimal>,
         flat: Option<Decimal>,
@@ -99,6 +164,7 @@ impl CommissionTerms {
                 currency,
                 attribution_window_days,
                 hold_days,
+                extra: ExtraTerms::default(),
             }),
             _ => Err(errors),
         }

@@ -5,6 +5,7 @@ pub mod eval;
 pub mod import;
 pub mod partner;
 pub mod serve;
+pub mod settle;
 
 use anyhow::Context;
 use cosell_store::Store;

@@ -1,11 +1,18 @@
 //! sea-orm entities, one file per table. Never exposed outside the store.
 
 pub mod api_key;
+pub mod attribution_credit;
+pub mod attribution_result;
 pub mod basket;
 pub mod bundle;
 pub mod bundle_item;
+pub mod click;
+pub mod conversion;
+pub mod conversion_line;
 pub mod customer;
 pub mod idempotency_key;
+pub mod journal_entry;
+pub mod journal_line;
 pub mod offer;
 pub mod offer_anchor;
 pub mod offer_rule;
@@ -14,3 +21,9 @@ pub mod partnership;
 pub mod product;
 pub mod product_relation;
 pub mod recommendation_impression;
+pub mod refund;
+pub mod refund_line;
+pub mod statement;
+pub mod statement_line;
+pub mod touchpoint;
+pub mod tracking_link;

@@ -13,6 +13,7 @@ pub struct Model {
     pub slug: String,
     pub status: String,
     pub contact_email: String,
+    pub default_attribution_model: Option<String>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

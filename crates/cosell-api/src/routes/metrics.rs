@@ -1,0 +1,106 @@
+//! Partner metrics per period and currency.
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{NaiveDate, NaiveTime};
+use cosell_core::PartnerId;
+use cosell_core::metrics::Period;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::Listed;
+use crate::auth::Caller;
+use crate::error::{ApiError, Problem};
+use crate::extract::AppQuery;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MetricsQuery {
+    /// First day of the period.
+    pub from: NaiveDate,
+    /// Last day of the period (inclusive).
+    pub to: NaiveDate,
+    /// Operators: whose metrics (partners always see their own).
+    pub partner_id: Option<uuid::Uuid>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MetricsDto {
+    pub currency: String,
+    /// Conversions that credited the partner as a referrer.
+    pub conversions: u64,
+    #[schema(value_type = String)]
+    pub attributed_revenue: Decimal,
+    #[schema(value_type = String)]
+    pub commission: Decimal,
+    /// Refunded share of the attributed revenue.
+    #[schema(value_type = Option<String>)]
+    pub refund_rate: Option<Decimal>,
+    /// The partner's own orders as a merchant.
+    pub orders: u64,
+    /// Share of those orders with at least one credited cross-sell partner.
+    #[schema(value_type = Option<String>)]
+    pub attach_rate: Option<Decimal>,
+    #[schema(value_type = Option<String>)]
+    pub revenue_per_customer: Option<Decimal>,
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(partner_metrics))
+}
+
+/// A partner's metrics per currency over conversions in a period.
+#[utoipa::path(get, path = "/v1/metrics", operation_id = "get_metrics", tag = "settlement",
+    params(MetricsQuery), security(("bearer" = [])),
+    responses((status = 200, body = Listed<MetricsDto>), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+async fn partner_metrics(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppQuery(q): AppQuery<MetricsQuery>,
+) -> Result<Json<Listed<MetricsDto>>, ApiError> {
+    let partner =
+        match (caller.partner_id, q.partner_id) {
+            (Some(own), None) => own,
+            (Some(own), Some(asked)) if own.0 == asked => own,
+            (Some(_), Some(_)) => return Err(ApiError::not_found("partner")),
+            (None, Some(asked)) => PartnerId(asked),
+            (None, None) => {
+                return Err(cosell_core::ValidationErrors::from(
+                    cosell_core::ValidationError::new("partner_id", "is required for operators"),
+                )
+                .into());
+            }
+        };
+    if q.to < q.from {
+        return Err(
+            cosell_core::ValidationErrors::from(cosell_core::ValidationError::new(
+                "to",
+                "must not be before from",
+            ))
+            .into(),
+        );
+    }
+    let period = Period {
+        start: q.from.and_time(NaiveTime::MIN).and_utc(),
+        end: q.to.and_time(NaiveTime::MIN).and_utc() + chrono::TimeDelta::days(1),
+    };
+    let rows = state.store().partner_metrics(partner, period).await?;
+    Ok(Json(Listed {
+        items: rows
+            .into_iter()
+            .map(|(c, m)| MetricsDto {
+                currency: c.code().to_owned(),
+                conversions: m.conversions,
+                attributed_revenue: c.from_minor(m.attributed_revenue_minor),
+                commission: c.from_minor(m.commission_minor),
+                refund_rate: m.refund_rate,
+                orders: m.orders,
+                attach_rate: m.attach_rate,
+                revenue_per_customer: m.revenue_per_customer,
+            })
+            .collect(),
+    }))
+}

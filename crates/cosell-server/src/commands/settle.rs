@@ -1,0 +1,59 @@
+//! `cosell settle --as-of DATE`: the settlement run, from the command line.
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use clap::Args;
+use cosell_core::Currency;
+use cosell_core::settlement::SettlementPolicy;
+use cosell_store::Store;
+
+use crate::settings::StorageSettings;
+
+#[derive(Debug, Args)]
+pub struct SettleArgs {
+    /// The period's last day (YYYY-MM-DD): commissions payable by its end are settled.
+    #[arg(long)]
+    pub as_of: NaiveDate,
+    /// Smallest net paid, as CURRENCY=AMOUNT (e.g. EUR=50.00); repeat per currency.
+    #[arg(long = "minimum-payout", value_parser = parse_minimum)]
+    pub minimum_payout: Vec<(Currency, i64)>,
+}
+
+fn parse_minimum(text: &str) -> Result<(Currency, i64), String> {
+    let (code, amount) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected CURRENCY=AMOUNT, got '{text}'"))?;
+    let currency = Currency::parse(code).map_err(|e| e.to_string())?;
+    let amount = amount.parse().map_err(|e| format!("{amount}: {e}"))?;
+    let minor = currency.to_minor(amount).map_err(|e| e.to_string())?;
+    Ok((currency, minor))
+}
+
+/// Runs settlement on `store` and prints what it wrote.
+pub async fn settle(store: &Store, args: &SettleArgs) -> anyhow::Result<()> {
+    let policy = SettlementPolicy {
+        minimum_payout_minor: args.minimum_payout.iter().copied().collect(),
+    };
+    let outcome = store
+        .run_settlement(args.as_of, &policy)
+        .await
+        .context("settlement failed")?;
+    let net: i64 = outcome.statements.iter().map(|s| s.net_minor).sum();
+    println!(
+        "{}",
+        serde_json::json!({
+            "period_end": outcome.period_end,
+            "released": outcome.released,
+            "created": outcome.created,
+            "statements": outcome.statements.len(),
+            "carried_forward": outcome.carried_forward.len(),
+            "net_minor_all_currencies": net,
+        })
+    );
+    Ok(())
+}
+
+pub async fn run(storage: &StorageSettings, args: SettleArgs) -> anyhow::Result<()> {
+    let store = super::open_store(storage).await?;
+    settle(&store, &args).await
+}

@@ -1,0 +1,21 @@
+//! The `attribution_results` table.
+
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "attribution_results")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub conversion_id: Uuid,
+    pub model_name: String,
+    pub model_version: String,
+    pub base_minor: i64,
+    pub refund_offset_minor: i64,
+    pub explanation: String,
+    pub superseded_by: Option<Uuid>,
+    pub created_at: DateTimeUtc,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

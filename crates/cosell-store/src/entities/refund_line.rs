@@ -1,0 +1,17 @@
+//! The `refund_lines` table.
+
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "refund_lines")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub refund_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub line_no: i32,
+    pub quantity: i64,
+    pub amount_minor: i64,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

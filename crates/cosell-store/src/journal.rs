@@ -1,0 +1,279 @@
+//! The journal as stored: entries keyed by (kind, reference) so every posting is safe to
+//! retry, lines per account and accrual, and entries rebuilt through `JournalEntry::new`
+//! so an unbalanced entry can never be read back as valid.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use cosell_core::ledger::{Account, EntryKind, EntryRef, JournalEntry, JournalLine, Side, State};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, Iterable, QueryFilter, SqlErr,
+    TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::entities::{journal_entry, journal_line};
+use crate::money::currency;
+use crate::{Store, StoreError};
+
+const TABLE: &str = "journal_entries";
+
+/// Bind parameters per statement: below SQLite's 32,766 and PostgreSQL's 65,535.
+const MAX_PARAMS: usize = 30_000;
+
+/// How many ids one `IN (…)` list carries.
+pub(crate) const IN_CHUNK: usize = 5_000;
+
+/// Inserts `rows` with as few statements as the bind-parameter limit allows.
+pub(crate) async fn insert_all<A, C>(db: &C, rows: Vec<A>) -> Result<(), DbErr>
+where
+    A: sea_orm::ActiveModelTrait,
+    C: ConnectionTrait,
+{
+    let columns = <A::Entity as EntityTrait>::Column::iter().count().max(1);
+    let per_statement = (MAX_PARAMS / columns).max(1);
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<A> = rows.by_ref().take(per_statement).collect();
+        <A::Entity as EntityTrait>::insert_many(chunk)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+pub(crate) fn is_unique_violation(e: &DbErr) -> bool {
+    matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+pub(crate) fn kind_str(kind: EntryKind) -> &'static str {
+    match kind {
+        EntryKind::Accrual => "accrual",
+        EntryKind::Release => "release",
+        EntryKind::Reversal => "reversal",
+        EntryKind::Clawback => "clawback",
+        EntryKind::Settlement => "settlement",
+        EntryKind::Supersession => "supersession",
+    }
+}
+
+fn parse_kind(s: &str) -> Result<EntryKind, StoreError> {
+    use EntryKind::*;
+    [
+        Accrual,
+        Release,
+        Reversal,
+        Clawback,
+        Settlement,
+        Supersession,
+    ]
+    .into_iter()
+    .find(|k| kind_str(*k) == s)
+    .ok_or_else(|| StoreError::corrupt(TABLE, format!("kind {s}")))
+}
+
+pub(crate) fn state_str(state: State) -> &'static str {
+    match state {
+        State::Pending => "pending",
+        State::Payable => "payable",
+        State::Settled => "settled",
+        State::Clawback => "clawback",
+    }
+}
+
+fn parse_state(s: &str) -> Result<State, StoreError> {
+    use State::*;
+    [Pending, Payable, Settled, Clawback]
+        .into_iter()
+        .find(|k| state_str(*k) == s)
+        .ok_or_else(|| StoreError::corrupt(TABLE, format!("state {s}")))
+}
+
+fn side_str(side: Side) -> &'static str {
+    match side {
+        Side::Receivable => "receivable",
+        Side::Payable => "payable",
+    }
+}
+
+fn parse_side(s: &str) -> Result<Side, StoreError> {
+    match s {
+        "receivable" => Ok(Side::Receivable),
+        "payable" => Ok(Side::Payable),
+        other => Err(StoreError::corrupt(TABLE, format!("side {other}"))),
+    }
+}
+
+/// The accrual an entry is about, for entries of one commission (not settlements).
+fn entry_accrual(reference: &EntryRef) -> Option<Uuid> {
+    match reference {
+        EntryRef::Accrual { accrual_id }
+        | EntryRef::Refund { accrual_id, .. }
+        | EntryRef::Supersession { accrual_id, .. } => Some(*accrual_id),
+        EntryRef::Statement { .. } => None,
+    }
+}
+
+/// The rows of `entries`: one per entry and one per line.
+pub(crate) fn rows(
+    entries: &[JournalEntry],
+) -> Result<
+    (
+        Vec<journal_entry::ActiveModel>,
+        Vec<journal_line::ActiveModel>,
+    ),
+    StoreError,
+> {
+    let mut heads = Vec::with_capacity(entries.len());
+    let mut lines = Vec::with_capacity(entries.len() * 2);
+    for e in entries {
+        let id = Uuid::now_v7();
+        // The reference's JSON is deterministic, so it is the idempotency key as is.
+        let reference =
+            serde_json::to_string(e.reference()).map_err(|err| StoreError::corrupt(TABLE, err))?;
+        heads.push(journal_entry::ActiveModel {
+            id: Set(id),
+            kind: Set(kind_str(e.kind()).to_owned()),
+            reference: Set(reference),
+            accrual_id: Set(entry_accrual(e.reference())),
+            occurred_at: Set(e.occurred_at()),
+        });
+        for (n, l) in e.lines().iter().enumerate() {
+            lines.push(journal_line::ActiveModel {
+                entry_id: Set(id),
+                line_no: Set(i32::try_from(n).unwrap_or(i32::MAX)),
+                side: Set(side_str(l.account.side).to_owned()),
+                state: Set(state_str(l.account.state).to_owned()),
+                owner_id: Set(l.account.owner.0),
+                counterparty_id: Set(l.account.counterparty.0),
+                currency: Set(l.currency.code().to_owned()),
+                accrual_id: Set(l.accrual_id),
+                amount_minor: Set(l.amount_minor),
+                occurred_at: Set(e.occurred_at()),
+            });
+        }
+    }
+    Ok((heads, lines))
+}
+
+/// Writes the rows of `entries` on `db` (inside the caller's transaction).
+pub(crate) async fn insert_entries<C: ConnectionTrait>(
+    db: &C,
+    entries: &[JournalEntry],
+) -> Result<(), StoreError> {
+    let (heads, lines) = rows(entries)?;
+    insert_all(db, heads).await?;
+    insert_all(db, lines).await?;
+    Ok(())
+}
+
+impl Store {
+    /// Posts `entries`, skipping those already posted (same kind and reference): all in
+    /// one transaction, or, when a concurrent poster got there first, one by one.
+    /// Returns how many were new.
+    pub(crate) async fn post(&self, entries: &[JournalEntry]) -> Result<usize, StoreError> {
+        if entries.is_empty() {
+            return Ok(0);
+        }
+        let txn = self.db().begin().await?;
+        match insert_entries(&txn, entries).await {
+            Ok(()) => {
+                txn.commit().await?;
+                return Ok(entries.len());
+            }
+            Err(StoreError::Db(e)) if is_unique_violation(&e) => txn.rollback().await?,
+            Err(e) => return Err(e),
+        }
+        let mut posted = 0;
+        for e in entries {
+            let (heads, lines) = rows(std::slice::from_ref(e))?;
+            let txn = self.db().begin().await?;
+            let inserted = journal_entry::Entity::insert_many(heads)
+                .on_conflict(
+                    OnConflict::columns([
+                        journal_entry::Column::Kind,
+                        journal_entry::Column::Reference,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
+                )
+                .exec_without_returning(&txn)
+                .await?;
+            if inserted == 1 {
+                insert_all(&txn, lines).await?;
+                posted += 1;
+            }
+            txn.commit().await?;
+        }
+        Ok(posted)
+    }
+
+    /// Every entry touching the `accruals`, with only those accruals' lines (each
+    /// commission's lines balance on their own, so the part of a settlement entry is
+    /// still a valid entry), in posting order.
+    pub(crate) async fn journal_of<C: ConnectionTrait>(
+        db: &C,
+        accruals: &[Uuid],
+    ) -> Result<Vec<JournalEntry>, StoreError> {
+        let mut lines: BTreeMap<Uuid, Vec<journal_line::Model>> = BTreeMap::new();
+        for chunk in accruals.chunks(IN_CHUNK) {
+            for l in journal_line::Entity::find()
+                .filter(journal_line::COLUMN.accrual_id.is_in(chunk.iter().copied()))
+                .all(db)
+                .await?
+            {
+                lines.entry(l.entry_id).or_default().push(l);
+            }
+        }
+        let ids: Vec<Uuid> = lines.keys().copied().collect();
+        let mut heads = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(IN_CHUNK) {
+            heads.extend(
+                journal_entry::Entity::find()
+                    .filter(journal_entry::COLUMN.id.is_in(chunk.iter().copied()))
+                    .all(db)
+                    .await?,
+            );
+        }
+        heads.sort_by_key(|h| (h.occurred_at, h.id));
+        let currencies: BTreeSet<String> = lines
+            .values()
+            .flatten()
+            .map(|l| l.currency.clone())
+            .collect();
+        let currencies: BTreeMap<String, cosell_core::Currency> = currencies
+            .into_iter()
+            .map(|c| currency(TABLE, &c).map(|cur| (c, cur)))
+            .collect::<Result<_, _>>()?;
+        heads
+            .into_iter()
+            .map(|h| {
+                let mut own = lines.remove(&h.id).unwrap_or_default();
+                own.sort_by_key(|l| l.line_no);
+                let lines = own
+                    .into_iter()
+                    .map(|l| {
+                        Ok(JournalLine {
+                            account: Account {
+                                side: parse_side(&l.side)?,
+                                state: parse_state(&l.state)?,
+                                owner: l.owner_id.into(),
+                                counterparty: l.counterparty_id.into(),
+                            },
+                            currency: currencies
+                                .get(&l.currency)
+                                .copied()
+                                .ok_or_else(|| StoreError::corrupt(TABLE, &l.currency))?,
+                            accrual_id: l.accrual_id,
+                            amount_minor: l.amount_minor,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                let reference: EntryRef = serde_json::from_str(&h.reference)
+                    .map_err(|e| StoreError::corrupt(TABLE, e))?;
+                JournalEntry::new(parse_kind(&h.kind)?, reference, h.occurred_at, lines)
+                    .map_err(|e| StoreError::corrupt(TABLE, e))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,139 @@
+//! Re-attribution of a merchant's conversions in a period, after a model or terms
+//! changed. Each current result is kept and marked superseded by a new one; its
+//! commissions are withdrawn by `supersede` (what was paid is clawed back) and the new
+//! result's commissions accrue on the sale net of refunds so far.
+
+use chrono::{DateTime, Utc};
+use cosell_core::PartnerId;
+use cosell_core::attribution::Conversion;
+use cosell_core::commission::SaleLine;
+use cosell_core::ledger::{positions, supersede};
+use cosell_core::metrics::Period;
+use sea_orm::{ActiveValue::Set, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
+use uuid::Uuid;
+
+use crate::attribution::{
+    Attributed, Base, Sale, Terms, accrual_of, attribute_sale, candidates, period_revenue,
+};
+use crate::conversions::{current_result, refunded};
+use crate::entities::{attribution_credit, attribution_result, conversion, conversion_line};
+use crate::journal::{insert_all, insert_entries};
+use crate::money::currency;
+use crate::{Store, StoreError};
+
+impl Store {
+    /// Re-attributes `merchant`'s conversions that occurred in `period` with the
+    /// current terms and models. Returns how many were re-attributed.
+    pub async fn reattribute(
+        &self,
+        merchant: PartnerId,
+        period: Period,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let rows = conversion::Entity::find()
+            .filter(conversion::COLUMN.merchant_id.eq(merchant.0))
+            .filter(conversion::COLUMN.occurred_at.gte(period.start))
+            .filter(conversion::COLUMN.occurred_at.lt(period.end))
+            .order_by_asc(conversion::COLUMN.id)
+            .all(self.db())
+            .await?;
+        let mut sales = Vec::with_capacity(rows.len());
+        for c in &rows {
+            let lines = conversion_line::Entity::find()
+                .filter(conversion_line::COLUMN.conversion_id.eq(c.id))
+                .order_by_asc(conversion_line::COLUMN.line_no)
+                .all(self.db())
+                .await?;
+            sales.push(Sale {
+                conversion: Conversion {
+                    id: c.id,
+                    merchant_id: merchant,
+                    customer_ref: c.customer_ref.clone(),
+                    click_id: c.click_id.clone(),
+                    occurred_at: c.occurred_at,
+                    currency: currency("conversions", &c.currency)?,
+                    amount_minor: c.amount_minor,
+                },
+                lines: lines
+                    .into_iter()
+                    .map(|l| SaleLine {
+                        category: l.category,
+                        amount_minor: l.amount_minor,
+                    })
+                    .collect(),
+            });
+        }
+        let terms = Terms::load(self.db(), &[merchant].into()).await?;
+        let touchpoints = candidates(self.db(), &sales).await?;
+        let mut revenue = period_revenue(self.db(), &terms, &sales).await?;
+        let mut done = 0;
+        for (sale, touches) in sales.iter().zip(&touchpoints) {
+            let id = sale.conversion.id;
+            let old = current_result(self.db(), id).await?;
+            let refunded = refunded(self.db(), id).await?;
+            let base = Base {
+                amount_minor: sale.conversion.amount_minor - refunded,
+                refunded_minor: refunded,
+            };
+            let (new_id, mut fresh): (Uuid, Attributed) =
+                attribute_sale(&terms, sale, touches, base, &mut revenue)?;
+            let credits = attribution_credit::Entity::find()
+                .filter(attribution_credit::COLUMN.attribution_id.eq(old.id))
+                .all(self.db())
+                .await?;
+            let ids: Vec<Uuid> = credits.iter().map(|c| c.id).collect();
+            let held = positions(&Store::journal_of(self.db(), &ids).await?);
+            for credit in &credits {
+                if let Some(p) = held.get(&credit.id) {
+                    fresh.entries.extend(
+                        supersede(&accrual_of(credit)?, p, new_id, now)
+                            .map_err(|e| StoreError::conflict("ledger", e.to_string()))?,
+                    );
+                }
+            }
+            let txn = self.db().begin().await?;
+            insert_all(&txn, fresh.results).await?;
+            insert_all(&txn, fresh.credits).await?;
+            insert_entries(&txn, &fresh.entries).await?;
+            let marked = attribution_result::Entity::update_many()
+                .set(attribution_result::ActiveModel {
+                    superseded_by: Set(Some(new_id)),
+                    ..Default::default()
+                })
+                .filter(attribution_result::COLUMN.id.eq(old.id))
+                .filter(attribution_result::COLUMN.superseded_by.is_null())
+                .exec(&txn)
+                .await?;
+            if marked.rows_affected != 1 {
+                txn.rollback().await?;
+                return Err(StoreError::conflict(
+                    "concurrent_reattribution",
+                    "another re-attribution of this period is running; retry",
+                ));
+            }
+            txn.commit().await?;
+            done += 1;
+        }
+        Ok(done)
+    }
+}
+
+impl Store {
+    /// Sets `merchant`'s default attribution model.
+    pub async fn set_default_model(
+        &self,
+        merchant: PartnerId,
+        model: cosell_core::attribution::BuiltinModel,
+    ) -> Result<(), StoreError> {
+        let json = serde_json::to_string(&model).map_err(|e| StoreError::corrupt("partners", e))?;
+        crate::entities::partner::Entity::update_many()
+            .set(crate::entities::partner::ActiveModel {
+                default_attribution_model: Set(Some(json)),
+                ..Default::default()
+            })
+            .filter(crate::entities::partner::COLUMN.id.eq(merchant.0))
+            .exec(self.db())
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,385 @@
+//! Settlement runs and statements. A run as of a date first releases every commission
+//! whose hold period ended by then (entries dated at that moment, so re-running gives
+//! the same entries), then gathers the open items and lets `cosell_core::settlement`
+//! group them. Each statement is written with its settlement entry in one transaction;
+//! the unique key on (period end, payer, payee, currency) makes a concurrent run's
+//! copy fail, so two runs produce one set.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use cosell_core::ledger::{positions, release};
+use cosell_core::settlement::{
+    CarriedForward, ItemKind, SettlementItem, SettlementPolicy, StatementKey, open_items, settle,
+};
+use cosell_core::{Currency, PartnerId};
+use sea_orm::sea_query::{Expr, Query, SimpleExpr};
+use sea_orm::{
+    ActiveValue::Set, Condition, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::attribution::accrual_of;
+use crate::entities::{attribution_credit, journal_entry, statement, statement_line};
+use crate::journal::{IN_CHUNK, insert_all, insert_entries, is_unique_violation, kind_str};
+use crate::money::currency;
+use crate::{Store, StoreError, Tenant};
+
+const TABLE: &str = "statements";
+
+/// Credits handled per round trip of a run.
+const PAGE: u64 = 20_000;
+
+/// One line of a statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementLine {
+    pub kind: ItemKind,
+    pub accrual_id: Uuid,
+    pub conversion_id: Option<Uuid>,
+    pub amount_minor: i64,
+}
+
+/// A stored statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementRecord {
+    pub id: Uuid,
+    pub key: StatementKey,
+    pub commission_minor: i64,
+    pub clawback_minor: i64,
+    pub net_minor: i64,
+    pub created_at: DateTime<Utc>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub paid_reference: Option<String>,
+    pub lines: Vec<StatementLine>,
+}
+
+/// What a run did.
+#[derive(Debug, Clone)]
+pub struct SettlementOutcome {
+    pub period_end: NaiveDate,
+    /// Commissions moved from pending to payable by this run.
+    pub released: usize,
+    /// Statements this run wrote (0 when the period was settled already).
+    pub created: usize,
+    /// Every statement of the period, whichever run wrote it.
+    pub statements: Vec<StatementRecord>,
+    pub carried_forward: Vec<CarriedForward>,
+}
+
+/// The last instant of `date` (UTC): a run as of a date includes the whole day.
+pub fn end_of_day(date: NaiveDate) -> DateTime<Utc> {
+    date.and_time(NaiveTime::MIN).and_utc() + chrono::TimeDelta::days(1)
+        - chrono::TimeDelta::microseconds(1)
+}
+
+/// Credits with a ledger entry of one of `kinds`.
+fn has_entry(kinds: &[cosell_core::ledger::EntryKind]) -> SimpleExpr {
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(journal_entry::Entity)
+            .and_where(
+                Expr::col((journal_entry::Entity, journal_entry::Column::AccrualId))
+                    .equals((attribution_credit::Entity, attribution_credit::Column::Id)),
+            )
+            .and_where(
+                Expr::col((journal_entry::Entity, journal_entry::Column::Kind))
+                    .is_in(kinds.iter().map(|k| kind_str(*k))),
+            )
+            .to_owned(),
+    )
+}
+
+/// Credits whose commission went into a statement as a commission line.
+fn commission_settled() -> SimpleExpr {
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(statement_line::Entity)
+            .and_where(
+                Expr::col((statement_line::Entity, statement_line::Column::AccrualId))
+                    .equals((attribution_credit::Entity, attribution_credit::Column::Id)),
+            )
+            .and_where(
+                Expr::col((statement_line::Entity, statement_line::Column::Kind))
+                    .eq(item_str(ItemKind::Commission)),
+            )
+            .to_owned(),
+    )
+}
+
+fn item_str(kind: ItemKind) -> &'static str {
+    match kind {
+        ItemKind::Commission => "commission",
+        ItemKind::Clawback => "clawback",
+    }
+}
+
+impl Store {
+    /// The next page of credits matching `condition` after the credit id `after`.
+    async fn credit_page(
+        &self,
+        condition: &Condition,
+        after: Option<Uuid>,
+    ) -> Result<Vec<attribution_credit::Model>, StoreError> {
+        let mut query = attribution_credit::Entity::find()
+            .filter(condition.clone())
+            .order_by_asc(attribution_credit::COLUMN.id)
+            .limit(PAGE);
+        if let Some(last) = after {
+            query = query.filter(attribution_credit::COLUMN.id.gt(last));
+        }
+        Ok(query.all(self.db()).await?)
+    }
+
+    /// Settles every (payer, payee, currency) as of the end of `as_of`.
+    pub async fn run_settlement(
+        &self,
+        as_of: NaiveDate,
+        policy: &SettlementPolicy,
+    ) -> Result<SettlementOutcome, StoreError> {
+        use cosell_core::ledger::EntryKind::{Clawback, Release, Supersession};
+        let at = end_of_day(as_of);
+        let mut released = 0;
+        let due = Condition::all()
+            .add(attribution_credit::COLUMN.payable_at.lte(at))
+            .add(attribution_credit::COLUMN.commission_minor.gt(0))
+            .add(has_entry(&[Release, Supersession]).not());
+        let mut after = None;
+        loop {
+            let page = self.credit_page(&due, after).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.id);
+            let ids: Vec<Uuid> = page.iter().map(|c| c.id).collect();
+            let held = positions(&Store::journal_of(self.db(), &ids).await?);
+            let mut entries = Vec::new();
+            for credit in &page {
+                let accrual = accrual_of(credit)?;
+                if let Some(p) = held.get(&credit.id) {
+                    // Dated at the end of the hold, so every run writes the same entry.
+                    entries.extend(
+                        release(&accrual, p, accrual.payable_at)
+                            .map_err(|e| StoreError::conflict("ledger", e.to_string()))?,
+                    );
+                }
+            }
+            released += self.post(&entries).await?;
+        }
+
+        let open = Condition::any()
+            .add(
+                Condition::all()
+                    .add(attribution_credit::COLUMN.payable_at.lte(at))
+                    .add(commission_settled().not()),
+            )
+            .add(has_entry(&[Clawback, Supersession]));
+        let mut items: Vec<SettlementItem> = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self.credit_page(&open, after).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.id);
+            let ids: Vec<Uuid> = page.iter().map(|c| c.id).collect();
+            items.extend(open_items(&Store::journal_of(self.db(), &ids).await?, at));
+        }
+        let run = settle(as_of, &items, policy)
+            .map_err(|e| StoreError::conflict("ledger", e.to_string()))?;
+        let mut created = 0;
+        for s in &run.statements {
+            let entry = s
+                .journal_entry(at)
+                .map_err(|e| StoreError::conflict("ledger", e.to_string()))?;
+            let id = Uuid::now_v7();
+            let txn = self.db().begin().await?;
+            let head = statement::Entity::insert(statement::ActiveModel {
+                id: Set(id),
+                period_end: Set(s.key.period_end),
+                payer_id: Set(s.key.payer.0),
+                payee_id: Set(s.key.payee.0),
+                currency: Set(s.key.currency.code().to_owned()),
+                commission_minor: Set(s.commission_minor),
+                clawback_minor: Set(s.clawback_minor),
+                net_minor: Set(s.net_minor),
+                created_at: Set(Utc::now()),
+                paid_at: Set(None),
+                paid_reference: Set(None),
+            })
+            .exec_without_returning(&txn)
+            .await;
+            match head {
+                // A concurrent run wrote this statement first.
+                Err(e) if is_unique_violation(&e) => {
+                    txn.rollback().await?;
+                    continue;
+                }
+                other => other?,
+            };
+            let lines = s
+                .lines
+                .iter()
+                .enumerate()
+                .map(|(n, l)| statement_line::ActiveModel {
+                    statement_id: Set(id),
+                    line_no: Set(i32::try_from(n).unwrap_or(i32::MAX)),
+                    kind: Set(item_str(l.kind).to_owned()),
+                    accrual_id: Set(l.accrual_id),
+                    amount_minor: Set(l.amount_minor),
+                })
+                .collect();
+            insert_all(&txn, lines).await?;
+            insert_entries(&txn, std::slice::from_ref(&entry)).await?;
+            txn.commit().await?;
+            created += 1;
+        }
+        let statements = self.list_statements(Tenant::All, Some(as_of)).await?;
+        Ok(SettlementOutcome {
+            period_end: as_of,
+            released,
+            created,
+            statements,
+            carried_forward: run.carried_forward,
+        })
+    }
+
+    /// Statements `tenant` pays or receives (operators: all), optionally of one period
+    /// end, oldest first, with their lines.
+    pub async fn list_statements(
+        &self,
+        tenant: Tenant,
+        period_end: Option<NaiveDate>,
+    ) -> Result<Vec<StatementRecord>, StoreError> {
+        let mut query = statement::Entity::find().order_by_asc(statement::COLUMN.id);
+        if let Tenant::Partner(own) = tenant {
+            query = query.filter(
+                Condition::any()
+                    .add(statement::COLUMN.payer_id.eq(own.0))
+                    .add(statement::COLUMN.payee_id.eq(own.0)),
+            );
+        }
+        if let Some(end) = period_end {
+            query = query.filter(statement::COLUMN.period_end.eq(end));
+        }
+        let heads = query.all(self.db()).await?;
+        self.with_lines(heads).await
+    }
+
+    /// One statement `tenant` pays or receives.
+    pub async fn get_statement(
+        &self,
+        tenant: Tenant,
+        id: Uuid,
+    ) -> Result<StatementRecord, StoreError> {
+        let head = statement::Entity::find_by_id(id)
+            .one(self.db())
+            .await?
+            .filter(|s| tenant.sees(s.payer_id.into()) || tenant.sees(s.payee_id.into()))
+            .ok_or(StoreError::NotFound("statement"))?;
+        let mut all = self.with_lines(vec![head]).await?;
+        all.pop().ok_or(StoreError::NotFound("statement"))
+    }
+
+    /// Marks a statement paid with the payment's external reference. Only its payer
+    /// (or an operator) may; a paid statement never changes again.
+    pub async fn mark_statement_paid(
+        &self,
+        tenant: Tenant,
+        id: Uuid,
+        reference: String,
+    ) -> Result<StatementRecord, StoreError> {
+        let s = self.get_statement(tenant, id).await?;
+        if !tenant.sees(s.key.payer) {
+            return Err(StoreError::Forbidden(
+                "only the payer marks a statement paid".into(),
+            ));
+        }
+        let done = statement::Entity::update_many()
+            .set(statement::ActiveModel {
+                paid_at: Set(Some(Utc::now())),
+                paid_reference: Set(Some(reference)),
+                ..Default::default()
+            })
+            .filter(statement::COLUMN.id.eq(id))
+            .filter(statement::COLUMN.paid_at.is_null())
+            .exec(self.db())
+            .await?;
+        if done.rows_affected == 0 {
+            return Err(StoreError::conflict(
+                "already_paid",
+                "the statement is paid already",
+            ));
+        }
+        self.get_statement(tenant, id).await
+    }
+
+    async fn with_lines(
+        &self,
+        heads: Vec<statement::Model>,
+    ) -> Result<Vec<StatementRecord>, StoreError> {
+        let ids: Vec<Uuid> = heads.iter().map(|h| h.id).collect();
+        let mut lines: BTreeMap<Uuid, Vec<statement_line::Model>> = BTreeMap::new();
+        for chunk in ids.chunks(IN_CHUNK) {
+            for l in statement_line::Entity::find()
+                .filter(
+                    statement_line::COLUMN
+                        .statement_id
+                        .is_in(chunk.iter().copied()),
+                )
+                .all(self.db())
+                .await?
+            {
+                lines.entry(l.statement_id).or_default().push(l);
+            }
+        }
+        let accruals: Vec<Uuid> = lines.values().flatten().map(|l| l.accrual_id).collect();
+        let mut conversion_of: BTreeMap<Uuid, Uuid> = BTreeMap::new();
+        for chunk in accruals.chunks(IN_CHUNK) {
+            for c in attribution_credit::Entity::find()
+                .filter(attribution_credit::COLUMN.id.is_in(chunk.iter().copied()))
+                .all(self.db())
+                .await?
+            {
+                conversion_of.insert(c.id, c.conversion_id);
+            }
+        }
+        heads
+            .into_iter()
+            .map(|h| {
+                let mut own = lines.remove(&h.id).unwrap_or_default();
+                own.sort_by_key(|l| l.line_no);
+                let currency: Currency = currency(TABLE, &h.currency)?;
+                Ok(StatementRecord {
+                    id: h.id,
+                    key: StatementKey {
+                        period_end: h.period_end,
+                        payer: PartnerId(h.payer_id),
+                        payee: PartnerId(h.payee_id),
+                        currency,
+                    },
+                    commission_minor: h.commission_minor,
+                    clawback_minor: h.clawback_minor,
+                    net_minor: h.net_minor,
+                    created_at: h.created_at,
+                    paid_at: h.paid_at,
+                    paid_reference: h.paid_reference,
+                    lines: own
+                        .into_iter()
+                        .map(|l| {
+                            let kind = match l.kind.as_str() {
+                                "commission" => ItemKind::Commission,
+                                "clawback" => ItemKind::Clawback,
+                                other => return Err(StoreError::corrupt(TABLE, other)),
+                            };
+                            Ok(StatementLine {
+                                kind,
+                                accrual_id: l.accrual_id,
+                                conversion_id: conversion_of.get(&l.accrual_id).copied(),
+                                amount_minor: l.amount_minor,
+                            })
+                        })
+                        .collect::<Result<_, StoreError>>()?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,230 @@
+//! Touchpoints: impressions, clicks and referrals reported in batches. Event ids are
+//! unique per partner, so a repeated event is stored once and reported as a duplicate.
+//! A batch is all or nothing unless the caller asks for partial acceptance.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use cosell_core::PartnerId;
+use cosell_core::attribution::TouchpointKind;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ActiveValue::Set, EntityTrait, Iterable, QueryFilter, TransactionTrait};
+use uuid::Uuid;
+
+use crate::attribution::{kind_str, parse_kind};
+use crate::conversions::MAX_CLOCK_SKEW;
+use crate::entities::{offer, partner, touchpoint};
+use crate::journal::IN_CHUNK;
+use crate::{Store, StoreError, Tenant};
+
+/// One reported touchpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTouchpoint {
+    pub event_id: String,
+    pub partner_id: PartnerId,
+    pub offer_id: Option<Uuid>,
+    pub kind: String,
+    pub customer_ref: Option<String>,
+    pub click_id: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// Why one event was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventError {
+    pub index: usize,
+    pub event_id: String,
+    /// Stable: `invalid_event_id`, `invalid_kind`, `unknown_partner`, `forbidden_partner`,
+    /// `missing_customer`, `future_event`, `self_referral`, `unknown_offer`.
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// The outcome of a batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IngestReport {
+    /// Events stored now.
+    pub accepted: usize,
+    /// Event ids stored before (or twice in this batch): accepted once, not again.
+    pub duplicates: Vec<String>,
+    pub rejected: Vec<EventError>,
+    /// False when a refused event stopped an all-or-nothing batch.
+    pub stored: bool,
+}
+
+/// What checking a batch needs to know: the partners and offers it names.
+struct Known {
+    partners: BTreeMap<Uuid, partner::Model>,
+    offers: BTreeMap<Uuid, Uuid>,
+}
+
+fn check(
+    tenant: Tenant,
+    e: &NewTouchpoint,
+    known: &Known,
+    now: DateTime<Utc>,
+) -> Result<TouchpointKind, (&'static str, String)> {
+    if e.event_id.is_empty() || e.event_id.len() > 200 {
+        return Err((
+            "invalid_event_id",
+            "event_id must be 1 to 200 characters".into(),
+        ));
+    }
+    let kind = parse_kind(&e.kind).ok_or_else(|| {
+        (
+            "invalid_kind",
+            format!(
+                "kind must be impression, click or referral, not '{}'",
+                e.kind
+            ),
+        )
+    })?;
+    if !tenant.sees(e.partner_id) {
+        return Err((
+            "forbidden_partner",
+            "a partner reports only its own touchpoints".into(),
+        ));
+    }
+    let partner = known
+        .partners
+        .get(&e.partner_id.0)
+        .ok_or(("unknown_partner", format!("no partner {}", e.partner_id)))?;
+    if e.customer_ref.is_none() && e.click_id.is_none() {
+        return Err((
+            "missing_customer",
+            "give a customer_ref, a click_id or both".into(),
+        ));
+    }
+    if e.occurred_at > now + MAX_CLOCK_SKEW {
+        return Err((
+            "future_event",
+            "occurred_at is more than 5 minutes in the future".into(),
+        ));
+    }
+    let own = |r: &str| r == partner.slug || r == partner.id.to_string();
+    if kind == TouchpointKind::Referral && e.customer_ref.as_deref().is_some_and(own) {
+        return Err(("self_referral", "a partner cannot refer itself".into()));
+    }
+    if let Some(o) = e.offer_id
+        && known.offers.get(&o) != Some(&e.partner_id.0)
+    {
+        return Err((
+            "unknown_offer",
+            format!("offer {o} is not one of the partner's offers"),
+        ));
+    }
+    Ok(kind)
+}
+
+impl Store {
+    /// Checks and stores a batch of touchpoints for `tenant` with one query for what
+    /// the batch names, one for duplicates and one multi-row insert per chunk.
+    pub async fn ingest_touchpoints(
+        &self,
+        tenant: Tenant,
+        events: &[NewTouchpoint],
+        partial: bool,
+        now: DateTime<Utc>,
+    ) -> Result<IngestReport, StoreError> {
+        let partner_ids: BTreeSet<Uuid> = events.iter().map(|e| e.partner_id.0).collect();
+        let offer_ids: BTreeSet<Uuid> = events.iter().filter_map(|e| e.offer_id).collect();
+        let known = Known {
+            partners: partner::Entity::find()
+                .filter(partner::COLUMN.id.is_in(partner_ids.iter().copied()))
+                .all(self.db())
+                .await?
+                .into_iter()
+                .map(|p| (p.id, p))
+                .collect(),
+            offers: offer::Entity::find()
+                .filter(offer::COLUMN.id.is_in(offer_ids))
+                .all(self.db())
+                .await?
+                .into_iter()
+                .map(|o| (o.id, o.partner_id))
+                .collect(),
+        };
+        let mut existing: BTreeSet<(Uuid, String)> = BTreeSet::new();
+        let event_ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
+        for chunk in event_ids.chunks(IN_CHUNK) {
+            for t in touchpoint::Entity::find()
+                .filter(
+                    touchpoint::COLUMN
+                        .sender_id
+                        .is_in(partner_ids.iter().copied()),
+                )
+                .filter(touchpoint::COLUMN.event_id.is_in(chunk.iter().copied()))
+                .all(self.db())
+                .await?
+            {
+                existing.insert((t.sender_id, t.event_id));
+            }
+        }
+        let mut report = IngestReport::default();
+        let mut rows = Vec::with_capacity(events.len());
+        for (index, e) in events.iter().enumerate() {
+            let kind = match check(tenant, e, &known, now) {
+                Ok(kind) => kind,
+                Err((code, message)) => {
+                    report.rejected.push(EventError {
+                        index,
+                        event_id: e.event_id.clone(),
+                        code,
+                        message,
+                    });
+                    continue;
+                }
+            };
+            if !existing.insert((e.partner_id.0, e.event_id.clone())) {
+                report.duplicates.push(e.event_id.clone());
+                continue;
+            }
+            rows.push(touchpoint::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                sender_id: Set(e.partner_id.0),
+                event_id: Set(e.event_id.clone()),
+                partner_id: Set(e.partner_id.0),
+                offer_id: Set(e.offer_id),
+                kind: Set(kind_str(kind).to_owned()),
+                customer_ref: Set(e.customer_ref.clone()),
+                click_id: Set(e.click_id.clone()),
+                bot: Set(false),
+                occurred_at: Set(e.occurred_at),
+            });
+        }
+        if !report.rejected.is_empty() && !partial {
+            return Ok(report);
+        }
+        report.accepted = self.insert_touchpoints(rows).await?;
+        report.stored = true;
+        Ok(report)
+    }
+
+    /// Inserts touchpoint rows in one transaction, skipping any whose event a
+    /// concurrent request stored first; returns how many were new.
+    pub(crate) async fn insert_touchpoints(
+        &self,
+        rows: Vec<touchpoint::ActiveModel>,
+    ) -> Result<usize, StoreError> {
+        let per_statement = 30_000 / touchpoint::Column::iter().count();
+        let txn = self.db().begin().await?;
+        let mut inserted = 0;
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<_> = rows.by_ref().take(per_statement).collect();
+            inserted += touchpoint::Entity::insert_many(chunk)
+                .on_conflict(
+                    OnConflict::columns([
+                        touchpoint::Column::SenderId,
+                        touchpoint::Column::EventId,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
+                )
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(usize::try_from(inserted).unwrap_or(usize::MAX))
+    }
+}

@@ -1,0 +1,212 @@
+//! Tracking links and the clicks on them. A click is also stored as a touchpoint of
+//! the link's partner (event id `click:<click id>`), so attribution sees one kind of
+//! record; a bot's click is kept, flagged, and never credited.
+
+use chrono::{DateTime, Utc};
+use cosell_core::{OfferId, PartnerId};
+use sea_orm::{ActiveValue::Set, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
+use uuid::Uuid;
+
+use crate::attribution::kind_str;
+use crate::entities::{click, offer, touchpoint, tracking_link};
+use crate::{Store, StoreError, Tenant};
+
+/// A link a partner shares; `/r/{code}` records a click and redirects to `destination`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackingLink {
+    pub id: Uuid,
+    pub code: String,
+    pub partner_id: PartnerId,
+    pub merchant_id: PartnerId,
+    pub offer_id: Option<OfferId>,
+    pub destination: String,
+    pub created_at: DateTime<Utc>,
+    pub archived_at: Option<DateTime<Utc>>,
+}
+
+/// What a partner asks for: a link to `merchant`'s `destination`, for one of its
+/// offers or the partnership in general.
+#[derive(Debug, Clone)]
+pub struct NewLink {
+    pub merchant_id: PartnerId,
+    pub offer_id: Option<OfferId>,
+    /// An absolute http(s) URL, checked by the caller.
+    pub destination: String,
+}
+
+/// A recorded click and where to send the visitor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Click {
+    pub click_id: String,
+    pub destination: String,
+}
+
+/// A click as the redirect handler saw it; IP and user agent arrive hashed.
+#[derive(Debug, Clone)]
+pub struct ClickSeen {
+    pub ip_hash: Option<String>,
+    pub ua_hash: Option<String>,
+    pub bot: bool,
+    pub at: DateTime<Utc>,
+}
+
+fn to_domain(m: tracking_link::Model) -> TrackingLink {
+    TrackingLink {
+        id: m.id,
+        code: m.code,
+        partner_id: m.partner_id.into(),
+        merchant_id: m.merchant_id.into(),
+        offer_id: m.offer_id.map(OfferId),
+        destination: m.destination,
+        created_at: m.created_at,
+        archived_at: m.archived_at,
+    }
+}
+
+/// A short, unguessable code: 16 hex digits of a random uuid.
+fn new_code() -> String {
+    Uuid::new_v4().simple().to_string()[..16].to_owned()
+}
+
+impl Store {
+    /// Creates a link for `partner`, who must have an active partnership with the
+    /// merchant; an offer must be the partner's own.
+    pub async fn create_tracking_link(
+        &self,
+        partner: PartnerId,
+        new: NewLink,
+    ) -> Result<TrackingLink, StoreError> {
+        if !self.partnership_active(partner, new.merchant_id).await? {
+            return Err(StoreError::conflict(
+                "no_active_partnership",
+                "a link needs an active partnership with the merchant",
+            ));
+        }
+        if let Some(o) = new.offer_id {
+            offer::Entity::find_by_id(o.0)
+                .one(self.db())
+                .await?
+                .filter(|m| m.partner_id == partner.0)
+                .ok_or(StoreError::NotFound("offer"))?;
+        }
+        let row = tracking_link::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            code: Set(new_code()),
+            partner_id: Set(partner.0),
+            merchant_id: Set(new.merchant_id.0),
+            offer_id: Set(new.offer_id.map(|o| o.0)),
+            destination: Set(new.destination),
+            created_at: Set(Utc::now()),
+            archived_at: Set(None),
+        };
+        Ok(to_domain(
+            tracking_link::Entity::insert(row)
+                .exec_with_returning(self.db())
+                .await?,
+        ))
+    }
+
+    /// The links `tenant` owns, oldest first.
+    pub async fn list_tracking_links(
+        &self,
+        tenant: Tenant,
+    ) -> Result<Vec<TrackingLink>, StoreError> {
+        let mut query = tracking_link::Entity::find().order_by_asc(tracking_link::COLUMN.id);
+        if let Tenant::Partner(own) = tenant {
+            query = query.filter(tracking_link::COLUMN.partner_id.eq(own.0));
+        }
+        Ok(query
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(to_domain)
+            .collect())
+    }
+
+    /// One link `tenant` owns.
+    pub async fn get_tracking_link(
+        &self,
+        tenant: Tenant,
+        id: Uuid,
+    ) -> Result<TrackingLink, StoreError> {
+        tracking_link::Entity::find_by_id(id)
+            .one(self.db())
+            .await?
+            .map(to_domain)
+            .filter(|l| tenant.sees(l.partner_id))
+            .ok_or(StoreError::NotFound("tracking link"))
+    }
+
+    /// Archives a link: its code stops redirecting; its clicks stay on record.
+    pub async fn archive_tracking_link(
+        &self,
+        tenant: Tenant,
+        id: Uuid,
+    ) -> Result<TrackingLink, StoreError> {
+        let link = self.get_tracking_link(tenant, id).await?;
+        if link.archived_at.is_some() {
+            return Ok(link);
+        }
+        tracking_link::Entity::update_many()
+            .set(tracking_link::ActiveModel {
+                archived_at: Set(Some(Utc::now())),
+                ..Default::default()
+            })
+            .filter(tracking_link::COLUMN.id.eq(id))
+            .filter(tracking_link::COLUMN.archived_at.is_null())
+            .exec(self.db())
+            .await?;
+        self.get_tracking_link(tenant, id).await
+    }
+
+    /// Records a click on the live link with `code`, as a click and a touchpoint in
+    /// one transaction. `None` for an unknown or archived code: nothing is recorded.
+    pub async fn record_click(
+        &self,
+        code: &str,
+        seen: ClickSeen,
+    ) -> Result<Option<Click>, StoreError> {
+        let Some(link) = tracking_link::Entity::find()
+            .filter(tracking_link::COLUMN.code.eq(code))
+            .filter(tracking_link::COLUMN.archived_at.is_null())
+            .one(self.db())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let click_id = Uuid::new_v4().simple().to_string();
+        let txn = self.db().begin().await?;
+        click::Entity::insert(click::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            link_id: Set(link.id),
+            partner_id: Set(link.partner_id),
+            offer_id: Set(link.offer_id),
+            click_id: Set(click_id.clone()),
+            ip_hash: Set(seen.ip_hash),
+            ua_hash: Set(seen.ua_hash),
+            bot: Set(seen.bot),
+            occurred_at: Set(seen.at),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        touchpoint::Entity::insert(touchpoint::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            sender_id: Set(link.partner_id),
+            event_id: Set(format!("click:{click_id}")),
+            partner_id: Set(link.partner_id),
+            offer_id: Set(link.offer_id),
+            kind: Set(kind_str(cosell_core::attribution::TouchpointKind::Click).to_owned()),
+            customer_ref: Set(None),
+            click_id: Set(Some(click_id.clone())),
+            bot: Set(seen.bot),
+            occurred_at: Set(seen.at),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(Some(Click {
+            click_id,
+            destination: link.destination,
+        }))
+    }
+}

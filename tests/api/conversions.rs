@@ -1,0 +1,250 @@
+//! Conversions: idempotent recording, refunds, refusals, self-referral and isolation.
+
+use axum::http::StatusCode;
+use serde_json::json;
+
+use crate::sales::{convert, exclusions, merchant_and_referrer, minutes, order, touch};
+use crate::support::TestApp;
+
+#[tokio::test]
+async fn the_same_order_replays_and_a_different_body_conflicts() {
+    let app = TestApp::new().await;
+    let (merchant, referrer) = merchant_and_referrer(&app).await;
+    touch(&app, &referrer, "t", "click", "cust", minutes(-10)).await;
+    let at = minutes(-1);
+    let body = order("o-1", "cust", at, &[("A", 2, "10.00")]);
+    let first = convert(&app, &merchant, body.clone()).await;
+    let again = app
+        .post("/v1/conversions", Some(&merchant.token), body)
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert_eq!(again.body, first);
+    // 10.0 is the same price as 10.00: still a replay.
+    app.post(
+        "/v1/conversions",
+        Some(&merchant.token),
+        order("o-1", "cust", at, &[("A", 2, "10.0")]),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    app.post(
+        "/v1/conversions",
+        Some(&merchant.token),
+        order("o-1", "cust", at, &[("A", 3, "10.00")]),
+    )
+    .await
+    .expect_problem(StatusCode::CONFLICT, "order_conflict");
+    assert_eq!(first["amount"], "20.00");
+    assert_eq!(first["credits"][0]["commission"], "2.00");
+}
+
+#[tokio::test]
+async fn bad_and_future_conversions_are_refused() {
+    let app = TestApp::new().await;
+    let (merchant, _) = merchant_and_referrer(&app).await;
+    let future = app
+        .post(
+            "/v1/conversions",
+            Some(&merchant.token),
+            order("o-f", "cust", minutes(10), &[("A", 1, "1.00")]),
+        )
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(future.body["errors"][0]["field"], "occurred_at");
+    let bad = app
+        .post(
+            "/v1/conversions",
+            Some(&merchant.token),
+            order("", "cust", minutes(0), &[("A", 0, "1.001")]),
+        )
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let fields: Vec<&str> = bad.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, vec!["order_id", "lines[0].quantity"]);
+    app.post(
+        "/v1/conversions",
+        Some(&app.operator),
+        order("o", "c", minutes(0), &[("A", 1, "1.00")]),
+    )
+    .await
+    .expect_problem(StatusCode::FORBIDDEN, "forbidden");
+}
+
+#[tokio::test]
+async fn a_partner_buying_or_referring_itself_earns_nothing() {
+    let app = TestApp::new().await;
+    let (merchant, referrer) = merchant_and_referrer(&app).await;
+    // The referrer's own customer reference is its slug ("blog") or id.
+    touch(&app, &referrer, "own", "click", "blog", minutes(-10)).await;
+    let sale = convert(
+        &app,
+        &merchant,
+        order("o-self", "blog", minutes(0), &[("A", 1, "50.00")]),
+    )
+    .await;
+    assert_eq!(sale["credits"], json!([]));
+    assert_eq!(
+        exclusions(&app, &merchant, &sale).await,
+        vec!["self_referral"]
+    );
+}
+
+#[tokio::test]
+async fn refunds_never_exceed_what_was_sold() {
+    let app = TestApp::new().await;
+    let (merchant, referrer) = merchant_and_referrer(&app).await;
+    touch(&app, &referrer, "t", "click", "cust", minutes(-10)).await;
+    let sale = convert(
+        &app,
+        &merchant,
+        order(
+            "o",
+            "cust",
+            minutes(-1),
+            &[("A", 2, "10.00"), ("B", 1, "5.00")],
+        ),
+    )
+    .await;
+    let path = format!("/v1/conversions/{}/refunds", sale["id"].as_str().unwrap());
+    let one = app
+        .post(
+            &path,
+            Some(&merchant.token),
+            json!({ "lines": [{ "line": 0, "quantity": 1 }] }),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(
+        (
+            one.body["amount"].as_str(),
+            one.body["refunded_total"].as_str()
+        ),
+        (Some("10.00"), Some("10.00"))
+    );
+    app.post(
+        &path,
+        Some(&merchant.token),
+        json!({ "lines": [{ "line": 0, "quantity": 2 }] }),
+    )
+    .await
+    .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    app.post(
+        &path,
+        Some(&merchant.token),
+        json!({ "lines": [{ "line": 7, "quantity": 1 }] }),
+    )
+    .await
+    .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let rest = app
+        .post(&path, Some(&merchant.token), json!({}))
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(rest.body["amount"], "15.00");
+    app.post(&path, Some(&merchant.token), json!({}))
+        .await
+        .expect_problem(StatusCode::CONFLICT, "nothing_to_refund");
+    let now = app
+        .get(
+            &format!("/v1/conversions/{}", sale["id"].as_str().unwrap()),
+            Some(&merchant.token),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(now.body["refunded"], "25.00");
+}
+
+#[tokio::test]
+async fn other_tenants_cannot_reach_a_conversion() {
+    let app = TestApp::new().await;
+    let (merchant, referrer) = merchant_and_referrer(&app).await;
+    let sale = convert(
+        &app,
+        &merchant,
+        order("o", "cust", minutes(0), &[("A", 1, "5.00")]),
+    )
+    .await;
+    let id = sale["id"].as_str().unwrap();
+    let outsider = app.partner("outsider").await;
+    for who in [&outsider, &referrer] {
+        app.get(&format!("/v1/conversions/{id}"), Some(&who.token))
+            .await
+            .expect_problem(StatusCode::NOT_FOUND, "not_found");
+        app.get(
+            &format!("/v1/conversions/{id}/attribution"),
+            Some(&who.token),
+        )
+        .await
+        .expect_problem(StatusCode::NOT_FOUND, "not_found");
+        app.post(
+            &format!("/v1/conversions/{id}/refunds"),
+            Some(&who.token),
+            json!({}),
+        )
+        .await
+        .expect_problem(StatusCode::NOT_FOUND, "not_found");
+    }
+    app.get(&format!("/v1/conversions/{id}"), Some(&app.operator))
+        .await
+        .expect(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn reattribution_keeps_the_old_result_and_moves_the_commission() {
+    let app = TestApp::new().await;
+    let (merchant, first) = merchant_and_referrer(&app).await;
+    let second = app.partner("news").await;
+    app.partnership(&merchant, &second).await;
+    touch(&app, &first, "a", "click", "cust", minutes(-30)).await;
+    touch(&app, &second, "b", "click", "cust", minutes(-20)).await;
+    let sale = convert(
+        &app,
+        &merchant,
+        order("o", "cust", minutes(-1), &[("A", 1, "90.00")]),
+    )
+    .await;
+    assert_eq!(sale["model"], "last_touch");
+    assert_eq!(sale["credits"][0]["partner_id"], second.id.as_str());
+    app.call(
+        axum::http::Method::PUT,
+        "/v1/attribution/default-model",
+        Some(&merchant.token),
+        Some(json!({ "model": "first_touch" })),
+        &[],
+    )
+    .await
+    .expect(StatusCode::OK);
+    let done = app
+        .post(
+            "/v1/conversions/reattribute",
+            Some(&merchant.token),
+            json!({ "from": minutes(-60), "to": minutes(1) }),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(done.body["reattributed"], 1);
+    let id = sale["id"].as_str().unwrap();
+    let now = app
+        .get(&format!("/v1/conversions/{id}"), Some(&merchant.token))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(now.body["model"], "first_touch");
+    assert_eq!(now.body["credits"][0]["partner_id"], first.id.as_str());
+    assert_eq!(now.body["credits"][0]["commission"], "9.00");
+    let history = app
+        .get(
+            &format!("/v1/conversions/{id}/attribution"),
+            Some(&merchant.token),
+        )
+        .await
+        .expect(StatusCode::OK);
+    let items = history.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[1]["superseded_by"], items[0]["id"]);
+    assert_eq!(items[1]["model"], "last_touch");
+}

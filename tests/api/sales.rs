@@ -1,0 +1,129 @@
+//! Shared steps of the tracking, conversion and settlement tests: a merchant paying a
+//! referrer, touchpoints, conversions and settlement runs through the API.
+
+// Test helpers outside `#[test]` functions: a missing field should fail the test loudly.
+#![allow(clippy::unwrap_used)]
+
+use axum::http::{Method, StatusCode};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde_json::{Value, json};
+
+use crate::support::{TestApp, TestPartner};
+
+/// A merchant and a referrer it pays 10% (EUR, 30-day window, 14-day hold).
+pub async fn merchant_and_referrer(app: &TestApp) -> (TestPartner, TestPartner) {
+    let merchant = app.partner("shop").await;
+    let referrer = app.partner("blog").await;
+    app.partnership(&merchant, &referrer).await;
+    (merchant, referrer)
+}
+
+/// Follows a tracking link as a browser with `user_agent`; returns the click id.
+pub async fn follow(app: &TestApp, path: &str, user_agent: &str) -> String {
+    let reply = app
+        .call(Method::GET, path, None, None, &[("user-agent", user_agent)])
+        .await
+        .expect(StatusCode::FOUND);
+    let location = reply.headers["location"].to_str().unwrap();
+    location
+        .rsplit_once("cosell_click_id=")
+        .unwrap()
+        .1
+        .to_owned()
+}
+
+/// Why each touchpoint of a conversion earned nothing, from its current attribution.
+pub async fn exclusions(app: &TestApp, merchant: &TestPartner, sale: &Value) -> Vec<String> {
+    let path = format!(
+        "/v1/conversions/{}/attribution",
+        sale["id"].as_str().unwrap()
+    );
+    let why = app
+        .get(&path, Some(&merchant.token))
+        .await
+        .expect(StatusCode::OK);
+    why.body["items"][0]["excluded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["reason"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Reports one touchpoint of `partner` for `customer`.
+pub async fn touch(
+    app: &TestApp,
+    partner: &TestPartner,
+    event: &str,
+    kind: &str,
+    customer: &str,
+    at: DateTime<Utc>,
+) {
+    let reply = app
+        .post(
+            "/v1/touchpoints",
+            Some(&partner.token),
+            json!({ "events": [{ "event_id": event, "kind": kind, "customer_ref": customer, "occurred_at": at }] }),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(reply.body["accepted"], 1, "{}", reply.body);
+}
+
+/// A conversion body: one line per `(sku, quantity, unit price)`.
+pub fn order(
+    order_id: &str,
+    customer: &str,
+    at: DateTime<Utc>,
+    lines: &[(&str, i64, &str)],
+) -> Value {
+    let lines: Vec<Value> = lines
+        .iter()
+        .map(|(sku, quantity, price)| json!({ "sku": sku, "quantity": quantity, "unit_price": price }))
+        .collect();
+    json!({ "order_id": order_id, "customer_ref": customer, "occurred_at": at, "currency": "EUR", "lines": lines })
+}
+
+/// Records a conversion as `merchant`; returns its body.
+pub async fn convert(app: &TestApp, merchant: &TestPartner, body: Value) -> Value {
+    app.post("/v1/conversions", Some(&merchant.token), body)
+        .await
+        .expect(StatusCode::CREATED)
+        .body
+}
+
+/// A settlement run as of `days` from today.
+pub async fn settle(app: &TestApp, days: i64) -> Value {
+    app.post(
+        "/v1/settlements",
+        Some(&app.operator),
+        json!({ "as_of": day(days) }),
+    )
+    .await
+    .expect(StatusCode::OK)
+    .body
+}
+
+pub fn day(days: i64) -> NaiveDate {
+    (Utc::now() + Duration::days(days)).date_naive()
+}
+
+/// An instant `minutes` from now (negative: in the past).
+pub fn minutes(minutes: i64) -> DateTime<Utc> {
+    Utc::now() + Duration::minutes(minutes)
+}
+
+/// Statement nets as `(payee, net)` strings, in key order.
+pub fn nets(run: &Value) -> Vec<(String, String)> {
+    run["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["payee_id"].as_str().unwrap().to_owned(),
+                s["net"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}

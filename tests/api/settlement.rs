@@ -1,0 +1,286 @@
+//! Settlement: from a click to a paid statement, reversals and clawbacks, re-runs and
+//! concurrent runs, statements as CSV, isolation and metrics.
+
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+
+use crate::sales::{
+    convert, day, follow, merchant_and_referrer, minutes, nets, order, settle, touch,
+};
+use crate::support::TestApp;
+
+#[tokio::test]
+async fn click_to_paid_statement_to_the_cent() {
+    let app = TestApp::new().await;
+    let (merchant, referrer) = merchant_and_referrer(&app).await;
+    let link = app
+        .post(
+            "/v1/tracking-links",
+            Some(&referrer.token),
+            json!({ "merchant_id": merchant.id, "destination": "https://shop.test/" }),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let click_id = follow(&app, link.body["path"].as_str().unwrap(), "Mozilla/5.0").await;
+    // 2 × 33.33 + 10.01 = 76.67; 10% is 7.667, rounded half to even: 7.67.
+    let sale = convert(
+        &app,
+        &merchant,
+        json!({ "order_id": "o-1", "customer_ref": "c-1", "click_id": click_id, "occurred_at": minutes(1), "currency": "EUR",
+                "lines": [{ "sku": "A", "quantity": 2, "unit_price": "33.33" }, { "sku": "B", "quantity": 1, "unit_price": "10.01" }] }),
+    )
+    .await;
+    assert_eq!(
+        (
+            sale["amount"].as_str(),
+            sale["credits"][0]["commission"].as_str()
+        ),
+        (Some("76.67"), Some("7.67"))
+    );
+
+    // Still in its 14-day hold: nothing to settle yet.
+    let early = settle(&app, 7).await;
+    assert_eq!(early["statements"], json!([]));
+    let run = settle(&app, 15).await;
+    assert_eq!(nets(&run), vec![(referrer.id.clone(), "7.67".to_owned())]);
+    assert_eq!(run["released"], 1);
+
+    let mine = app
+        .get("/v1/statements", Some(&referrer.token))
+        .await
+        .expect(StatusCode::OK);
+    let statement = &mine.body["items"][0];
+    assert_eq!(statement["lines"][0]["amount"], "7.67");
+    assert_eq!(statement["lines"][0]["conversion_id"], sale["id"]);
+    let csv = app
+        .get("/v1/statements?format=csv", Some(&merchant.token))
+        .await
+        .expect(StatusCode::OK);
+    assert!(
+        csv.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let text = csv.body.as_str().unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(
+        text.lines().nth(1).unwrap().contains(",commission,"),
+        "{text}"
+    );
+    let accept = app
+        .call(
+            Method::GET,
+            "/v1/statements",
+            Some(&referrer.token),
+            None,
+            &[("accept", "text/csv")],
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(accept.body.as_str(), Some(text));
+
+    let id = statement["id"].as_str().unwrap();
+    let paid_path = format!("/v1/statements/{id}/paid");
+    app.post(
+        &paid_path,
+        Some(&referrer.token),
+        json!({ "reference": "x" }),
+    )
+    .await
+    .expect_problem(StatusCode::FORBIDDEN, "forbidden");
+    let paid = app
+        .post(
+            &paid_path,
+            Some(&merchant.token),
+            json!({ "reference": "bank-42" }),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(paid.body["paid_reference"], "bank-42");
+    app.post(
+        &paid_path,
+        Some(&merchant.token),
+        json!({ "reference": "bank-43" }),
+    )
+    .await
+    .expect_problem(StatusCode::CONFLICT, "already_paid");
+
+    let metrics = app
+        .get(
+            &format!("/v1/metrics?from={}&to={}", day(-1), day(1)),
+            Some(&referrer.token),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(metrics.body["items"][0]["attributed_revenue"], "76.67");
+    assert_eq!(metrics.body["items"][0]["commission"], "7.67");
+    let merchant_side = app
+        .get(
+            &format!("/v1/metrics?from={}&to={}", day(-1), day(1)),
+            Some(&merchant.token),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(merchant_side.body["items"][0]["attach_rate"], "1");
+}
+
+#[tokio::test]
+async fn a_refund_in_the_hold_reverses_and_after_settlement_claws_back() {
+    let app = TestApp::new().await;
+    let (merchant, referrer) = merchant_and_referrer(&app).await;
+    touch(&app, &referrer, "t", "click", "cust", minutes(-10)).await;
+    let kept = convert(
+        &app,
+        &merchant,
+        order("o-1", "cust", minutes(-1), &[("A", 2, "50.00")]),
+    )
+    .await;
+    // Half refunded inside the hold: 10.00 commission, 5.00 reversed.
+    app.post(
+        &format!("/v1/conversions/{}/refunds", kept["id"].as_str().unwrap()),
+        Some(&merchant.token),
+        json!({ "lines": [{ "line": 0, "quantity": 1 }] }),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    let first = settle(&app, 15).await;
+    assert_eq!(nets(&first), vec![(referrer.id.clone(), "5.00".to_owned())]);
+
+    // After settlement the rest is refunded: 5.00 clawed back, a negative line of the
+    // next statement, next to a new 30.00 commission.
+    app.post(
+        &format!("/v1/conversions/{}/refunds", kept["id"].as_str().unwrap()),
+        Some(&merchant.token),
+        json!({}),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    convert(
+        &app,
+        &merchant,
+        order("o-2", "cust", minutes(0), &[("B", 1, "300.00")]),
+    )
+    .await;
+    let second = settle(&app, 16).await;
+    assert_eq!(
+        nets(&second),
+        vec![(referrer.id.clone(), "25.00".to_owned())]
+    );
+    let lines: Vec<(&str, &str)> = second["statements"][0]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["kind"].as_str().unwrap(), l["amount"].as_str().unwrap()))
+        .collect();
+    assert_eq!(lines, vec![("commission", "30.00"), ("clawback", "-5.00")]);
+    assert_eq!(second["statements"][0]["clawback"], "-5.00");
+}
+
+#[tokio::test]
+async fn rerunning_or_racing_a_settlement_writes_one_set() {
+    let app = TestApp::new().await;
+    let (merchant, referrer) = merchant_and_referrer(&app).await;
+    let other = app.partner("news").await;
+    app.partnership(&merchant, &other).await;
+    touch(&app, &referrer, "a", "click", "c-1", minutes(-10)).await;
+    touch(&app, &other, "b", "click", "c-2", minutes(-10)).await;
+    convert(
+        &app,
+        &merchant,
+        order("o-1", "c-1", minutes(-1), &[("A", 1, "40.00")]),
+    )
+    .await;
+    convert(
+        &app,
+        &merchant,
+        order("o-2", "c-2", minutes(-1), &[("A", 1, "60.00")]),
+    )
+    .await;
+    let body = json!({ "as_of": day(20) });
+    let (a, b) = tokio::join!(
+        app.post("/v1/settlements", Some(&app.operator), body.clone()),
+        app.post("/v1/settlements", Some(&app.operator), body.clone()),
+    );
+    let (a, b) = (a.expect(StatusCode::OK), b.expect(StatusCode::OK));
+    assert_eq!(
+        a.body["created"].as_u64().unwrap() + b.body["created"].as_u64().unwrap(),
+        2
+    );
+    let again = settle(&app, 20).await;
+    assert_eq!(again["created"], 0);
+    assert_eq!(again["released"], 0);
+    let ids = |v: &serde_json::Value| -> Vec<String> {
+        v["statements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(ids(&again).len(), 2);
+    assert_eq!(ids(&again), ids(&b.body));
+    let all = app
+        .get("/v1/statements", Some(&app.operator))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(all.body["items"].as_array().unwrap().len(), 2);
+    let mut totals: Vec<&str> = all.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["net"].as_str().unwrap())
+        .collect();
+    totals.sort();
+    assert_eq!(totals, vec!["4.00", "6.00"]);
+    // A later period has nothing left to pay.
+    assert_eq!(settle(&app, 40).await["statements"], json!([]));
+}
+
+#[tokio::test]
+async fn minimum_payouts_carry_forward_and_statements_stay_private() {
+    let app = TestApp::new().await;
+    let (merchant, referrer) = merchant_and_referrer(&app).await;
+    touch(&app, &referrer, "a", "click", "c", minutes(-10)).await;
+    convert(
+        &app,
+        &merchant,
+        order("o-1", "c", minutes(-1), &[("A", 1, "40.00")]),
+    )
+    .await;
+    let small = app
+        .post(
+            "/v1/settlements",
+            Some(&app.operator),
+            json!({ "as_of": day(15), "minimum_payout": { "EUR": "5.00" } }),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(small.body["statements"], json!([]));
+    assert_eq!(small.body["carried_forward"][0]["reason"], "below_minimum");
+    let run = settle(&app, 16).await;
+    let id = run["statements"][0]["id"].as_str().unwrap();
+    let outsider = app.partner("outsider").await;
+    app.get(&format!("/v1/statements/{id}"), Some(&outsider.token))
+        .await
+        .expect_problem(StatusCode::NOT_FOUND, "not_found");
+    let none = app
+        .get("/v1/statements", Some(&outsider.token))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(none.body["items"], json!([]));
+    app.post(
+        &format!("/v1/statements/{id}/paid"),
+        Some(&outsider.token),
+        json!({ "reference": "r" }),
+    )
+    .await
+    .expect_problem(StatusCode::NOT_FOUND, "not_found");
+    app.post(
+        "/v1/settlements",
+        Some(&merchant.token),
+        json!({ "as_of": day(1) }),
+    )
+    .await
+    .expect_problem(StatusCode::FORBIDDEN, "forbidden");
+}

@@ -1,0 +1,219 @@
+//! Tracking links, the click redirect and the touchpoints API.
+
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+
+use crate::sales::{convert, exclusions, follow, merchant_and_referrer, minutes, order, touch};
+use crate::support::TestApp;
+
+#[tokio::test]
+async fn a_click_redirects_with_its_id_and_unknown_codes_record_nothing() {
+    let app = TestApp::new().await;
+    let (merchant, referrer) = merchant_and_referrer(&app).await;
+    let link = app
+        .post(
+            "/v1/tracking-links",
+            Some(&referrer.token),
+            json!({ "merchant_id": merchant.id, "destination": "https://shop.test/p?ref=1" }),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let path = link.body["path"].as_str().unwrap().to_owned();
+    let reply = app
+        .call(
+            Method::GET,
+            &path,
+            None,
+            None,
+            &[
+                ("user-agent", "Mozilla/5.0"),
+                ("x-forwarded-for", "203.0.113.9"),
+            ],
+        )
+        .await
+        .expect(StatusCode::FOUND);
+    let location = reply.headers["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with("https://shop.test/p?ref=1&cosell_click_id="),
+        "{location}"
+    );
+    let click_id = location.rsplit('=').next().unwrap().to_owned();
+
+    // The click credits the referrer through the click id alone.
+    let sale = convert(
+        &app,
+        &merchant,
+        json!({ "order_id": "o-1", "customer_ref": "anyone", "click_id": click_id, "occurred_at": minutes(1),
+                "currency": "EUR", "lines": [{ "sku": "A", "quantity": 1, "unit_price": "20.00" }] }),
+    )
+    .await;
+    assert_eq!(sale["credits"][0]["partner_id"], referrer.id.as_str());
+    assert_eq!(sale["credits"][0]["commission"], "2.00");
+
+    app.get("/r/nope", None)
+        .await
+        .expect_problem(StatusCode::NOT_FOUND, "not_found");
+    // A bot's click is recorded and redirected, but never credited.
+    let bot_click = follow(&app, &path, "Googlebot/2.1").await;
+    let sale = convert(
+        &app,
+        &merchant,
+        json!({ "order_id": "o-2", "customer_ref": "other", "click_id": bot_click, "occurred_at": minutes(1),
+                "currency": "EUR", "lines": [{ "sku": "A", "quantity": 1, "unit_price": "20.00" }] }),
+    )
+    .await;
+    assert_eq!(sale["credits"], json!([]));
+    assert_eq!(exclusions(&app, &merchant, &sale).await, vec!["bot"]);
+
+    // Archived links stop redirecting; other partners do not see the link.
+    let id = link.id();
+    let outsider = app.partner("else").await;
+    app.get(&format!("/v1/tracking-links/{id}"), Some(&outsider.token))
+        .await
+        .expect_problem(StatusCode::NOT_FOUND, "not_found");
+    app.delete(&format!("/v1/tracking-links/{id}"), Some(&referrer.token))
+        .await
+        .expect(StatusCode::OK);
+    app.get(&path, None)
+        .await
+        .expect_problem(StatusCode::NOT_FOUND, "not_found");
+    let mine = app
+        .get("/v1/tracking-links", Some(&referrer.token))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(mine.body["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn links_need_a_partnership_and_a_web_destination() {
+    let app = TestApp::new().await;
+    let (merchant, referrer) = merchant_and_referrer(&app).await;
+    let stranger = app.partner("far").await;
+    app.post(
+        "/v1/tracking-links",
+        Some(&stranger.token),
+        json!({ "merchant_id": merchant.id, "destination": "https://shop.test/" }),
+    )
+    .await
+    .expect_problem(StatusCode::CONFLICT, "no_active_partnership");
+    app.post(
+        "/v1/tracking-links",
+        Some(&referrer.token),
+        json!({ "merchant_id": merchant.id, "destination": "javascript:alert(1)" }),
+    )
+    .await
+    .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+}
+
+#[tokio::test]
+async fn touchpoint_batches_report_duplicates_and_refuse_bad_events() {
+    let app = TestApp::new().await;
+    let (_merchant, referrer) = merchant_and_referrer(&app).await;
+    touch(&app, &referrer, "e-1", "click", "cust", minutes(-5)).await;
+    let events = json!([
+        { "event_id": "e-1", "kind": "click", "customer_ref": "cust", "occurred_at": minutes(-5) },
+        { "event_id": "e-2", "kind": "impression", "customer_ref": "cust", "occurred_at": minutes(-4) },
+        { "event_id": "e-3", "kind": "click", "customer_ref": "cust", "occurred_at": minutes(10) },
+        { "event_id": "e-4", "kind": "referral", "customer_ref": "blog", "occurred_at": minutes(-1) },
+    ]);
+    // All or nothing by default: the future event and the self-referral are named.
+    let refused = app
+        .post(
+            "/v1/touchpoints",
+            Some(&referrer.token),
+            json!({ "events": events }),
+        )
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "events_refused");
+    let errors: Vec<(&str, &str)> = refused.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap(),
+                e["message"].as_str().unwrap().split(':').next().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        vec![
+            ("events[2]", "future_event"),
+            ("events[3]", "self_referral")
+        ]
+    );
+    // Partial acceptance stores the good one, reports the duplicate and the refusals.
+    let partial = app
+        .post(
+            "/v1/touchpoints",
+            Some(&referrer.token),
+            json!({ "events": events, "partial": true }),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(partial.body["accepted"], 1);
+    assert_eq!(partial.body["duplicates"], json!(["e-1"]));
+    assert_eq!(partial.body["partial"], true);
+    assert_eq!(partial.body["rejected"].as_array().unwrap().len(), 2);
+    // Too many events, or someone else's partner id.
+    let many: Vec<_> = (0..1001)
+        .map(|i| json!({ "event_id": format!("m-{i}"), "kind": "click", "customer_ref": "c", "occurred_at": minutes(-1) }))
+        .collect();
+    app.post(
+        "/v1/touchpoints",
+        Some(&referrer.token),
+        json!({ "events": many }),
+    )
+    .await
+    .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let other = app.partner("other").await;
+    app.post(
+        "/v1/touchpoints",
+        Some(&referrer.token),
+        json!({ "events": [{ "event_id": "x", "partner_id": other.id, "kind": "click", "customer_ref": "c", "occurred_at": minutes(-1) }] }),
+    )
+    .await
+    .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "events_refused");
+}
+
+#[tokio::test]
+async fn a_sale_is_split_between_referrers_to_the_cent() {
+    let app = TestApp::new().await;
+    let (merchant, first) = merchant_and_referrer(&app).await;
+    let second = app.partner("news").await;
+    app.partnership(&merchant, &second).await;
+    app.call(
+        Method::PUT,
+        "/v1/attribution/default-model",
+        Some(&merchant.token),
+        Some(json!({ "model": "linear" })),
+        &[],
+    )
+    .await
+    .expect(StatusCode::OK);
+    touch(&app, &first, "a", "click", "cust-7", minutes(-30)).await;
+    touch(&app, &second, "b", "referral", "cust-7", minutes(-20)).await;
+    let sale = convert(
+        &app,
+        &merchant,
+        order("o-9", "cust-7", minutes(0), &[("X", 1, "100.01")]),
+    )
+    .await;
+    assert_eq!(sale["model"], "linear");
+    let mut amounts: Vec<&str> = sale["credits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["amount"].as_str().unwrap())
+        .collect();
+    amounts.sort();
+    assert_eq!(amounts, vec!["50.00", "50.01"]);
+    let weights: Vec<&str> = sale["credits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["weight"].as_str().unwrap())
+        .collect();
+    assert_eq!(weights, vec!["0.500000000000", "0.500000000000"]);
+}
