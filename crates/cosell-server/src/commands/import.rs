@@ -24,6 +24,8 @@ pub enum ImportCommand {
         #[arg(long, default_value_t = 10)]
         min_support: u32,
     },
+    #[command(flatten)]
+    Tracking(super::tracking_import::TrackingImport),
 }
 
 fn bar(len: u64, template: &str) -> anyhow::Result<ProgressBar> {
@@ -33,7 +35,12 @@ fn bar(len: u64, template: &str) -> anyhow::Result<ProgressBar> {
 }
 
 pub async fn run(storage: &StorageSettings, command: ImportCommand) -> anyhow::Result<()> {
-    let ImportCommand::Baskets { file, min_support } = command;
+    let (file, min_support) = match command {
+        ImportCommand::Baskets { file, min_support } => (file, min_support),
+        ImportCommand::Tracking(tracking) => {
+            return super::tracking_import::run(storage, tracking).await;
+        }
+    };
     let handle =
         std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
     let reading = bar(

@@ -6,6 +6,7 @@ pub mod import;
 pub mod partner;
 pub mod serve;
 pub mod settle;
+pub mod tracking_import;
 
 use anyhow::Context;
 use cosell_store::Store;

@@ -1,0 +1,217 @@
+//! `cosell import touchpoints FILE` and `cosell import conversions FILE`: the bulk path.
+//! Files are JSON Lines, one event or conversion per line, in the API's shapes plus
+//! the partner (`partner_id`, `merchant_id`) each line belongs to. Lines go through the
+//! same store calls as the API, a few thousand at a time, so they are checked, deduplicated
+//! and attributed exactly as if they had been posted.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, Utc};
+use clap::Subcommand;
+use cosell_core::PartnerId;
+use cosell_store::conversions::{NewConversion, NewLine, Recorded};
+use cosell_store::touchpoints::NewTouchpoint;
+use cosell_store::{Store, Tenant};
+use indicatif::{ProgressBar, ProgressStyle};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use super::settle::{SettleArgs, settle};
+use crate::settings::StorageSettings;
+
+/// Lines handed to the store per call: large enough for few round trips, small enough
+/// to keep memory flat.
+const CHUNK: usize = 5_000;
+
+#[derive(Debug, Subcommand)]
+pub enum TrackingImport {
+    /// Import touchpoints: {"event_id", "partner_id", "kind", "customer_ref", "click_id",
+    /// "offer_id", "occurred_at"} per line. Repeated event ids are skipped.
+    Touchpoints { file: PathBuf },
+    /// Import conversions and attribute them: {"merchant_id", "order_id", "customer_ref",
+    /// "click_id", "occurred_at", "currency", "lines": [{"sku", "category", "quantity",
+    /// "unit_price"}]} per line. Replayed orders are skipped, conflicting ones refused.
+    Conversions {
+        file: PathBuf,
+        /// Then run settlement as of this day (YYYY-MM-DD).
+        #[arg(long)]
+        settle_as_of: Option<chrono::NaiveDate>,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+struct TouchpointLine {
+    event_id: String,
+    partner_id: uuid::Uuid,
+    offer_id: Option<uuid::Uuid>,
+    kind: String,
+    customer_ref: Option<String>,
+    click_id: Option<String>,
+    occurred_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SaleLineIn {
+    product_id: Option<uuid::Uuid>,
+    sku: Option<String>,
+    category: Option<String>,
+    quantity: i64,
+    unit_price: Decimal,
+}
+
+#[derive(Debug, Deserialize)]
+struct ConversionLine {
+    merchant_id: uuid::Uuid,
+    order_id: String,
+    customer_ref: String,
+    click_id: Option<String>,
+    occurred_at: DateTime<Utc>,
+    currency: String,
+    lines: Vec<SaleLineIn>,
+}
+
+/// Reads `file` as JSON Lines in chunks, with a progress bar over its bytes.
+fn chunks<T: serde::de::DeserializeOwned>(
+    file: &Path,
+) -> anyhow::Result<(ProgressBar, impl Iterator<Item = anyhow::Result<Vec<T>>>)> {
+    let handle =
+        std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let bar = ProgressBar::new(handle.metadata()?.len());
+    bar.set_style(ProgressStyle::with_template(
+        "{msg:12} {bar:40} {bytes}/{total_bytes} {bytes_per_sec} ({eta})",
+    )?);
+    let mut lines = BufReader::new(bar.wrap_read(handle)).lines().enumerate();
+    let name = file.display().to_string();
+    let iter = std::iter::from_fn(move || {
+        let mut chunk = Vec::with_capacity(CHUNK);
+        for (n, line) in lines.by_ref() {
+            let parsed = line
+                .map_err(anyhow::Error::from)
+                .and_then(|l| serde_json::from_str(&l).map_err(anyhow::Error::from))
+                .with_context(|| format!("{name}:{}", n + 1));
+            match parsed {
+                Ok(item) => chunk.push(item),
+                Err(e) => return Some(Err(e)),
+            }
+            if chunk.len() == CHUNK {
+                break;
+            }
+        }
+        (!chunk.is_empty()).then_some(Ok(chunk))
+    });
+    Ok((bar, iter))
+}
+
+async fn touchpoints(store: &Store, file: &Path) -> anyhow::Result<()> {
+    let (bar, chunks) = chunks::<TouchpointLine>(file)?;
+    bar.set_message("touchpoints");
+    let (mut accepted, mut duplicates, mut rejected) = (0, 0, 0);
+    for chunk in chunks {
+        let events: Vec<NewTouchpoint> = chunk?
+            .into_iter()
+            .map(|t| NewTouchpoint {
+                event_id: t.event_id,
+                partner_id: PartnerId(t.partner_id),
+                offer_id: t.offer_id,
+                kind: t.kind,
+                customer_ref: t.customer_ref,
+                click_id: t.click_id,
+                occurred_at: t.occurred_at,
+            })
+            .collect();
+        let report = store
+            .ingest_touchpoints(Tenant::All, &events, true, Utc::now())
+            .await?;
+        if let Some(first) = report.rejected.first() {
+            bar.println(format!(
+                "refused event {}: {}: {}",
+                first.event_id, first.code, first.message
+            ));
+        }
+        accepted += report.accepted;
+        duplicates += report.duplicates.len();
+        rejected += report.rejected.len();
+    }
+    bar.finish();
+    println!(
+        "{}",
+        serde_json::json!({ "accepted": accepted, "duplicates": duplicates, "rejected": rejected })
+    );
+    Ok(())
+}
+
+async fn conversions(store: &Store, file: &Path) -> anyhow::Result<()> {
+    let (bar, chunks) = chunks::<ConversionLine>(file)?;
+    bar.set_message("conversions");
+    let (mut created, mut replayed) = (0, 0);
+    for chunk in chunks {
+        let mut chunk = chunk?;
+        // The store takes one merchant per call.
+        chunk.sort_by_key(|c| c.merchant_id);
+        for group in chunk.chunk_by(|a, b| a.merchant_id == b.merchant_id) {
+            let merchant = PartnerId(group[0].merchant_id);
+            let batch: Vec<NewConversion> = group.iter().map(new_conversion).collect();
+            for outcome in store
+                .record_conversions(merchant, &batch, Utc::now())
+                .await?
+            {
+                match outcome {
+                    Recorded::Created(_) => created += 1,
+                    Recorded::Replayed(_) => replayed += 1,
+                    Recorded::Conflict(id) => {
+                        bail!("an order of conversion {id} was imported before with another body")
+                    }
+                }
+            }
+        }
+    }
+    bar.finish();
+    println!(
+        "{}",
+        serde_json::json!({ "created": created, "replayed": replayed })
+    );
+    Ok(())
+}
+
+fn new_conversion(c: &ConversionLine) -> NewConversion {
+    NewConversion {
+        order_id: c.order_id.clone(),
+        customer_ref: c.customer_ref.clone(),
+        click_id: c.click_id.clone(),
+        occurred_at: c.occurred_at,
+        currency: c.currency.clone(),
+        lines: c
+            .lines
+            .iter()
+            .map(|l| NewLine {
+                product_id: l.product_id,
+                sku: l.sku.clone(),
+                category: l.category.clone(),
+                quantity: l.quantity,
+                unit_price: l.unit_price,
+            })
+            .collect(),
+    }
+}
+
+pub async fn run(storage: &StorageSettings, command: TrackingImport) -> anyhow::Result<()> {
+    let store = super::open_store(storage).await?;
+    match command {
+        TrackingImport::Touchpoints { file } => touchpoints(&store, &file).await,
+        TrackingImport::Conversions { file, settle_as_of } => {
+            conversions(&store, &file).await?;
+            match settle_as_of {
+                Some(as_of) => {
+                    let args = SettleArgs {
+                        as_of,
+                        minimum_payout: Vec::new(),
+                    };
+                    settle(&store, &args).await
+                }
+                None => Ok(()),
+            }
+        }
+    }
+}
