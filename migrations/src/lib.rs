@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_catalog;
 mod m20261123_000002_tracking;
 mod m20261123_000003_customers;
+mod m20261123_000004_plugins;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_catalog::Migration),
             Box::new(m20261123_000002_tracking::Migration),
             Box::new(m20261123_000003_customers::Migration),
+            Box::new(m20261123_000004_plugins::Migration),
         ]
     }
 }

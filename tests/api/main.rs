@@ -4,6 +4,10 @@
 mod sales;
 mod support;
 
+// Shared with the plugin host's tests: builds the plugin cdylibs from the workspace.
+#[path = "../../crates/cosell-plugin-host/tests/support/build_plugins.rs"]
+mod build_plugins;
+
 mod auth;
 mod bundles;
 mod conversions;
@@ -14,6 +18,7 @@ mod offers;
 mod openapi;
 mod partners;
 mod partnerships;
+mod plugins;
 mod products;
 mod recommendations;
 mod relations;

@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 mod middleware;
 mod openapi;
+pub mod plugins;
 pub mod reco;
 pub mod routes;
 pub mod state;
@@ -41,6 +42,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::bundles::router())
         .merge(routes::partnerships::router())
         .merge(routes::offers::router())
+        .merge(routes::plugins::router())
         .merge(routes::tracking::router())
         .merge(routes::touchpoints::router())
         .merge(routes::conversions::router())

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use cosell_plugin_host::{HostConfig, PluginRegistry};
 use cosell_reco::{ModelHolder, RecommenderConfig};
 use cosell_store::Store;
 
@@ -17,6 +18,8 @@ pub struct ApiConfig {
     pub request_timeout: Duration,
     /// Guardrail thresholds and score knobs of `POST /v1/recommendations`.
     pub recommender: RecommenderConfig,
+    /// Where installed plugins live and how calls to them are limited.
+    pub plugins: HostConfig,
 }
 
 impl Default for ApiConfig {
@@ -25,6 +28,8 @@ impl Default for ApiConfig {
             max_body_bytes: 2 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             recommender: RecommenderConfig::default(),
+            // The data directory `cosell serve` uses by default.
+            plugins: HostConfig::new("./data"),
         }
     }
 }
@@ -36,6 +41,8 @@ struct Inner {
     config: ApiConfig,
     /// The co-purchase model recommendations read; a background rebuild swaps it.
     model: Arc<ModelHolder>,
+    /// The loaded native plugins; the server fills it from the stored registrations.
+    plugins: PluginRegistry,
 }
 
 /// Cheap to clone: handlers get it by value.
@@ -47,8 +54,9 @@ impl AppState {
         AppState(Arc::new(Inner {
             store,
             jwt,
-            config,
             model: Arc::default(),
+            plugins: PluginRegistry::new(config.plugins.clone()),
+            config,
         }))
     }
 
@@ -67,5 +75,10 @@ impl AppState {
     /// The co-purchase model holder, shared with whatever rebuilds the model.
     pub fn model(&self) -> &Arc<ModelHolder> {
         &self.0.model
+    }
+
+    /// The plugin registry every plugin call goes through.
+    pub fn plugins(&self) -> &PluginRegistry {
+        &self.0.plugins
     }
 }

@@ -33,6 +33,8 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand, name = "api-key")]
     ApiKey(commands::api_key::ApiKeyCommand),
+    /// Install and manage native plugins.
+    Plugin(commands::plugin::PluginArgs),
     /// Print the OpenAPI document.
     Openapi,
     /// Settle commissions payable by the end of a day into statements.
@@ -59,6 +61,7 @@ async fn main() -> ExitCode {
         Command::Migrate => commands::migrate(&cli.storage).await,
         Command::Partner(cmd) => commands::partner::run(&cli.storage, cmd).await,
         Command::ApiKey(cmd) => commands::api_key::run(&cli.storage, cmd).await,
+        Command::Plugin(args) => commands::plugin::run(&cli.storage, args).await,
         Command::Openapi => commands::print_openapi(),
         Command::Settle(args) => commands::settle::run(&cli.storage, args).await,
         Command::Import(cmd) => commands::import::run(&cli.storage, cmd).await,

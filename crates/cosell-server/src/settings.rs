@@ -79,6 +79,9 @@ pub struct ServeSettings {
 
     #[command(flatten)]
     pub recommendations: RecommendationSettings,
+
+    #[command(flatten)]
+    pub plugins: PluginSettings,
 }
 
 /// How recommendations guard customers and how often their model is rebuilt.
@@ -114,6 +117,48 @@ impl RecommendationSettings {
 
     pub fn min_support(&self) -> cosell_reco::MinSupport {
         cosell_reco::MinSupport::Count(self.model_min_support)
+    }
+}
+
+/// Limits on native plugin calls; plugins live in `<data-dir>/plugins/`.
+#[derive(Debug, Args)]
+pub struct PluginSettings {
+    /// Longest an attribution or commission call to a plugin may take, in milliseconds.
+    #[arg(long, env = "COSELL_PLUGIN_CALL_TIMEOUT_MS", default_value_t = 250)]
+    pub plugin_call_timeout_ms: u64,
+
+    /// Longest a plugin's `init`, `fit` or catalog contribution may take, in seconds.
+    #[arg(
+        long,
+        env = "COSELL_PLUGIN_SLOW_CALL_TIMEOUT_SECONDS",
+        default_value_t = 30
+    )]
+    pub plugin_slow_call_timeout_seconds: u64,
+
+    /// Calls to one plugin running at once.
+    #[arg(long, env = "COSELL_PLUGIN_MAX_CONCURRENT_CALLS", default_value_t = 4)]
+    pub plugin_max_concurrent_calls: usize,
+
+    /// Largest request or response exchanged with a plugin, in bytes of JSON.
+    #[arg(long, env = "COSELL_PLUGIN_MAX_PAYLOAD_BYTES", default_value_t = 4 << 20)]
+    pub plugin_max_payload_bytes: usize,
+
+    /// Consecutive failed calls after which a plugin is quarantined until re-enabled.
+    #[arg(long, env = "COSELL_PLUGIN_FAILURE_THRESHOLD", default_value_t = 5)]
+    pub plugin_failure_threshold: u32,
+}
+
+impl PluginSettings {
+    /// The plugin host's configuration, storing plugins under `data_dir`.
+    pub fn host_config(&self, data_dir: &Path) -> cosell_plugin_host::HostConfig {
+        cosell_plugin_host::HostConfig {
+            call_timeout: Duration::from_millis(self.plugin_call_timeout_ms),
+            slow_call_timeout: Duration::from_secs(self.plugin_slow_call_timeout_seconds),
+            max_concurrent_calls: self.plugin_max_concurrent_calls.max(1),
+            max_payload_bytes: self.plugin_max_payload_bytes,
+            failure_threshold: self.plugin_failure_threshold.max(1),
+            ..cosell_plugin_host::HostConfig::new(data_dir)
+        }
     }
 }
 

@@ -22,6 +22,7 @@ pub mod offer_rules;
 pub mod offers;
 pub mod partners;
 pub mod partnerships;
+pub mod plugins;
 pub mod products;
 pub mod reattribution;
 pub mod reco_catalog;

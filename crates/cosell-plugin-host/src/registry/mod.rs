@@ -96,6 +96,16 @@ pub struct PluginRegistry {
     load_errors: Arc<Mutex<BTreeMap<String, String>>>,
 }
 
+// By hand: the entries hold trait objects and locks; their ids are what a log needs.
+impl std::fmt::Debug for PluginRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginRegistry")
+            .field("data_dir", &self.config.data_dir)
+            .field("plugins", &self.read().keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
 impl PluginRegistry {
     /// An empty registry.
     pub fn new(config: HostConfig) -> Self {

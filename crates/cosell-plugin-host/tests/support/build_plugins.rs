@@ -1,5 +1,6 @@
 //! Builds plugin cdylibs from the workspace with the cargo running the tests,
-//! shared by the `host` test binary and the `call_overhead` bench.
+//! shared by the `host` test binary, the `call_overhead` bench and the API
+//! tests (`tests/api`).
 //!
 //! A nested cargo in a `build.rs` would deadlock on the outer build's lock,
 //! so the test itself runs `cargo build` into its own target directory under

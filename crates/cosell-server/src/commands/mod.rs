@@ -4,6 +4,7 @@ pub mod api_key;
 pub mod eval;
 pub mod import;
 pub mod partner;
+pub mod plugin;
 pub mod serve;
 pub mod settle;
 pub mod tracking_import;

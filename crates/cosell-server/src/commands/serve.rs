@@ -44,8 +44,15 @@ pub async fn run(storage: &StorageSettings, settings: ServeSettings) -> anyhow::
         max_body_bytes: settings.max_body_bytes,
         request_timeout: settings.request_timeout(),
         recommender: settings.recommendations.recommender(),
+        plugins: settings.plugins.host_config(&storage.data_dir),
     };
     let state = AppState::new(store.clone(), jwt, config);
+    // A plugin that fails to load is logged and listed by GET /v1/plugins; serving goes on.
+    let loaded = cosell_api::plugins::load_all(&store, state.plugins())
+        .await
+        .context("cannot read plugin registrations")?;
+    let failed = state.plugins().load_errors().len();
+    tracing::info!(loaded, failed, "plugins loaded");
     let reco = &settings.recommendations;
     let rebuilds = cosell_api::reco::spawn_model_rebuilds(
         store,

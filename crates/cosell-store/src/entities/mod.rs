@@ -18,6 +18,7 @@ pub mod offer_anchor;
 pub mod offer_rule;
 pub mod partner;
 pub mod partnership;
+pub mod plugin;
 pub mod product;
 pub mod product_relation;
 pub mod recommendation_impression;
