@@ -1,6 +1,9 @@
 //! End-to-end tests: the real router and a real database (SQLite, or PostgreSQL when
 //! `COSELL_TEST_DATABASE_URL` is set). One binary, one module per area.
 
+// A test binary reports failure by panicking: helpers unwrap freely.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod sales;
 mod support;
 
