@@ -383,6 +383,11 @@ async fn a_restart_loads_registrations_and_reports_the_one_that_fails() {
     assert!(reason.contains("SHA-256"), "{reason}");
 
     app.get("/healthz", None).await.expect(StatusCode::OK);
+    // Installing it again is refused: it would replace the library the registration names.
+    install(&app, "tiered-commission", &["commission"], json!({}))
+        .await
+        .expect_problem(StatusCode::CONFLICT, "plugin_installed");
+    assert!(stored.exists());
     app.delete(&format!("/v1/plugins/{tiered}"), Some(&app.operator))
         .await
         .expect(StatusCode::NO_CONTENT);

@@ -42,6 +42,9 @@ pub enum PluginOpError {
     /// A stored capability name this host does not know: a manual edit or a downgrade.
     #[error("registration {id} grants unknown capability `{name}`")]
     UnknownCapability { id: String, name: String },
+    /// A registration with this hash exists (loaded or not).
+    #[error("plugin {0} is already installed; remove it first to install it again")]
+    AlreadyInstalled(PluginId),
     /// Input for a plugin call does not match the method's message schema.
     #[error("input does not match the method's message: {0}")]
     BadInput(String),
@@ -91,6 +94,14 @@ pub async fn install(
     granted: BTreeSet<Capability>,
     config: serde_json::Value,
 ) -> Result<PluginRegistration, PluginOpError> {
+    // A registration that failed to load is not in the registry, which would install
+    // over it; undoing that would then delete the library the registration still names.
+    let id = plugin_id(sha256)?;
+    match store.get_plugin(id.as_str()).await {
+        Ok(_) => return Err(PluginOpError::AlreadyInstalled(id)),
+        Err(StoreError::NotFound(_)) => {}
+        Err(other) => return Err(other.into()),
+    }
     let info = registry
         .install(path, sha256, granted.clone(), &config)
         .await?;
@@ -402,6 +413,7 @@ impl PluginOpError {
                     "plugin_loading_interrupted",
                 ),
             },
+            PluginOpError::AlreadyInstalled(_) => (StatusCode::CONFLICT, "plugin_installed"),
             PluginOpError::ConfigRefused(_) => (unprocessable, "config_refused"),
             PluginOpError::Call(call) => match call {
                 CallError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
