@@ -64,8 +64,11 @@ pub fn app(state: AppState) -> Router {
     let config = state.config().clone();
     let idempotency =
         axum::middleware::from_fn_with_state(state.clone(), middleware::idempotency::idempotency);
+    let catalog_writes =
+        axum::middleware::from_fn_with_state(state.clone(), reco::invalidate_catalogs);
     routes
         .layer(idempotency)
+        .layer(catalog_writes)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
         .with_state(state)
         // Innermost first: each layer wraps everything above it.

@@ -2,8 +2,14 @@
 //! profile and the current co-purchase model, and rebuilding that model off the request
 //! path. The rules themselves live in `cosell-reco`; this module only gathers its inputs.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request as HttpRequest, State};
+use axum::middleware::Next;
+use axum::response::Response;
 
 use chrono::Utc;
 use cosell_core::{PartnerId, ProductId, ValidationError, ValidationErrors};
@@ -80,6 +86,96 @@ pub fn spawn_model_rebuilds(
     })
 }
 
+/// How long a cached catalog may serve without a write seen by this process: the bound
+/// on staleness when another server instance changed the catalog.
+const CATALOG_TTL: Duration = Duration::from_secs(10);
+
+/// Paths whose successful writes can change some merchant's recommendation catalog.
+const CATALOG_PATHS: [&str; 6] = [
+    "/v1/products",
+    "/v1/relations",
+    "/v1/bundles",
+    "/v1/offers",
+    "/v1/partnerships",
+    "/v1/partners",
+];
+
+/// Merchants' recommendation catalogs, reused across requests. Loading one is a handful
+/// of queries and a row per product, far more than the rest of a request; any catalog
+/// write through this server drops them all (a generation bump), and `CATALOG_TTL`
+/// bounds what another instance's writes can leave stale.
+#[derive(Debug, Default)]
+pub struct CatalogCache {
+    generation: AtomicU64,
+    entries: RwLock<HashMap<PartnerId, Cached>>,
+}
+
+#[derive(Debug, Clone)]
+struct Cached {
+    generation: u64,
+    loaded: Instant,
+    catalog: Arc<MerchantCatalog>,
+}
+
+impl CatalogCache {
+    /// Forgets every cached catalog.
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The merchant's catalog, loaded from `store` unless a fresh copy is cached.
+    pub async fn get(
+        &self,
+        store: &Store,
+        merchant: PartnerId,
+    ) -> Result<Arc<MerchantCatalog>, StoreError> {
+        // Read before loading: a write that lands during the load bumps the generation
+        // past this one, so the copy cached below is dropped at the next request.
+        let generation = self.generation.load(Ordering::Acquire);
+        let cached = self
+            .entries
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&merchant)
+            .cloned();
+        if let Some(c) = cached
+            && c.generation == generation
+            && c.loaded.elapsed() < CATALOG_TTL
+        {
+            return Ok(c.catalog);
+        }
+        let catalog = Arc::new(store.recommendation_catalog(merchant).await?);
+        self.entries
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(
+                merchant,
+                Cached {
+                    generation,
+                    loaded: Instant::now(),
+                    catalog: Arc::clone(&catalog),
+                },
+            );
+        Ok(catalog)
+    }
+}
+
+/// Middleware: after a successful write to a catalog resource, drops cached catalogs.
+pub async fn invalidate_catalogs(
+    State(state): State<AppState>,
+    request: HttpRequest,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    let writes_catalog =
+        !request.method().is_safe() && CATALOG_PATHS.iter().any(|p| path.starts_with(p));
+    let response = next.run(request).await;
+    if writes_catalog && response.status().is_success() {
+        state.catalogs().invalidate();
+    }
+    response
+}
+
 /// One recommendation request, as the API received it.
 #[derive(Debug, Clone)]
 pub struct Ask<'a> {
@@ -119,7 +215,7 @@ impl Ask<'_> {
 #[derive(Debug)]
 pub struct Answer {
     pub outcome: Outcome,
-    pub catalog: MerchantCatalog,
+    pub catalog: Arc<MerchantCatalog>,
     pub impressions: Vec<uuid::Uuid>,
 }
 
@@ -129,7 +225,7 @@ pub async fn answer(state: &AppState, ask: Ask<'_>) -> Result<Answer, crate::err
     ask.check()?;
     let store = state.store();
     let now = Utc::now();
-    let catalog = store.recommendation_catalog(ask.merchant).await?;
+    let catalog = state.catalogs().get(store, ask.merchant).await?;
     let products = ask
         .anchors
         .iter()

@@ -8,6 +8,7 @@ use cosell_reco::{ModelHolder, RecommenderConfig};
 use cosell_store::Store;
 
 use crate::auth::jwt::JwtKeys;
+use crate::reco::CatalogCache;
 
 /// Limits and settings the router applies.
 #[derive(Debug, Clone)]
@@ -41,6 +42,8 @@ struct Inner {
     config: ApiConfig,
     /// The co-purchase model recommendations read; a background rebuild swaps it.
     model: Arc<ModelHolder>,
+    /// Merchants' recommendation catalogs, dropped on catalog writes.
+    catalogs: CatalogCache,
     /// The loaded native plugins; the server fills it from the stored registrations.
     plugins: PluginRegistry,
 }
@@ -55,6 +58,7 @@ impl AppState {
             store,
             jwt,
             model: Arc::default(),
+            catalogs: CatalogCache::default(),
             plugins: PluginRegistry::new(config.plugins.clone()),
             config,
         }))
@@ -75,6 +79,11 @@ impl AppState {
     /// The co-purchase model holder, shared with whatever rebuilds the model.
     pub fn model(&self) -> &Arc<ModelHolder> {
         &self.0.model
+    }
+
+    /// The cache of merchants' recommendation catalogs.
+    pub fn catalogs(&self) -> &CatalogCache {
+        &self.0.catalogs
     }
 
     /// The plugin registry every plugin call goes through.
