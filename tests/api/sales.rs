@@ -1,9 +1,6 @@
 //! Shared steps of the tracking, conversion and settlement tests: a merchant paying a
 //! referrer, touchpoints, conversions and settlement runs through the API.
 
-// Test helpers outside `#[test]` functions: a missing field should fail the test loudly.
-#![allow(clippy::unwrap_used)]
-
 use axum::http::{Method, StatusCode};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{Value, json};

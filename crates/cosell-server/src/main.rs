@@ -49,13 +49,20 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The server logs its progress; one-shot commands print their result and stay quiet
+    // unless something is wrong.
+    let default_level = if matches!(cli.command, Command::Serve(_)) {
+        "info,sqlx=warn"
+    } else {
+        "warn"
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(settings) => commands::serve::run(&cli.storage, settings).await,
         Command::Migrate => commands::migrate(&cli.storage).await,

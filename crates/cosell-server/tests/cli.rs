@@ -1,6 +1,9 @@
 //! The `cosell` binary as an operator uses it: first start on a fresh data directory, the
 //! first operator key, plain error messages, and the printed OpenAPI document.
 
+// A test binary reports failure by panicking: helpers unwrap freely.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
