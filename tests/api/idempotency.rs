@@ -3,35 +3,29 @@
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 
-use crate::support::TestApp;
+use crate::support::{Reply, TestApp};
 
-fn product(sku: &str, price: &str) -> serde_json::Value {
-    json!({ "sku": sku, "title": "t", "category": "c", "price": price, "unit_cost": "1", "currency": "EUR" })
+/// Creates a product as `token` under the `Idempotency-Key` `key`.
+async fn create(app: &TestApp, token: &str, key: &str, sku: &str, price: &str) -> Reply {
+    let body = json!({ "sku": sku, "title": "t", "category": "c", "price": price, "unit_cost": "1", "currency": "EUR" });
+    app.call(
+        Method::POST,
+        "/v1/products",
+        Some(token),
+        Some(body),
+        &[("idempotency-key", key)],
+    )
+    .await
 }
 
 #[tokio::test]
 async fn a_retried_create_is_replayed_not_repeated() {
     let app = TestApp::new().await;
     let a = app.partner("acme").await;
-    let key = [("idempotency-key", "order-42")];
-    let first = app
-        .call(
-            Method::POST,
-            "/v1/products",
-            Some(&a.token),
-            Some(product("P", "10")),
-            &key,
-        )
+    let first = create(&app, &a.token, "order-42", "P", "10")
         .await
         .expect(StatusCode::CREATED);
-    let again = app
-        .call(
-            Method::POST,
-            "/v1/products",
-            Some(&a.token),
-            Some(product("P", "10")),
-            &key,
-        )
+    let again = create(&app, &a.token, "order-42", "P", "10")
         .await
         .expect(StatusCode::CREATED);
     assert_eq!(first.body, again.body, "the replay is the first response");
@@ -41,40 +35,21 @@ async fn a_retried_create_is_replayed_not_repeated() {
         .await
         .expect(StatusCode::OK);
     assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
-    app.call(
-        Method::POST,
-        "/v1/products",
-        Some(&a.token),
-        Some(product("P", "11")),
-        &key,
-    )
-    .await
-    .expect_problem(StatusCode::CONFLICT, "idempotency_key_reused");
+    create(&app, &a.token, "order-42", "P", "11")
+        .await
+        .expect_problem(StatusCode::CONFLICT, "idempotency_key_reused");
 }
 
 #[tokio::test]
 async fn a_failed_request_does_not_burn_its_key() {
     let app = TestApp::new().await;
     let a = app.partner("acme").await;
-    let key = [("idempotency-key", "k1")];
-    app.call(
-        Method::POST,
-        "/v1/products",
-        Some(&a.token),
-        Some(product("P", "-1")),
-        &key,
-    )
-    .await
-    .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    app.call(
-        Method::POST,
-        "/v1/products",
-        Some(&a.token),
-        Some(product("P", "1")),
-        &key,
-    )
-    .await
-    .expect(StatusCode::CREATED);
+    create(&app, &a.token, "k1", "P", "-1")
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    create(&app, &a.token, "k1", "P", "1")
+        .await
+        .expect(StatusCode::CREATED);
 }
 
 #[tokio::test]
@@ -82,25 +57,10 @@ async fn keys_belong_to_the_caller() {
     let app = TestApp::new().await;
     let a = app.partner("acme").await;
     let b = app.partner("bolt").await;
-    let key = [("idempotency-key", "same-key")];
-    let from_a = app
-        .call(
-            Method::POST,
-            "/v1/products",
-            Some(&a.token),
-            Some(product("P", "1")),
-            &key,
-        )
+    let from_a = create(&app, &a.token, "same-key", "P", "1")
         .await
         .expect(StatusCode::CREATED);
-    let from_b = app
-        .call(
-            Method::POST,
-            "/v1/products",
-            Some(&b.token),
-            Some(product("P", "1")),
-            &key,
-        )
+    let from_b = create(&app, &b.token, "same-key", "P", "1")
         .await
         .expect(StatusCode::CREATED);
     assert_ne!(
@@ -115,14 +75,7 @@ async fn keys_belong_to_the_caller() {
 async fn oversized_keys_are_refused() {
     let app = TestApp::new().await;
     let a = app.partner("acme").await;
-    let long = "k".repeat(256);
-    app.call(
-        Method::POST,
-        "/v1/products",
-        Some(&a.token),
-        Some(product("P", "1")),
-        &[("idempotency-key", &long)],
-    )
-    .await
-    .expect_problem(StatusCode::BAD_REQUEST, "malformed_request");
+    create(&app, &a.token, &"k".repeat(256), "P", "1")
+        .await
+        .expect_problem(StatusCode::BAD_REQUEST, "malformed_request");
 }

@@ -96,58 +96,32 @@ fn first_start_creates_the_database_and_a_private_signing_secret() {
     }
 }
 
+/// Runs `cosell partner create` with these fields.
+fn create_partner(data_dir: &std::path::Path, slug: &str, email: &str) -> std::process::Output {
+    cosell(data_dir)
+        .args([
+            "partner", "create", "--name", "Acme", "--slug", slug, "--email", email,
+        ])
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn bad_input_gets_a_plain_message_and_a_failing_exit_code() {
     let dir = tempfile::tempdir().unwrap();
-    let out = cosell(dir.path())
-        .args([
-            "partner",
-            "create",
-            "--name",
-            "Acme",
-            "--slug",
-            "Not Valid",
-            "--email",
-            "x",
-        ])
-        .output()
-        .unwrap();
+    let out = create_partner(dir.path(), "Not Valid", "x");
     assert!(!out.status.success());
     let message = String::from_utf8_lossy(&out.stderr);
     assert!(message.contains("slug: must be"), "{message}");
     assert!(message.contains("contact_email"), "{message}");
 
-    let out = cosell(dir.path())
-        .args([
-            "partner",
-            "create",
-            "--name",
-            "Acme",
-            "--slug",
-            "acme",
-            "--email",
-            "ops@acme.test",
-        ])
-        .output()
-        .unwrap();
+    let out = create_partner(dir.path(), "acme", "ops@acme.test");
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let again = cosell(dir.path())
-        .args([
-            "partner",
-            "create",
-            "--name",
-            "Acme",
-            "--slug",
-            "acme",
-            "--email",
-            "ops@acme.test",
-        ])
-        .output()
-        .unwrap();
+    let again = create_partner(dir.path(), "acme", "ops@acme.test");
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("the slug 'acme' is taken"));
 

@@ -1,5 +1,7 @@
 //! Bundles: discounted sets of a partner's products, priced and margin-checked on every write.
 
+use std::collections::BTreeMap;
+
 use chrono::Utc;
 use cosell_core::catalog::bundle::BundlePricing;
 use cosell_core::catalog::{Bundle, BundleItem, BundleTerms};
@@ -15,6 +17,55 @@ use crate::{Store, StoreError, Tenant};
 
 const TABLE: &str = "bundles";
 
+fn to_domain(m: bundle::Model, product_ids: Vec<ProductId>) -> Result<Bundle, StoreError> {
+    let currency = currency(TABLE, &m.currency)?;
+    Ok(Bundle {
+        id: BundleId(m.id),
+        partner_id: PartnerId(m.partner_id),
+        terms: BundleTerms {
+            name: m.name,
+            currency,
+            discount_percent: decimal(TABLE, &m.discount_percent)?,
+            margin_floor: currency.from_minor(m.margin_floor_minor),
+        },
+        product_ids,
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    })
+}
+
+/// Bundles with their members: one query for all items, however many bundles.
+async fn with_items<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<bundle::Model>,
+) -> Result<Vec<Bundle>, StoreError> {
+    let mut members: BTreeMap<uuid::Uuid, Vec<ProductId>> = BTreeMap::new();
+    if !rows.is_empty() {
+        let found = bundle_item::Entity::find()
+            .filter(
+                bundle_item::COLUMN
+                    .bundle_id
+                    .is_in(rows.iter().map(|m| m.id)),
+            )
+            .order_by_asc(bundle_item::COLUMN.product_id)
+            .all(db)
+            .await?;
+        for item in found {
+            members
+                .entry(item.bundle_id)
+                .or_default()
+                .push(ProductId(item.product_id));
+        }
+    }
+    rows.into_iter()
+        .map(|m| {
+            let own = members.remove(&m.id).unwrap_or_default();
+            to_domain(m, own)
+        })
+        .collect()
+}
+
 async fn load<C: ConnectionTrait>(
     db: &C,
     tenant: Tenant,
@@ -27,26 +78,8 @@ async fn load<C: ConnectionTrait>(
     if !tenant.sees(PartnerId(m.partner_id)) {
         return Err(StoreError::NotFound("bundle"));
     }
-    let items = bundle_item::Entity::find()
-        .filter(bundle_item::COLUMN.bundle_id.eq(id.0))
-        .order_by_asc(bundle_item::COLUMN.product_id)
-        .all(db)
-        .await?;
-    let currency = currency(TABLE, &m.currency)?;
-    Ok(Bundle {
-        id,
-        partner_id: PartnerId(m.partner_id),
-        terms: BundleTerms {
-            name: m.name,
-            currency,
-            discount_percent: decimal(TABLE, &m.discount_percent)?,
-            margin_floor: currency.from_minor(m.margin_floor_minor),
-        },
-        product_ids: items.into_iter().map(|i| ProductId(i.product_id)).collect(),
-        version: m.version,
-        created_at: m.created_at,
-        updated_at: m.updated_at,
-    })
+    let mut one = with_items(db, vec![m]).await?;
+    one.pop().ok_or(StoreError::NotFound("bundle"))
 }
 
 impl Store {
@@ -188,11 +221,7 @@ impl Store {
         if let Tenant::Partner(own) = tenant {
             query = query.filter(bundle::COLUMN.partner_id.eq(own.0));
         }
-        let mut bundles = Vec::new();
-        for m in query.all(self.db()).await? {
-            bundles.push(load(self.db(), tenant, BundleId(m.id)).await?);
-        }
-        Ok(bundles)
+        with_items(self.db(), query.all(self.db()).await?).await
     }
 
     pub async fn delete_bundle(&self, tenant: Tenant, id: BundleId) -> Result<(), StoreError> {

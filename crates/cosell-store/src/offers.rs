@@ -1,5 +1,7 @@
 //! Offers: a partner's product published as a complement to its own or a partner's anchors.
 
+use std::collections::BTreeMap;
+
 use chrono::Utc;
 use cosell_core::catalog::offer::OfferAction;
 use cosell_core::catalog::{Channel, Offer, OfferStatus, OfferTerms};
@@ -23,6 +25,65 @@ pub struct OfferFilter {
     pub anchor_product_id: Option<ProductId>,
 }
 
+fn to_domain(m: offer::Model, anchors: Vec<ProductId>) -> Result<Offer, StoreError> {
+    let channels = m
+        .channels
+        .split(',')
+        .map(|c| Channel::parse(c).ok_or_else(|| StoreError::corrupt(TABLE, c)))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Offer {
+        id: OfferId(m.id),
+        partner_id: PartnerId(m.partner_id),
+        status: OfferStatus::parse(&m.status)
+            .ok_or_else(|| StoreError::corrupt(TABLE, &m.status))?,
+        terms: OfferTerms {
+            product_id: ProductId(m.product_id),
+            anchor_partner_id: PartnerId(m.anchor_partner_id),
+            anchor_product_ids: anchors,
+            anchor_category: m.anchor_category,
+            discount_percent: decimal(TABLE, &m.discount_percent)?,
+            channels,
+            valid_from: m.valid_from,
+            valid_to: m.valid_to,
+            per_customer_cap: m.per_customer_cap,
+        },
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    })
+}
+
+/// Offers with their anchors: one query for all anchors, however many offers.
+async fn with_anchors<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<offer::Model>,
+) -> Result<Vec<Offer>, StoreError> {
+    let mut anchors: BTreeMap<uuid::Uuid, Vec<ProductId>> = BTreeMap::new();
+    if !rows.is_empty() {
+        let found = offer_anchor::Entity::find()
+            .filter(
+                offer_anchor::COLUMN
+                    .offer_id
+                    .is_in(rows.iter().map(|m| m.id)),
+            )
+            .order_by_asc(offer_anchor::COLUMN.product_id)
+            .all(db)
+            .await?;
+        for a in found {
+            anchors
+                .entry(a.offer_id)
+                .or_default()
+                .push(ProductId(a.product_id));
+        }
+    }
+    rows.into_iter()
+        .map(|m| {
+            let own = anchors.remove(&m.id).unwrap_or_default();
+            to_domain(m, own)
+        })
+        .collect()
+}
+
 async fn load<C: ConnectionTrait>(
     db: &C,
     tenant: Tenant,
@@ -35,39 +96,8 @@ async fn load<C: ConnectionTrait>(
     if !tenant.sees(PartnerId(m.partner_id)) {
         return Err(StoreError::NotFound("offer"));
     }
-    let anchors = offer_anchor::Entity::find()
-        .filter(offer_anchor::COLUMN.offer_id.eq(id.0))
-        .order_by_asc(offer_anchor::COLUMN.product_id)
-        .all(db)
-        .await?;
-    let channels = m
-        .channels
-        .split(',')
-        .map(|c| Channel::parse(c).ok_or_else(|| StoreError::corrupt(TABLE, c)))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Offer {
-        id,
-        partner_id: PartnerId(m.partner_id),
-        status: OfferStatus::parse(&m.status)
-            .ok_or_else(|| StoreError::corrupt(TABLE, &m.status))?,
-        terms: OfferTerms {
-            product_id: ProductId(m.product_id),
-            anchor_partner_id: PartnerId(m.anchor_partner_id),
-            anchor_product_ids: anchors
-                .into_iter()
-                .map(|a| ProductId(a.product_id))
-                .collect(),
-            anchor_category: m.anchor_category,
-            discount_percent: decimal(TABLE, &m.discount_percent)?,
-            channels,
-            valid_from: m.valid_from,
-            valid_to: m.valid_to,
-            per_customer_cap: m.per_customer_cap,
-        },
-        version: m.version,
-        created_at: m.created_at,
-        updated_at: m.updated_at,
-    })
+    let mut one = with_anchors(db, vec![m]).await?;
+    one.pop().ok_or(StoreError::NotFound("offer"))
 }
 
 impl Store {
@@ -189,10 +219,7 @@ impl Store {
         tenant: Tenant,
         filter: OfferFilter,
     ) -> Result<Vec<Offer>, StoreError> {
-        let mut query = offer::Entity::find()
-            .select_only()
-            .column(offer::Column::Id)
-            .order_by_asc(offer::COLUMN.id);
+        let mut query = offer::Entity::find().order_by_asc(offer::COLUMN.id);
         if let Tenant::Partner(own) = tenant {
             query = query.filter(offer::COLUMN.partner_id.eq(own.0));
         }
@@ -207,12 +234,7 @@ impl Store {
                 .into_query();
             query = query.filter(offer::COLUMN.id.in_subquery(anchored));
         }
-        let ids: Vec<uuid::Uuid> = query.into_tuple().all(self.db()).await?;
-        let mut offers = Vec::with_capacity(ids.len());
-        for id in ids {
-            offers.push(load(self.db(), tenant, OfferId(id)).await?);
-        }
-        Ok(offers)
+        with_anchors(self.db(), query.all(self.db()).await?).await
     }
 
     /// Changes an offer's terms if `expected_version` is current; archived offers are final.
