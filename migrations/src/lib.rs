@@ -9,6 +9,7 @@ mod m20261123_000001_catalog;
 mod m20261123_000002_tracking;
 mod m20261123_000003_customers;
 mod m20261123_000004_plugins;
+mod m20261123_000006_settlement_runs;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_tracking::Migration),
             Box::new(m20261123_000003_customers::Migration),
             Box::new(m20261123_000004_plugins::Migration),
+            Box::new(m20261123_000006_settlement_runs::Migration),
         ]
     }
 }

@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::sales::{
     convert, day, follow, merchant_and_referrer, minutes, nets, order, settle, touch,
 };
-use crate::support::TestApp;
+use crate::support::{TestApp, TestPartner};
 
 #[tokio::test]
 async fn click_to_paid_statement_to_the_cent() {
@@ -237,17 +237,23 @@ async fn rerunning_or_racing_a_settlement_writes_one_set() {
     assert_eq!(settle(&app, 40).await["statements"], json!([]));
 }
 
-#[tokio::test]
-async fn minimum_payouts_carry_forward_and_statements_stay_private() {
-    let app = TestApp::new().await;
-    let (merchant, referrer) = merchant_and_referrer(&app).await;
-    touch(&app, &referrer, "a", "click", "c", minutes(-10)).await;
+/// A merchant and a referrer credited with one 40.00 sale (4.00 commission).
+async fn one_sale(app: &TestApp) -> (TestPartner, TestPartner) {
+    let (merchant, referrer) = merchant_and_referrer(app).await;
+    touch(app, &referrer, "a", "click", "c", minutes(-10)).await;
     convert(
-        &app,
+        app,
         &merchant,
         order("o-1", "c", minutes(-1), &[("A", 1, "40.00")]),
     )
     .await;
+    (merchant, referrer)
+}
+
+#[tokio::test]
+async fn minimum_payouts_carry_forward_and_statements_stay_private() {
+    let app = TestApp::new().await;
+    let (merchant, referrer) = one_sale(&app).await;
     let small = app
         .post(
             "/v1/settlements",
@@ -283,4 +289,136 @@ async fn minimum_payouts_carry_forward_and_statements_stay_private() {
     )
     .await
     .expect_problem(StatusCode::FORBIDDEN, "forbidden");
+}
+
+/// Every statement line on record as `(accrual, period end, amount)`, sorted.
+async fn statement_lines(app: &TestApp) -> Vec<(String, String, String)> {
+    let all = app
+        .get("/v1/statements", Some(&app.operator))
+        .await
+        .expect(StatusCode::OK);
+    let mut lines: Vec<(String, String, String)> = all.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| {
+            s["lines"].as_array().unwrap().iter().map(move |l| {
+                (
+                    l["accrual_id"].as_str().unwrap().to_owned(),
+                    s["period_end"].as_str().unwrap().to_owned(),
+                    l["amount"].as_str().unwrap().to_owned(),
+                )
+            })
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// Two runs with different period ends started at the same time, on their own threads:
+/// whichever commits first, each commission is on exactly one statement. Repeated on
+/// fresh databases, since which run wins (and whether they overlap) varies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_runs_of_different_periods_pay_each_commission_once() {
+    for _ in 0..4 {
+        race_two_periods().await;
+    }
+}
+
+async fn race_two_periods() {
+    let app = TestApp::new().await;
+    let (merchant, referrer) = merchant_and_referrer(&app).await;
+    // A second referrer with an 18-day hold: payable by day 20, not by day 15.
+    let slow = app.partner("slow").await;
+    app.partnership_with_hold(&merchant, &slow, 18).await;
+    touch(&app, &referrer, "a", "click", "c-1", minutes(-10)).await;
+    touch(&app, &slow, "b", "click", "c-2", minutes(-10)).await;
+    let fast_sale = convert(
+        &app,
+        &merchant,
+        order("o-1", "c-1", minutes(-1), &[("A", 1, "40.01")]),
+    )
+    .await;
+    let slow_sale = convert(
+        &app,
+        &merchant,
+        order("o-2", "c-2", minutes(-1), &[("A", 1, "60.05")]),
+    )
+    .await;
+    let accrual = |sale: &serde_json::Value| {
+        sale["credits"][0]["accrual_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+
+    let early = app.spawn_post(
+        "/v1/settlements",
+        Some(&app.operator),
+        json!({ "as_of": day(15) }),
+    );
+    let late = app.spawn_post(
+        "/v1/settlements",
+        Some(&app.operator),
+        json!({ "as_of": day(20) }),
+    );
+    let (early, late) = (
+        early.await.unwrap(),
+        late.await.unwrap().expect(StatusCode::OK),
+    );
+    // 40.01 × 10% = 4.001 → 4.00; 60.05 × 10% = 6.005 → 6.00 (half to even).
+    let (d15, d20) = (day(15).to_string(), day(20).to_string());
+    let mut expected = if early.status == StatusCode::OK {
+        // The day-15 run went first: it paid the fast commission, day 20 the slow one.
+        assert_eq!(
+            nets(&early.body),
+            vec![(referrer.id.clone(), "4.00".to_owned())]
+        );
+        vec![
+            (accrual(&fast_sale), d15, "4.00".to_owned()),
+            (accrual(&slow_sale), d20, "6.00".to_owned()),
+        ]
+    } else {
+        // The day-20 run went first and paid both; day 15 was closed by then.
+        early.expect_problem(StatusCode::CONFLICT, "period_closed");
+        vec![
+            (accrual(&fast_sale), d20.clone(), "4.00".to_owned()),
+            (accrual(&slow_sale), d20, "6.00".to_owned()),
+        ]
+    };
+    expected.sort();
+    assert_eq!(statement_lines(&app).await, expected);
+    assert_eq!(late.body["period_end"], day(20).to_string());
+    // Nothing is left to pay: a later run has no statement.
+    assert_eq!(settle(&app, 40).await["statements"], json!([]));
+    assert_eq!(statement_lines(&app).await, expected);
+}
+
+#[tokio::test]
+async fn an_earlier_period_after_a_later_one_is_refused() {
+    let app = TestApp::new().await;
+    let (merchant, referrer) = one_sale(&app).await;
+    let run = settle(&app, 20).await;
+    assert_eq!(nets(&run), vec![(referrer.id.clone(), "4.00".to_owned())]);
+    let refused = app
+        .post(
+            "/v1/settlements",
+            Some(&app.operator),
+            json!({ "as_of": day(15) }),
+        )
+        .await
+        .expect_problem(StatusCode::CONFLICT, "period_closed");
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&day(20).to_string()),
+        "{}",
+        refused.body
+    );
+    // The same period again is a re-run: the same statement, nothing new.
+    let again = settle(&app, 20).await;
+    assert_eq!(again["created"], 0);
+    assert_eq!(again["statements"], run["statements"]);
+    assert_eq!(statement_lines(&app).await.len(), 1);
 }

@@ -118,6 +118,44 @@ impl Reply {
     }
 }
 
+/// A JSON request with optional bearer token and extra headers.
+fn request(
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+    headers: &[(&str, &str)],
+) -> Request<Body> {
+    let mut builder = Request::builder().method(method).uri(path);
+    if let Some(token) = token {
+        builder = builder.header("authorization", format!("Bearer {token}"));
+    }
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    match body {
+        Some(body) => builder
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string())),
+        None => builder.body(Body::empty()),
+    }
+    .unwrap()
+}
+
+async fn send_to(router: Router, request: Request<Body>) -> Reply {
+    let response = router.oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
 /// A partner on the test platform with a token of its own.
 #[derive(Debug, Clone)]
 pub struct TestPartner {
@@ -229,17 +267,7 @@ impl TestApp {
     }
 
     pub async fn send(&self, request: Request<Body>) -> Reply {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        send_to(self.router.clone(), request).await
     }
 
     /// A JSON request with optional bearer token and extra headers.
@@ -251,20 +279,19 @@ impl TestApp {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> Reply {
-        let mut builder = Request::builder().method(method).uri(path);
-        if let Some(token) = token {
-            builder = builder.header("authorization", format!("Bearer {token}"));
-        }
-        for (name, value) in headers {
-            builder = builder.header(*name, *value);
-        }
-        let request = match body {
-            Some(body) => builder
-                .header("content-type", "application/json")
-                .body(Body::from(body.to_string())),
-            None => builder.body(Body::empty()),
-        };
-        self.send(request.unwrap()).await
+        self.send(request(method, path, token, body, headers)).await
+    }
+
+    /// A POST on a task of its own: on a multi-threaded runtime, requests spawned
+    /// together really run at the same time, not only interleaved.
+    pub fn spawn_post(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> tokio::task::JoinHandle<Reply> {
+        let request = request(Method::POST, path, token, Some(body), &[]);
+        tokio::spawn(send_to(self.router.clone(), request))
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
@@ -315,11 +342,22 @@ impl TestApp {
 
     /// An active partnership: `inviter` invites `invitee`, who accepts. Returns its id.
     pub async fn partnership(&self, inviter: &TestPartner, invitee: &TestPartner) -> String {
+        self.partnership_with_hold(inviter, invitee, 14).await
+    }
+
+    /// An active partnership paying 10% in EUR, with a 30-day window and a hold of
+    /// `hold_days`. Returns its id.
+    pub async fn partnership_with_hold(
+        &self,
+        inviter: &TestPartner,
+        invitee: &TestPartner,
+        hold_days: i32,
+    ) -> String {
         let invited = self
             .post(
                 "/v1/partnerships",
                 Some(&inviter.token),
-                json!({ "invitee_id": invitee.id, "commission_percent": "10", "currency": "EUR", "attribution_window_days": 30, "hold_days": 14 }),
+                json!({ "invitee_id": invitee.id, "commission_percent": "10", "currency": "EUR", "attribution_window_days": 30, "hold_days": hold_days }),
             )
             .await
             .expect(StatusCode::CREATED);

@@ -1,16 +1,18 @@
 //! Settlement runs and statements. A run as of a date first releases every commission
 //! whose hold period ended by then (entries dated at that moment, so re-running gives
 //! the same entries), then gathers the open items and lets `cosell_core::settlement`
-//! group them. Each statement is written with its settlement entry in one transaction;
-//! the unique key on (period end, payer, payee, currency) makes a concurrent run's
-//! copy fail, so two runs produce one set.
+//! group them. A run's statements, lines and settlement entries are written in one
+//! transaction together with the run's numbered row in `settlement_runs`: two runs that
+//! gathered the same items, whatever their period ends, cannot both commit, and the
+//! one that loses gathers again from the ledger as the winner left it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use cosell_core::ledger::{positions, release};
 use cosell_core::settlement::{
-    CarriedForward, ItemKind, SettlementItem, SettlementPolicy, StatementKey, open_items, settle,
+    CarriedForward, ItemKind, SettlementItem, SettlementPolicy, Statement, StatementKey,
+    open_items, settle,
 };
 use cosell_core::{Currency, PartnerId};
 use sea_orm::sea_query::{Expr, Query, SimpleExpr};
@@ -21,7 +23,9 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::attribution::accrual_of;
-use crate::entities::{attribution_credit, journal_entry, statement, statement_line};
+use crate::entities::{
+    attribution_credit, journal_entry, settlement_run, statement, statement_line,
+};
 use crate::journal::{IN_CHUNK, insert_all, insert_entries, is_unique_violation, kind_str};
 use crate::money::currency;
 use crate::{Store, StoreError, Tenant};
@@ -30,6 +34,9 @@ const TABLE: &str = "statements";
 
 /// Credits handled per round trip of a run.
 const PAGE: u64 = 20_000;
+
+/// How often a run gathers its items again after other runs finished first.
+const ATTEMPTS: usize = 3;
 
 /// One line of a statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +72,13 @@ pub struct SettlementOutcome {
     /// Every statement of the period, whichever run wrote it.
     pub statements: Vec<StatementRecord>,
     pub carried_forward: Vec<CarriedForward>,
+}
+
+/// One attempt at a run; `created` is `None` when another run finished first.
+struct Attempt {
+    released: usize,
+    created: Option<usize>,
+    carried_forward: Vec<CarriedForward>,
 }
 
 /// The last instant of `date` (UTC): a run as of a date includes the whole day.
@@ -109,6 +123,22 @@ fn commission_settled() -> SimpleExpr {
     )
 }
 
+fn statement_row(id: Uuid, s: &Statement) -> statement::ActiveModel {
+    statement::ActiveModel {
+        id: Set(id),
+        period_end: Set(s.key.period_end),
+        payer_id: Set(s.key.payer.0),
+        payee_id: Set(s.key.payee.0),
+        currency: Set(s.key.currency.code().to_owned()),
+        commission_minor: Set(s.commission_minor),
+        clawback_minor: Set(s.clawback_minor),
+        net_minor: Set(s.net_minor),
+        created_at: Set(Utc::now()),
+        paid_at: Set(None),
+        paid_reference: Set(None),
+    }
+}
+
 fn item_str(kind: ItemKind) -> &'static str {
     match kind {
         ItemKind::Commission => "commission",
@@ -134,13 +164,76 @@ impl Store {
     }
 
     /// Settles every (payer, payee, currency) as of the end of `as_of`.
+    ///
+    /// Refuses a period earlier than the latest run's (`period_closed`); the same period
+    /// again is a re-run. A run that another run overtook while it gathered its items
+    /// starts over from the ledger as that run left it, a few times at most.
     pub async fn run_settlement(
         &self,
         as_of: NaiveDate,
         policy: &SettlementPolicy,
     ) -> Result<SettlementOutcome, StoreError> {
-        use cosell_core::ledger::EntryKind::{Clawback, Release, Supersession};
+        let mut released = 0;
+        for _ in 0..ATTEMPTS {
+            let attempt = self.try_settlement(as_of, policy).await?;
+            released += attempt.released;
+            if let Some(created) = attempt.created {
+                let statements = self.list_statements(Tenant::All, Some(as_of)).await?;
+                return Ok(SettlementOutcome {
+                    period_end: as_of,
+                    released,
+                    created,
+                    statements,
+                    carried_forward: attempt.carried_forward,
+                });
+            }
+        }
+        Err(StoreError::conflict(
+            "settlement_busy",
+            "other settlement runs kept finishing while this one ran; run it again",
+        ))
+    }
+
+    /// One attempt at a run: reads the latest run's number, releases what is due,
+    /// gathers the open items and writes the statements under the next number.
+    async fn try_settlement(
+        &self,
+        as_of: NaiveDate,
+        policy: &SettlementPolicy,
+    ) -> Result<Attempt, StoreError> {
+        // Read before the items: a run that finishes after this read takes our number.
+        let latest = settlement_run::Entity::find()
+            .order_by_desc(settlement_run::COLUMN.seq)
+            .one(self.db())
+            .await?;
+        if let Some(last) = latest.as_ref().filter(|l| as_of < l.period_end) {
+            return Err(StoreError::conflict(
+                "period_closed",
+                format!(
+                    "settlement ran as of {} already; a run as of {as_of} would settle an \
+                     earlier period after a later one. Run as of {} or later",
+                    last.period_end, last.period_end
+                ),
+            ));
+        }
+        let seq = latest.map_or(1, |l| l.seq + 1);
         let at = end_of_day(as_of);
+        let released = self.release_due(at).await?;
+        let items = self.open_items_at(at).await?;
+        let run = settle(as_of, &items, policy)
+            .map_err(|e| StoreError::conflict("ledger", e.to_string()))?;
+        let created = self.write_run(seq, as_of, &run.statements).await?;
+        Ok(Attempt {
+            released,
+            created,
+            carried_forward: run.carried_forward,
+        })
+    }
+
+    /// Posts the release of every commission whose hold ended by `at`; returns how many
+    /// were new.
+    async fn release_due(&self, at: DateTime<Utc>) -> Result<usize, StoreError> {
+        use cosell_core::ledger::EntryKind::{Release, Supersession};
         let mut released = 0;
         let due = Condition::all()
             .add(attribution_credit::COLUMN.payable_at.lte(at))
@@ -166,7 +259,12 @@ impl Store {
             }
             released += self.post(&entries).await?;
         }
+        Ok(released)
+    }
 
+    /// The payable commissions and outstanding clawbacks as of `at`.
+    async fn open_items_at(&self, at: DateTime<Utc>) -> Result<Vec<SettlementItem>, StoreError> {
+        use cosell_core::ledger::EntryKind::{Clawback, Supersession};
         let open = Condition::any()
             .add(
                 Condition::all()
@@ -183,63 +281,83 @@ impl Store {
             let ids: Vec<Uuid> = page.iter().map(|c| c.id).collect();
             items.extend(open_items(&Store::journal_of(self.db(), &ids).await?, at));
         }
-        let run = settle(as_of, &items, policy)
-            .map_err(|e| StoreError::conflict("ledger", e.to_string()))?;
-        let mut created = 0;
-        for s in &run.statements {
-            let entry = s
-                .journal_entry(at)
-                .map_err(|e| StoreError::conflict("ledger", e.to_string()))?;
-            let id = Uuid::now_v7();
-            let txn = self.db().begin().await?;
-            let head = statement::Entity::insert(statement::ActiveModel {
-                id: Set(id),
-                period_end: Set(s.key.period_end),
-                payer_id: Set(s.key.payer.0),
-                payee_id: Set(s.key.payee.0),
-                currency: Set(s.key.currency.code().to_owned()),
-                commission_minor: Set(s.commission_minor),
-                clawback_minor: Set(s.clawback_minor),
-                net_minor: Set(s.net_minor),
-                created_at: Set(Utc::now()),
-                paid_at: Set(None),
-                paid_reference: Set(None),
+        Ok(items)
+    }
+
+    /// Writes run `seq` and its statements, with their lines and settlement entries, in
+    /// one transaction. The run's row goes first: of two runs that read the same latest
+    /// number, the second waits for the first and then fails on the key (so do the
+    /// statement and commission-line keys, should anything slip past it). `None`: another
+    /// run got there first, nothing was written. Groups whose statement a run of the same
+    /// period wrote already are skipped; their items stay open for the next period.
+    async fn write_run(
+        &self,
+        seq: i64,
+        as_of: NaiveDate,
+        statements: &[Statement],
+    ) -> Result<Option<usize>, StoreError> {
+        let txn = self.db().begin().await?;
+        let written = async {
+            settlement_run::Entity::insert(settlement_run::ActiveModel {
+                seq: Set(seq),
+                period_end: Set(as_of),
+                ran_at: Set(Utc::now()),
             })
             .exec_without_returning(&txn)
-            .await;
-            match head {
-                // A concurrent run wrote this statement first.
-                Err(e) if is_unique_violation(&e) => {
-                    txn.rollback().await?;
+            .await?;
+            let existing: BTreeSet<(Uuid, Uuid, String)> = statement::Entity::find()
+                .filter(statement::COLUMN.period_end.eq(as_of))
+                .all(&txn)
+                .await?
+                .into_iter()
+                .map(|s| (s.payer_id, s.payee_id, s.currency))
+                .collect();
+            let at = end_of_day(as_of);
+            let (mut heads, mut lines, mut entries) = (Vec::new(), Vec::new(), Vec::new());
+            for s in statements {
+                let key = (
+                    s.key.payer.0,
+                    s.key.payee.0,
+                    s.key.currency.code().to_owned(),
+                );
+                if existing.contains(&key) {
                     continue;
                 }
-                other => other?,
-            };
-            let lines = s
-                .lines
-                .iter()
-                .enumerate()
-                .map(|(n, l)| statement_line::ActiveModel {
-                    statement_id: Set(id),
-                    line_no: Set(i32::try_from(n).unwrap_or(i32::MAX)),
-                    kind: Set(item_str(l.kind).to_owned()),
-                    accrual_id: Set(l.accrual_id),
-                    amount_minor: Set(l.amount_minor),
-                })
-                .collect();
+                let id = Uuid::now_v7();
+                heads.push(statement_row(id, s));
+                lines.extend(s.lines.iter().enumerate().map(|(n, l)| {
+                    statement_line::ActiveModel {
+                        statement_id: Set(id),
+                        line_no: Set(i32::try_from(n).unwrap_or(i32::MAX)),
+                        kind: Set(item_str(l.kind).to_owned()),
+                        accrual_id: Set(l.accrual_id),
+                        amount_minor: Set(l.amount_minor),
+                    }
+                }));
+                entries.push(
+                    s.journal_entry(at)
+                        .map_err(|e| StoreError::conflict("ledger", e.to_string()))?,
+                );
+            }
+            let created = heads.len();
+            insert_all(&txn, heads).await?;
             insert_all(&txn, lines).await?;
-            insert_entries(&txn, std::slice::from_ref(&entry)).await?;
-            txn.commit().await?;
-            created += 1;
+            insert_entries(&txn, &entries).await?;
+            Ok::<_, StoreError>(created)
         }
-        let statements = self.list_statements(Tenant::All, Some(as_of)).await?;
-        Ok(SettlementOutcome {
-            period_end: as_of,
-            released,
-            created,
-            statements,
-            carried_forward: run.carried_forward,
-        })
+        .await;
+        match written {
+            Ok(created) => match txn.commit().await {
+                Ok(()) => Ok(Some(created)),
+                Err(e) if is_unique_violation(&e) => Ok(None),
+                Err(e) => Err(e.into()),
+            },
+            Err(StoreError::Db(e)) if is_unique_violation(&e) => {
+                txn.rollback().await?;
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Statements `tenant` pays or receives (operators: all), optionally of one period

@@ -143,7 +143,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Run settlement for the period ending `as_of` (operators). Running it again changes
-/// nothing; two runs at once write one set of statements.
+/// nothing; runs started at once, for the same or different periods, pay each
+/// commission once. A period before the latest run's is closed: 409 `period_closed`.
 #[utoipa::path(post, path = "/v1/settlements", operation_id = "run_settlement", tag = "settlement",
     request_body = SettlementIn, security(("bearer" = [])),
     responses((status = 200, body = SettlementDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]

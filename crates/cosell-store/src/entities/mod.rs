@@ -24,6 +24,7 @@ pub mod product_relation;
 pub mod recommendation_impression;
 pub mod refund;
 pub mod refund_line;
+pub mod settlement_run;
 pub mod statement;
 pub mod statement_line;
 pub mod touchpoint;
