@@ -253,7 +253,7 @@ async fn one_sale(app: &TestApp) -> (TestPartner, TestPartner) {
 #[tokio::test]
 async fn minimum_payouts_carry_forward_and_statements_stay_private() {
     let app = TestApp::new().await;
-    let (merchant, referrer) = one_sale(&app).await;
+    let (merchant, _) = one_sale(&app).await;
     let small = app
         .post(
             "/v1/settlements",
@@ -397,7 +397,7 @@ async fn race_two_periods() {
 #[tokio::test]
 async fn an_earlier_period_after_a_later_one_is_refused() {
     let app = TestApp::new().await;
-    let (merchant, referrer) = one_sale(&app).await;
+    let (_, referrer) = one_sale(&app).await;
     let run = settle(&app, 20).await;
     assert_eq!(nets(&run), vec![(referrer.id.clone(), "4.00".to_owned())]);
     let refused = app
