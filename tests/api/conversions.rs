@@ -248,3 +248,55 @@ async fn reattribution_keeps_the_old_result_and_moves_the_commission() {
     assert_eq!(items[1]["superseded_by"], items[0]["id"]);
     assert_eq!(items[1]["model"], "last_touch");
 }
+
+/// Tiers count the partner's revenue of the month; re-attribution must not count the
+/// results it replaces on top of their replacements.
+#[tokio::test]
+async fn reattribution_rates_tiers_without_the_results_it_supersedes() {
+    let app = TestApp::new().await;
+    let merchant = app.partner("shop").await;
+    let referrer = app.partner("blog").await;
+    // 10%, and 20% once the month's attributed revenue reaches 100.00.
+    let terms = json!({ "commission_percent": "10", "currency": "EUR", "tiers": [{ "from": "100.00", "percent": "20" }] });
+    app.partnership_on(&merchant, &referrer, terms).await;
+    touch(&app, &referrer, "t", "click", "cust", minutes(-20)).await;
+    let mut sales = Vec::new();
+    for (n, at, price) in [(1, -10, "70.00"), (2, -3, "20.00"), (3, -2, "20.00")] {
+        let body = order(&format!("o-{n}"), "cust", minutes(at), &[("A", 1, price)]);
+        sales.push(convert(&app, &merchant, body).await);
+    }
+    let commissions = |sales: &[serde_json::Value]| -> Vec<String> {
+        sales
+            .iter()
+            .map(|s| s["credits"][0]["commission"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // Revenue 70 → 7.00; 90 → 2.00 at 10%; 110 reaches the tier → 4.00 at 20%.
+    assert_eq!(commissions(&sales), vec!["7.00", "2.00", "4.00"]);
+
+    // Re-attribute the last two only: they are rated against the first (70.00) plus
+    // themselves as they come, not against their own old results as well (which would
+    // start at 110.00 and pay 20% on both).
+    app.post(
+        "/v1/conversions/reattribute",
+        Some(&merchant.token),
+        json!({ "from": minutes(-5), "to": minutes(1) }),
+    )
+    .await
+    .expect(StatusCode::OK);
+    let mut now = Vec::new();
+    for s in &sales {
+        let path = format!("/v1/conversions/{}", s["id"].as_str().unwrap());
+        now.push(
+            app.get(&path, Some(&merchant.token))
+                .await
+                .expect(StatusCode::OK)
+                .body,
+        );
+    }
+    assert_eq!(commissions(&now), vec!["7.00", "2.00", "4.00"]);
+    assert_ne!(
+        now[1]["credits"][0]["accrual_id"],
+        sales[1]["credits"][0]["accrual_id"]
+    );
+}

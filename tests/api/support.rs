@@ -353,12 +353,21 @@ impl TestApp {
         invitee: &TestPartner,
         hold_days: i32,
     ) -> String {
+        let terms = json!({ "commission_percent": "10", "currency": "EUR", "attribution_window_days": 30, "hold_days": hold_days });
+        self.partnership_on(inviter, invitee, terms).await
+    }
+
+    /// An active partnership on `terms` (the invitation's body without `invitee_id`).
+    /// Returns its id.
+    pub async fn partnership_on(
+        &self,
+        inviter: &TestPartner,
+        invitee: &TestPartner,
+        mut terms: Value,
+    ) -> String {
+        terms["invitee_id"] = json!(invitee.id);
         let invited = self
-            .post(
-                "/v1/partnerships",
-                Some(&inviter.token),
-                json!({ "invitee_id": invitee.id, "commission_percent": "10", "currency": "EUR", "attribution_window_days": 30, "hold_days": hold_days }),
-            )
+            .post("/v1/partnerships", Some(&inviter.token), terms)
             .await
             .expect(StatusCode::CREATED);
         let id = invited.id();

@@ -174,8 +174,11 @@ pub(crate) async fn period_revenue<C: ConnectionTrait>(
             .column(attribution_credit::Column::MerchantId)
             .column(attribution_credit::Column::Period)
             .column(attribution_credit::Column::Currency)
+            // PostgreSQL sums BIGINT as NUMERIC, which does not decode as i64.
             .column_as(
-                Expr::col(attribution_credit::Column::AmountMinor).sum(),
+                Expr::col(attribution_credit::Column::AmountMinor)
+                    .sum()
+                    .cast_as("BIGINT"),
                 "total",
             )
             .filter(current_credit())

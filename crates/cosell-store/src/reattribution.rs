@@ -13,13 +13,36 @@ use sea_orm::{ActiveValue::Set, EntityTrait, QueryFilter, QueryOrder, Transactio
 use uuid::Uuid;
 
 use crate::attribution::{
-    Attributed, Base, Sale, Terms, accrual_of, attribute_sale, candidates, period_revenue,
+    Attributed, Base, PeriodRevenue, Sale, Terms, accrual_of, attribute_sale, candidates,
+    period_revenue,
 };
 use crate::conversions::{current_result, refunded};
 use crate::entities::{attribution_credit, attribution_result, conversion, conversion_line};
 use crate::journal::{insert_all, insert_entries};
 use crate::money::currency;
 use crate::{Store, StoreError};
+
+/// Takes the credits a re-attribution replaces out of the period revenue tiers are
+/// rated on: their replacements are added back one by one as they are computed, so
+/// counting both would rate each new result on the sale twice.
+fn superseded_from(
+    revenue: &mut PeriodRevenue,
+    credits: &[attribution_credit::Model],
+) -> Result<(), StoreError> {
+    for c in credits {
+        let key = (
+            PartnerId(c.partner_id),
+            PartnerId(c.merchant_id),
+            c.period.clone(),
+            currency("attribution_credits", &c.currency)?,
+        );
+        // Only tiered pairs are loaded; the others' revenue is never rated.
+        if let Some(total) = revenue.get_mut(&key) {
+            *total -= c.amount_minor;
+        }
+    }
+    Ok(())
+}
 
 impl Store {
     /// Re-attributes `merchant`'s conversions that occurred in `period` with the
@@ -65,11 +88,22 @@ impl Store {
         }
         let terms = Terms::load(self.db(), &[merchant].into()).await?;
         let touchpoints = candidates(self.db(), &sales).await?;
+        let mut old = Vec::with_capacity(sales.len());
+        for sale in &sales {
+            let result = current_result(self.db(), sale.conversion.id).await?;
+            let credits = attribution_credit::Entity::find()
+                .filter(attribution_credit::COLUMN.attribution_id.eq(result.id))
+                .all(self.db())
+                .await?;
+            old.push((result, credits));
+        }
         let mut revenue = period_revenue(self.db(), &terms, &sales).await?;
+        for (_, credits) in &old {
+            superseded_from(&mut revenue, credits)?;
+        }
         let mut done = 0;
-        for (sale, touches) in sales.iter().zip(&touchpoints) {
+        for ((sale, touches), (old, credits)) in sales.iter().zip(&touchpoints).zip(old) {
             let id = sale.conversion.id;
-            let old = current_result(self.db(), id).await?;
             let refunded = refunded(self.db(), id).await?;
             let base = Base {
                 amount_minor: sale.conversion.amount_minor - refunded,
@@ -77,10 +111,6 @@ impl Store {
             };
             let (new_id, mut fresh): (Uuid, Attributed) =
                 attribute_sale(&terms, sale, touches, base, &mut revenue)?;
-            let credits = attribution_credit::Entity::find()
-                .filter(attribution_credit::COLUMN.attribution_id.eq(old.id))
-                .all(self.db())
-                .await?;
             let ids: Vec<Uuid> = credits.iter().map(|c| c.id).collect();
             let held = positions(&Store::journal_of(self.db(), &ids).await?);
             for credit in &credits {
