@@ -7,6 +7,7 @@
 //! authors use `cosell-plugin-sdk` instead of these raw types.
 
 mod ffi;
+pub mod json;
 mod manifest;
 pub mod messages;
 

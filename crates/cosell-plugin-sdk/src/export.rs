@@ -7,8 +7,6 @@ use crate::abi::{
     self, API_VERSION, BytesRef, Capability, HostApi, Manifest, OwnedBuf, PluginTableV1, Status,
     error_code,
 };
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use std::any::Any;
 use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -225,12 +223,12 @@ fn into_owned_buf(bytes: Vec<u8>) -> OwnedBuf {
     }
 }
 
-fn parse<T: DeserializeOwned>(input: &[u8]) -> Result<T, PluginError> {
-    serde_json::from_slice(input).map_err(|e| PluginError::bad_input(e.to_string()))
+fn parse<T: abi::json::Message>(input: &[u8]) -> Result<T, PluginError> {
+    abi::json::decode(input).map_err(|e| PluginError::bad_input(e.to_string()))
 }
 
-fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, PluginError> {
-    serde_json::to_vec(value).map_err(|e| PluginError::internal(e.to_string()))
+fn to_json<T: abi::json::Message>(value: &T) -> Result<Vec<u8>, PluginError> {
+    abi::json::encode(value).map_err(|e| PluginError::internal(e.to_string()))
 }
 
 /// Dispatch for the `catalog` capability.

@@ -38,6 +38,7 @@ pub struct PartnerWeight {
     /// An eligible partner from the request.
     pub partner_id: String,
     /// Share in `[0, 1]`, a decimal string.
+    #[serde(with = "super::decimal")]
     pub weight: Decimal,
 }
 

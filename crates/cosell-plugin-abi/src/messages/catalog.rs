@@ -31,6 +31,7 @@ pub struct ProductRow {
     /// Display name.
     pub name: String,
     /// Unit price, a non-negative decimal string.
+    #[serde(with = "super::decimal")]
     pub price: Decimal,
     /// ISO 4217 code of `price`.
     pub currency: String,

@@ -13,8 +13,10 @@ pub struct CommissionRequest {
     /// The partner being paid.
     pub partner_id: String,
     /// The partner's attribution weight for this conversion.
+    #[serde(with = "super::decimal")]
     pub weight: Decimal,
     /// `conversion.amount × weight`, rounded by the host to the currency's minor unit.
+    #[serde(with = "super::decimal")]
     pub attributed_amount: Decimal,
     /// The partner's totals in the period before this conversion.
     pub period: PeriodTotals,
@@ -24,6 +26,7 @@ pub struct CommissionRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeriodTotals {
     /// Attributed revenue so far, in the conversion's currency.
+    #[serde(with = "super::decimal")]
     pub attributed_revenue: Decimal,
     /// Conversions attributed so far.
     pub conversions: u64,
@@ -41,6 +44,7 @@ pub struct CommissionResponse {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommissionLine {
     /// Amount, a non-negative decimal string.
+    #[serde(with = "super::decimal")]
     pub amount: Decimal,
     /// ISO 4217 code; must equal the conversion's.
     pub currency: String,

@@ -7,7 +7,8 @@
 mod attribution;
 mod catalog;
 mod commission;
-mod timestamp;
+pub(crate) mod decimal;
+pub(crate) mod timestamp;
 
 pub use attribution::{
     AttributeRequest, AttributeResponse, FitRequest, FitResponse, Journey, PartnerWeight,
@@ -27,6 +28,7 @@ pub struct Conversion {
     /// Cosell's id of the conversion.
     pub id: String,
     /// Sale amount, a non-negative decimal string such as `"120.50"`.
+    #[serde(with = "decimal")]
     pub amount: Decimal,
     /// ISO 4217 code of `amount`.
     pub currency: String,

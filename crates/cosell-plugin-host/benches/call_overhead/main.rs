@@ -11,7 +11,7 @@ mod cpu_time;
 mod requests;
 
 use cosell_plugin_abi::{
-    AttributeRequest, AttributeResponse, Capability, FitRequest, Journey, method,
+    AttributeRequest, AttributeResponse, Capability, FitRequest, Journey, json, method,
 };
 use cosell_plugin_host::{HostConfig, NativePlugin, PluginRegistry, Sha256Hex, Transport};
 use cosell_plugin_sdk::{AttributionModel, Plugin};
@@ -115,25 +115,24 @@ fn single_threaded<M: Measurement>(group: &mut BenchmarkGroup<'_, M>, f: &'stati
     // message format costs, as opposed to the boundary.
     group.bench_function("in_process_json_both_ways", |b| {
         b.iter(|| {
-            let input = serde_json::to_vec(black_box(&f.request)).unwrap_or_else(|e| panic!("{e}"));
-            let parsed: AttributeRequest =
-                serde_json::from_slice(&input).unwrap_or_else(|e| panic!("{e}"));
+            let input = json::encode(black_box(&f.request)).unwrap_or_else(|e| panic!("{e}"));
+            let parsed: AttributeRequest = json::decode(&input).unwrap_or_else(|e| panic!("{e}"));
             let response = f
                 .direct
                 .attribute(&parsed)
                 .unwrap_or_else(|e| panic!("{e}"));
-            let output = serde_json::to_vec(&response).unwrap_or_else(|e| panic!("{e}"));
-            serde_json::from_slice::<AttributeResponse>(&output).unwrap_or_else(|e| panic!("{e}"))
+            let output = json::encode(&response).unwrap_or_else(|e| panic!("{e}"));
+            json::decode::<AttributeResponse>(&output).unwrap_or_else(|e| panic!("{e}"))
         })
     });
     group.bench_function("through_abi", |b| {
         b.iter(|| {
-            let input = serde_json::to_vec(black_box(&f.request)).unwrap_or_else(|e| panic!("{e}"));
+            let input = json::encode(black_box(&f.request)).unwrap_or_else(|e| panic!("{e}"));
             let output = f
                 .native
                 .call(method::ATTRIBUTION_ATTRIBUTE, &input, 1 << 20)
                 .unwrap_or_else(|e| panic!("{e}"));
-            serde_json::from_slice::<AttributeResponse>(&output).unwrap_or_else(|e| panic!("{e}"))
+            json::decode::<AttributeResponse>(&output).unwrap_or_else(|e| panic!("{e}"))
         })
     });
 }
@@ -156,6 +155,41 @@ fn wall_time(c: &mut Criterion) {
 fn cpu_time(c: &mut Criterion<ThreadCpuTime>) {
     let mut group = c.benchmark_group("attribution_5_touchpoints_cpu");
     single_threaded(&mut group, fixtures());
+    group.finish();
+    json_parts(c, fixtures());
+}
+
+/// The four JSON steps of a call on their own: together they are the
+/// difference between `through_abi` and `in_process`.
+fn json_parts(c: &mut Criterion<ThreadCpuTime>, f: &'static Fixtures) {
+    let response = f
+        .direct
+        .attribute(&f.request)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let request_bytes = json::encode(&f.request).unwrap_or_else(|e| panic!("{e}"));
+    let response_bytes = json::encode(&response).unwrap_or_else(|e| panic!("{e}"));
+    let mut group = c.benchmark_group("attribution_json_parts_cpu");
+    group
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_secs(1));
+    group.bench_function("encode_request", |b| {
+        b.iter(|| json::encode(black_box(&f.request)).unwrap_or_else(|e| panic!("{e}")))
+    });
+    group.bench_function("decode_request", |b| {
+        b.iter(|| {
+            json::decode::<AttributeRequest>(black_box(&request_bytes))
+                .unwrap_or_else(|e| panic!("{e}"))
+        })
+    });
+    group.bench_function("encode_response", |b| {
+        b.iter(|| json::encode(black_box(&response)).unwrap_or_else(|e| panic!("{e}")))
+    });
+    group.bench_function("decode_response", |b| {
+        b.iter(|| {
+            json::decode::<AttributeResponse>(black_box(&response_bytes))
+                .unwrap_or_else(|e| panic!("{e}"))
+        })
+    });
     group.finish();
 }
 

@@ -4,12 +4,11 @@ use super::{Entry, PluginId, PluginRegistry, joined_error};
 use crate::error::CallError;
 use crate::monitor::PluginState;
 use crate::validate;
+use cosell_plugin_abi::json::{self, Message};
 use cosell_plugin_abi::{
     AttributeRequest, AttributeResponse, Capability, CatalogContribution, CatalogRequest,
     CommissionRequest, CommissionResponse, FitRequest, FitResponse, error_code, method,
 };
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -80,7 +79,7 @@ impl PluginRegistry {
 
     /// The guarded call: state and capability checks, payload limit, blocking
     /// pool, concurrency limit, timeout, decoding, validation, statistics and breaker.
-    async fn call<Req: Serialize, Resp: DeserializeOwned + Send + 'static>(
+    async fn call<Req: Message, Resp: Message + Send + 'static>(
         &self,
         call: Call<'_>,
         request: &Req,
@@ -89,8 +88,7 @@ impl PluginRegistry {
     ) -> Result<Resp, CallError> {
         let entry = self.entry(call.id)?;
         check_callable(&entry, call.capability)?;
-        let input =
-            serde_json::to_vec(request).map_err(|e| CallError::InvalidOutput(e.to_string()))?;
+        let input = json::encode(request).map_err(|e| CallError::InvalidOutput(e.to_string()))?;
         let limit = self.config.max_payload_bytes;
         if input.len() > limit {
             return Err(CallError::PayloadTooLarge {
@@ -110,8 +108,7 @@ impl PluginRegistry {
             let joined = tokio::task::spawn_blocking(move || {
                 let _permit = permit;
                 let bytes = transport.call(method, &input, limit)?;
-                serde_json::from_slice::<Resp>(&bytes)
-                    .map_err(|e| CallError::InvalidOutput(e.to_string()))
+                json::decode::<Resp>(&bytes).map_err(|e| CallError::InvalidOutput(e.to_string()))
             })
             .await;
             joined.unwrap_or_else(|e| Err(joined_error(e)))
