@@ -156,6 +156,19 @@ async fn touchpoint_batches_report_duplicates_and_refuse_bad_events() {
     assert_eq!(partial.body["duplicates"], json!(["e-1"]));
     assert_eq!(partial.body["partial"], true);
     assert_eq!(partial.body["rejected"].as_array().unwrap().len(), 2);
+    // An event repeated inside one batch is stored once; duplicates in event order.
+    let event = |id: &str| json!({ "event_id": id, "kind": "click", "customer_ref": "cust", "occurred_at": minutes(-3) });
+    let repeated = app
+        .post(
+            "/v1/touchpoints",
+            Some(&referrer.token),
+            json!({ "events": [event("e-5"), event("e-1"), event("e-5"), event("e-6"), event("e-2")] }),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(repeated.body["accepted"], 2);
+    assert_eq!(repeated.body["duplicates"], json!(["e-1", "e-5", "e-2"]));
+    assert_eq!(repeated.body["partial"], false);
     // Too many events, or someone else's partner id.
     let many: Vec<_> = (0..1001)
         .map(|i| json!({ "event_id": format!("m-{i}"), "kind": "click", "customer_ref": "c", "occurred_at": minutes(-1) }))

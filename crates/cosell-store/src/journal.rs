@@ -7,8 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use cosell_core::ledger::{Account, EntryKind, EntryRef, JournalEntry, JournalLine, Side, State};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, Iterable, QueryFilter, SqlErr,
-    TransactionTrait,
+    ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, QueryFilter, SqlErr, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -18,29 +17,10 @@ use crate::{Store, StoreError};
 
 const TABLE: &str = "journal_entries";
 
-/// Bind parameters per statement: below SQLite's 32,766 and PostgreSQL's 65,535.
-const MAX_PARAMS: usize = 30_000;
-
 /// How many ids one `IN (…)` list carries.
 pub(crate) const IN_CHUNK: usize = 5_000;
 
-/// Inserts `rows` with as few statements as the bind-parameter limit allows.
-pub(crate) async fn insert_all<A, C>(db: &C, rows: Vec<A>) -> Result<(), DbErr>
-where
-    A: sea_orm::ActiveModelTrait,
-    C: ConnectionTrait,
-{
-    let columns = <A::Entity as EntityTrait>::Column::iter().count().max(1);
-    let per_statement = (MAX_PARAMS / columns).max(1);
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<A> = rows.by_ref().take(per_statement).collect();
-        <A::Entity as EntityTrait>::insert_many(chunk)
-            .exec_without_returning(db)
-            .await?;
-    }
-    Ok(())
-}
+pub(crate) use crate::bulk::insert_all;
 
 pub(crate) fn is_unique_violation(e: &DbErr) -> bool {
     matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))

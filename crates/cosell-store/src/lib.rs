@@ -9,6 +9,7 @@ mod error;
 mod money;
 
 mod attribution;
+mod bulk;
 mod journal;
 
 pub mod api_keys;

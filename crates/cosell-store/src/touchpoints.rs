@@ -7,14 +7,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use cosell_core::PartnerId;
 use cosell_core::attribution::TouchpointKind;
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, EntityTrait, Iterable, QueryFilter, TransactionTrait};
+use sea_orm::{ActiveValue::Set, EntityTrait, QueryFilter, TransactionTrait};
 use uuid::Uuid;
 
 use crate::attribution::{kind_str, parse_kind};
+use crate::bulk::insert_new;
 use crate::conversions::MAX_CLOCK_SKEW;
 use crate::entities::{offer, partner, touchpoint};
-use crate::journal::IN_CHUNK;
 use crate::{Store, StoreError, Tenant};
 
 /// One reported touchpoint.
@@ -118,7 +117,7 @@ fn check(
 
 impl Store {
     /// Checks and stores a batch of touchpoints for `tenant` with one query for what
-    /// the batch names, one for duplicates and one multi-row insert per chunk.
+    /// the batch names and one insert that skips and reports the duplicates.
     pub async fn ingest_touchpoints(
         &self,
         tenant: Tenant,
@@ -144,24 +143,13 @@ impl Store {
                 .map(|o| (o.id, o.partner_id))
                 .collect(),
         };
-        let mut existing: BTreeSet<(Uuid, String)> = BTreeSet::new();
-        let event_ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
-        for chunk in event_ids.chunks(IN_CHUNK) {
-            for t in touchpoint::Entity::find()
-                .filter(
-                    touchpoint::COLUMN
-                        .sender_id
-                        .is_in(partner_ids.iter().copied()),
-                )
-                .filter(touchpoint::COLUMN.event_id.is_in(chunk.iter().copied()))
-                .all(self.db())
-                .await?
-            {
-                existing.insert((t.sender_id, t.event_id));
-            }
-        }
         let mut report = IngestReport::default();
+        // Events the batch repeats are duplicates from their second occurrence on;
+        // the insert tells which of the rest were stored before.
+        let mut in_batch: BTreeSet<(Uuid, &str)> = BTreeSet::new();
         let mut rows = Vec::with_capacity(events.len());
+        let mut candidates = Vec::with_capacity(events.len());
+        let mut repeated = Vec::new();
         for (index, e) in events.iter().enumerate() {
             let kind = match check(tenant, e, &known, now) {
                 Ok(kind) => kind,
@@ -175,10 +163,11 @@ impl Store {
                     continue;
                 }
             };
-            if !existing.insert((e.partner_id.0, e.event_id.clone())) {
-                report.duplicates.push(e.event_id.clone());
+            if !in_batch.insert((e.partner_id.0, &e.event_id)) {
+                repeated.push(index);
                 continue;
             }
+            candidates.push(index);
             rows.push(touchpoint::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 sender_id: Set(e.partner_id.0),
@@ -195,36 +184,38 @@ impl Store {
         if !report.rejected.is_empty() && !partial {
             return Ok(report);
         }
-        report.accepted = self.insert_touchpoints(rows).await?;
+        let stored = self.insert_touchpoints(rows).await?;
+        report.accepted = stored.len();
+        let mut duplicates: Vec<usize> = candidates
+            .into_iter()
+            .filter(|i| {
+                let e = &events[*i];
+                !stored.contains(&(e.partner_id.0, e.event_id.clone()))
+            })
+            .chain(repeated)
+            .collect();
+        duplicates.sort_unstable();
+        report.duplicates = duplicates
+            .into_iter()
+            .map(|i| events[i].event_id.clone())
+            .collect();
         report.stored = true;
         Ok(report)
     }
 
-    /// Inserts touchpoint rows in one transaction, skipping any whose event a
-    /// concurrent request stored first; returns how many were new.
+    /// Inserts touchpoint rows in one transaction, skipping any whose event was stored
+    /// before (or by a concurrent request); returns the (sender, event id) of those new.
     pub(crate) async fn insert_touchpoints(
         &self,
         rows: Vec<touchpoint::ActiveModel>,
-    ) -> Result<usize, StoreError> {
-        let per_statement = 30_000 / touchpoint::Column::iter().count();
+    ) -> Result<BTreeSet<(Uuid, String)>, StoreError> {
+        use touchpoint::Column::{EventId, SenderId};
         let txn = self.db().begin().await?;
-        let mut inserted = 0;
-        let mut rows = rows.into_iter().peekable();
-        while rows.peek().is_some() {
-            let chunk: Vec<_> = rows.by_ref().take(per_statement).collect();
-            inserted += touchpoint::Entity::insert_many(chunk)
-                .on_conflict(
-                    OnConflict::columns([
-                        touchpoint::Column::SenderId,
-                        touchpoint::Column::EventId,
-                    ])
-                    .do_nothing()
-                    .to_owned(),
-                )
-                .exec_without_returning(&txn)
-                .await?;
-        }
+        let new = insert_new(&txn, rows, &[SenderId, EventId]).await?;
         txn.commit().await?;
-        Ok(usize::try_from(inserted).unwrap_or(usize::MAX))
+        new.iter()
+            .map(|r| Ok((r.try_get("", "sender_id")?, r.try_get("", "event_id")?)))
+            .collect::<Result<_, sea_orm::DbErr>>()
+            .map_err(StoreError::from)
     }
 }
