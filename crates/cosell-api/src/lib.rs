@@ -2,6 +2,7 @@
 //! RFC 9457 errors and an OpenAPI document generated from the routes themselves.
 
 pub mod auth;
+mod cache;
 pub mod error;
 pub mod extract;
 mod middleware;

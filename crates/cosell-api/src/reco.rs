@@ -2,10 +2,8 @@
 //! profile and the current co-purchase model, and rebuilding that model off the request
 //! path. The rules themselves live in `cosell-reco`; this module only gathers its inputs.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{Request as HttpRequest, State};
 use axum::middleware::Next;
@@ -21,6 +19,7 @@ use cosell_store::reco_catalog::MerchantCatalog;
 use cosell_store::{Store, StoreError};
 use tokio::time::MissedTickBehavior;
 
+use crate::cache::FreshCache;
 use crate::state::AppState;
 
 /// Why the co-purchase model could not be rebuilt.
@@ -102,25 +101,21 @@ const CATALOG_PATHS: [&str; 6] = [
 
 /// Merchants' recommendation catalogs, reused across requests. Loading one is a handful
 /// of queries and a row per product, far more than the rest of a request; any catalog
-/// write through this server drops them all (a generation bump), and `CATALOG_TTL`
-/// bounds what another instance's writes can leave stale.
-#[derive(Debug, Default)]
-pub struct CatalogCache {
-    generation: AtomicU64,
-    entries: RwLock<HashMap<PartnerId, Cached>>,
-}
+/// write through this server drops them all, and `CATALOG_TTL` bounds what another
+/// instance's writes can leave stale.
+#[derive(Debug)]
+pub struct CatalogCache(FreshCache<PartnerId, Arc<MerchantCatalog>>);
 
-#[derive(Debug, Clone)]
-struct Cached {
-    generation: u64,
-    loaded: Instant,
-    catalog: Arc<MerchantCatalog>,
+impl Default for CatalogCache {
+    fn default() -> Self {
+        CatalogCache(FreshCache::new(CATALOG_TTL, 10_000))
+    }
 }
 
 impl CatalogCache {
     /// Forgets every cached catalog.
     pub fn invalidate(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.0.invalidate();
     }
 
     /// The merchant's catalog, loaded from `store` unless a fresh copy is cached.
@@ -129,34 +124,11 @@ impl CatalogCache {
         store: &Store,
         merchant: PartnerId,
     ) -> Result<Arc<MerchantCatalog>, StoreError> {
-        // Read before loading: a write that lands during the load bumps the generation
-        // past this one, so the copy cached below is dropped at the next request.
-        let generation = self.generation.load(Ordering::Acquire);
-        let cached = self
-            .entries
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&merchant)
-            .cloned();
-        if let Some(c) = cached
-            && c.generation == generation
-            && c.loaded.elapsed() < CATALOG_TTL
-        {
-            return Ok(c.catalog);
-        }
-        let catalog = Arc::new(store.recommendation_catalog(merchant).await?);
-        self.entries
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(
-                merchant,
-                Cached {
-                    generation,
-                    loaded: Instant::now(),
-                    catalog: Arc::clone(&catalog),
-                },
-            );
-        Ok(catalog)
+        self.0
+            .get_or_load(merchant, async {
+                Ok(Arc::new(store.recommendation_catalog(merchant).await?))
+            })
+            .await
     }
 }
 

@@ -7,6 +7,7 @@ use cosell_plugin_host::{HostConfig, PluginRegistry};
 use cosell_reco::{ModelHolder, RecommenderConfig};
 use cosell_store::Store;
 
+use crate::auth::StandingCache;
 use crate::auth::jwt::JwtKeys;
 use crate::reco::CatalogCache;
 
@@ -39,6 +40,8 @@ impl Default for ApiConfig {
 struct Inner {
     store: Store,
     jwt: JwtKeys,
+    /// API keys' standings, dropped when a key is revoked or a partner's status changes.
+    standings: StandingCache,
     config: ApiConfig,
     /// The co-purchase model recommendations read; a background rebuild swaps it.
     model: Arc<ModelHolder>,
@@ -57,6 +60,7 @@ impl AppState {
         AppState(Arc::new(Inner {
             store,
             jwt,
+            standings: StandingCache::default(),
             model: Arc::default(),
             catalogs: CatalogCache::default(),
             plugins: PluginRegistry::new(config.plugins.clone()),
@@ -70,6 +74,11 @@ impl AppState {
 
     pub fn jwt(&self) -> &JwtKeys {
         &self.0.jwt
+    }
+
+    /// The cache of API keys' standings that authentication reads.
+    pub fn standings(&self) -> &StandingCache {
+        &self.0.standings
     }
 
     pub fn config(&self) -> &ApiConfig {

@@ -3,7 +3,9 @@
 use chrono::{DateTime, Utc};
 use cosell_core::catalog::PartnerStatus;
 use cosell_core::{ApiKeyId, PartnerId, Role};
-use sea_orm::{ActiveValue::Set, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, RelationDef,
+};
 
 use crate::entities::{api_key, partner};
 use crate::{Store, StoreError, Tenant};
@@ -121,23 +123,33 @@ impl Store {
         to_domain(api_key::Entity::update(update).exec(self.db()).await?)
     }
 
+    /// A key with its partner's status, in one query (a left join: operator keys have no
+    /// partner). Authentication asks this on every request it has not cached.
     async fn standing(
         &self,
-        row: Option<api_key::Model>,
+        condition: impl sea_orm::sea_query::IntoCondition,
     ) -> Result<Option<KeyStanding>, StoreError> {
-        let Some(row) = row else { return Ok(None) };
-        let partner_status = match row.partner_id {
-            Some(partner_id) => {
-                let partner = partner::Entity::find_by_id(partner_id)
-                    .one(self.db())
-                    .await?;
-                let status = partner.map(|p| p.status).unwrap_or_default();
-                Some(
-                    PartnerStatus::parse(&status)
-                        .ok_or_else(|| StoreError::corrupt("partners", status))?,
-                )
-            }
-            None => None,
+        let owner: RelationDef = api_key::Entity::belongs_to(partner::Entity)
+            .from(api_key::Column::PartnerId)
+            .to(partner::Column::Id)
+            .into();
+        let Some((row, partner)) = api_key::Entity::find()
+            .filter(condition)
+            .join(JoinType::LeftJoin, owner)
+            .select_also(partner::Entity)
+            .one(self.db())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let partner_status = match (row.partner_id, partner) {
+            (None, _) => None,
+            (Some(_), Some(p)) => Some(
+                PartnerStatus::parse(&p.status)
+                    .ok_or_else(|| StoreError::corrupt("partners", p.status))?,
+            ),
+            // The foreign key forbids this; a key without its partner is no good.
+            (Some(id), None) => return Err(StoreError::corrupt(TABLE, id)),
         };
         let secret_hash = row.secret_hash.clone();
         Ok(Some(KeyStanding {
@@ -149,16 +161,11 @@ impl Store {
 
     /// The key with this visible prefix, to verify a presented secret against.
     pub async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<KeyStanding>, StoreError> {
-        let row = api_key::Entity::find()
-            .filter(api_key::COLUMN.prefix.eq(prefix))
-            .one(self.db())
-            .await?;
-        self.standing(row).await
+        self.standing(api_key::COLUMN.prefix.eq(prefix)).await
     }
 
     /// The key a token was minted from, to check it is still good on each request.
     pub async fn api_key_standing(&self, id: ApiKeyId) -> Result<Option<KeyStanding>, StoreError> {
-        let row = api_key::Entity::find_by_id(id.0).one(self.db()).await?;
-        self.standing(row).await
+        self.standing(api_key::COLUMN.id.eq(id.0)).await
     }
 }

@@ -1,15 +1,23 @@
-//! Who is calling: the bearer token, checked against the key and partner on every request.
+//! Who is calling: the bearer token, checked against its key's and partner's standing.
+//!
+//! The standing (key revoked? partner suspended?) is read in one query and reused for
+//! `STANDING_TTL`. Revoking a key or changing a partner's status through this server drops
+//! every cached standing at once; a change made elsewhere (another instance, the CLI)
+//! takes effect within `STANDING_TTL`.
 
 pub mod jwt;
 pub mod keys;
+
+use std::time::Duration;
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use cosell_core::catalog::PartnerStatus;
 use cosell_core::{ApiKeyId, PartnerId, Role};
-use cosell_store::Tenant;
+use cosell_store::{Store, StoreError, Tenant};
 
+use crate::cache::FreshCache;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -74,6 +82,57 @@ fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     }
 }
 
+/// How long a key's standing is reused without asking the database: the longest a
+/// revocation or suspension made outside this server goes unnoticed here.
+pub const STANDING_TTL: Duration = Duration::from_secs(5);
+
+/// What the database says about a token's key.
+#[derive(Debug, Clone, Copy)]
+enum Standing {
+    Good(Caller),
+    Missing,
+    Revoked,
+    Suspended,
+}
+
+/// Keys' standings, reused across requests for at most `STANDING_TTL`.
+#[derive(Debug)]
+pub struct StandingCache(FreshCache<ApiKeyId, Standing>);
+
+impl Default for StandingCache {
+    fn default() -> Self {
+        StandingCache(FreshCache::new(STANDING_TTL, 100_000))
+    }
+}
+
+impl StandingCache {
+    /// Forgets every cached standing: call after revoking a key or changing a partner's status.
+    pub fn invalidate(&self) {
+        self.0.invalidate();
+    }
+
+    async fn get(&self, store: &Store, key: ApiKeyId) -> Result<Standing, StoreError> {
+        self.0
+            .get_or_load(key, async {
+                let Some(standing) = store.api_key_standing(key).await? else {
+                    return Ok(Standing::Missing);
+                };
+                Ok(if standing.key.revoked_at.is_some() {
+                    Standing::Revoked
+                } else if standing.partner_status == Some(PartnerStatus::Suspended) {
+                    Standing::Suspended
+                } else {
+                    Standing::Good(Caller {
+                        key_id: standing.key.id,
+                        role: standing.key.role,
+                        partner_id: standing.key.partner_id,
+                    })
+                })
+            })
+            .await
+    }
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -85,28 +144,26 @@ impl FromRequestParts<AppState> for Caller {
             return Ok(*caller);
         }
         let claims = state.jwt().verify(bearer(parts)?)?;
-        // The key and its partner are re-read on every request, so revoking a key or
-        // suspending a partner takes effect at once rather than when tokens expire.
-        let standing = state.store().api_key_standing(claims.sub).await?;
-        let standing = standing.ok_or_else(|| {
-            ApiError::unauthorized("invalid_token", "the token's API key no longer exists")
-        })?;
-        if standing.key.revoked_at.is_some() {
-            return Err(ApiError::unauthorized(
-                "key_revoked",
-                "the API key this token came from has been revoked",
-            ));
-        }
-        if standing.partner_status == Some(PartnerStatus::Suspended) {
-            return Err(ApiError::unauthorized(
-                "partner_suspended",
-                "the partner is suspended",
-            ));
-        }
-        let caller = Caller {
-            key_id: standing.key.id,
-            role: standing.key.role,
-            partner_id: standing.key.partner_id,
+        let caller = match state.standings().get(state.store(), claims.sub).await? {
+            Standing::Good(caller) => caller,
+            Standing::Missing => {
+                return Err(ApiError::unauthorized(
+                    "invalid_token",
+                    "the token's API key no longer exists",
+                ));
+            }
+            Standing::Revoked => {
+                return Err(ApiError::unauthorized(
+                    "key_revoked",
+                    "the API key this token came from has been revoked",
+                ));
+            }
+            Standing::Suspended => {
+                return Err(ApiError::unauthorized(
+                    "partner_suspended",
+                    "the partner is suspended",
+                ));
+            }
         };
         parts.extensions.insert(caller);
         Ok(caller)

@@ -175,7 +175,8 @@ async fn list_api_keys(
     }))
 }
 
-/// Revoke an API key: tokens minted from it stop working at once.
+/// Revoke an API key: tokens minted from it stop working at once on this server, and
+/// within 5 seconds on other instances of it.
 #[utoipa::path(delete, path = "/v1/api-keys/{id}", operation_id = "revoke_api_key", tag = "api-keys",
     params(("id" = uuid::Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = ApiKeyDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
@@ -184,11 +185,8 @@ async fn revoke_api_key(
     caller: Caller,
     AppPath(id): AppPath<ApiKeyId>,
 ) -> Result<Json<ApiKeyDto>, ApiError> {
-    Ok(Json(
-        state
-            .store()
-            .revoke_api_key(caller.tenant(), id)
-            .await?
-            .into(),
-    ))
+    let key = state.store().revoke_api_key(caller.tenant(), id).await?;
+    // Tokens of the key must stop working on their next request, not when the cache expires.
+    state.standings().invalidate();
+    Ok(Json(key.into()))
 }

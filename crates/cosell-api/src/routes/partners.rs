@@ -132,10 +132,14 @@ async fn set_status(
     status: PartnerStatus,
 ) -> Result<Tagged<PartnerDto>, ApiError> {
     caller.require_operator()?;
-    Ok(tagged(state.store().set_partner_status(id, status).await?))
+    let partner = state.store().set_partner_status(id, status).await?;
+    // The partner's keys must stop (or start) working on their next request.
+    state.standings().invalidate();
+    Ok(tagged(partner))
 }
 
-/// Suspend a partner (operator): its tokens stop working on their next request.
+/// Suspend a partner (operator): its tokens stop working on their next request to this
+/// server, and within 5 seconds on other instances of it.
 #[utoipa::path(post, path = "/v1/partners/{id}/suspend", operation_id = "suspend_partner", tag = "partners",
     params(("id" = uuid::Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = PartnerDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
