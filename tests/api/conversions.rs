@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 use serde_json::json;
 
-use crate::sales::{convert, exclusions, merchant_and_referrer, minutes, order, touch};
+use crate::sales::{convert, exclusions, merchant_and_referrer, minutes, order, set_model, touch};
 use crate::support::TestApp;
 
 #[tokio::test]
@@ -210,15 +210,7 @@ async fn reattribution_keeps_the_old_result_and_moves_the_commission() {
     .await;
     assert_eq!(sale["model"], "last_touch");
     assert_eq!(sale["credits"][0]["partner_id"], second.id.as_str());
-    app.call(
-        axum::http::Method::PUT,
-        "/v1/attribution/default-model",
-        Some(&merchant.token),
-        Some(json!({ "model": "first_touch" })),
-        &[],
-    )
-    .await
-    .expect(StatusCode::OK);
+    set_model(&app, &merchant, "first_touch").await;
     let done = app
         .post(
             "/v1/conversions/reattribute",

@@ -15,6 +15,7 @@ mod auth;
 mod bundles;
 mod conversions;
 mod errors;
+mod explanations;
 mod idempotency;
 mod isolation;
 mod offers;

@@ -89,6 +89,19 @@ pub async fn convert(app: &TestApp, merchant: &TestPartner, body: Value) -> Valu
         .body
 }
 
+/// Sets `merchant`'s default attribution model.
+pub async fn set_model(app: &TestApp, merchant: &TestPartner, model: &str) {
+    app.call(
+        Method::PUT,
+        "/v1/attribution/default-model",
+        Some(&merchant.token),
+        Some(json!({ "model": model })),
+        &[],
+    )
+    .await
+    .expect(StatusCode::OK);
+}
+
 /// A settlement run as of `days` from today.
 pub async fn settle(app: &TestApp, days: i64) -> Value {
     app.post(

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use cosell_core::attribution::{Attribution, Conversion};
+use cosell_core::attribution::{Attribution, Conversion, OthersShare};
 use cosell_core::catalog::parse_text;
 use cosell_core::commission::SaleLine;
 use cosell_core::{Currency, PartnerId, ValidationErrors};
@@ -128,7 +128,10 @@ pub struct AttributionRecord {
     pub base_minor: i64,
     pub superseded_by: Option<Uuid>,
     pub created_at: DateTime<Utc>,
+    /// The whole explanation, or a credited referrer's own part of it.
     pub attribution: Attribution,
+    /// In a referrer's view, the other partners' part, summed; `None` in the full view.
+    pub others: Option<OthersShare>,
 }
 
 /// A validated conversion and its rows.
@@ -434,13 +437,22 @@ impl Store {
     }
 
     /// Every attribution result of a conversion, newest first: the current one and
-    /// those it superseded, each with its explanation.
+    /// those it superseded, each with its explanation. The merchant (and operators) see
+    /// all of it; a partner any of the results credited sees each one as
+    /// `Attribution::seen_by` shows it; anyone else finds no such conversion.
     pub async fn conversion_attributions(
         &self,
         tenant: Tenant,
         id: Uuid,
     ) -> Result<Vec<AttributionRecord>, StoreError> {
-        find(self.db(), tenant, id).await?;
+        let referrer = match find(self.db(), tenant, id).await {
+            Ok(_) => None,
+            Err(StoreError::NotFound(what)) => match tenant {
+                Tenant::Partner(p) if credited(self.db(), id, p).await? => Some(p),
+                _ => return Err(StoreError::NotFound(what)),
+            },
+            Err(e) => return Err(e),
+        };
         attribution_result::Entity::find()
             .filter(attribution_result::COLUMN.conversion_id.eq(id))
             .order_by_desc(attribution_result::COLUMN.id)
@@ -448,8 +460,17 @@ impl Store {
             .await?
             .into_iter()
             .map(|r| {
+                let full = explanation(&r)?;
+                let (attribution, others) = match referrer {
+                    Some(p) => {
+                        let (own, others) = full.seen_by(p);
+                        (own, Some(others))
+                    }
+                    None => (full, None),
+                };
                 Ok(AttributionRecord {
-                    attribution: explanation(&r)?,
+                    attribution,
+                    others,
                     id: r.id,
                     conversion_id: r.conversion_id,
                     base_minor: r.base_minor,
@@ -472,6 +493,21 @@ pub(crate) async fn find<C: ConnectionTrait>(
         .await?
         .filter(|c| tenant.sees(c.merchant_id.into()))
         .ok_or(StoreError::NotFound("conversion"))
+}
+
+/// Whether any attribution result of conversion `id`, current or superseded, credited
+/// `partner`.
+async fn credited<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    partner: PartnerId,
+) -> Result<bool, StoreError> {
+    Ok(attribution_credit::Entity::find()
+        .filter(attribution_credit::COLUMN.conversion_id.eq(id))
+        .filter(attribution_credit::COLUMN.partner_id.eq(partner.0))
+        .one(db)
+        .await?
+        .is_some())
 }
 
 /// The refunded total of a conversion so far.

@@ -200,6 +200,20 @@ pub struct PartnerShareDto {
     pub amount_minor: i64,
 }
 
+/// The other partners' part of an attribution as a credited referrer sees it: summed,
+/// without their ids or touchpoints.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OthersDto {
+    /// Other credited partners.
+    pub partners: usize,
+    /// Their eligible touchpoints.
+    pub touchpoints: usize,
+    #[schema(value_type = String)]
+    pub weight: Decimal,
+    /// In minor units of the conversion's currency.
+    pub amount_minor: i64,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AttributionDto {
     pub id: uuid::Uuid,
@@ -215,6 +229,9 @@ pub struct AttributionDto {
     /// Touchpoints that earned nothing, and why.
     pub excluded: Vec<ExclusionDto>,
     pub partners: Vec<PartnerShareDto>,
+    /// Only in a credited referrer's view, whose touchpoints, exclusions and partners
+    /// are its own: everyone else's share, summed. `null` in the merchant's full view.
+    pub others: Option<OthersDto>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -267,6 +284,12 @@ impl From<AttributionRecord> for AttributionDto {
                     amount_minor: p.amount_minor,
                 })
                 .collect(),
+            others: r.others.map(|o| OthersDto {
+                partners: o.partners,
+                touchpoints: o.touchpoints,
+                weight: o.weight,
+                amount_minor: o.amount_minor,
+            }),
         }
     }
 }
@@ -409,7 +432,9 @@ async fn refund_conversion(
 
 /// How a conversion was attributed: the model, each eligible touchpoint's weight, the
 /// partners' shares and why other touchpoints earned nothing. Superseded results
-/// follow the current one.
+/// follow the current one. The merchant sees everything; a partner any result credited
+/// sees its own touchpoints, exclusions and share, and the rest summed in `others`;
+/// anyone else gets 404, as for an unknown id.
 #[utoipa::path(get, path = "/v1/conversions/{id}/attribution", operation_id = "explain_attribution", tag = "conversions",
     params(("id" = uuid::Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = AttributionHistory), (status = "4XX", body = Problem, content_type = "application/problem+json")))]

@@ -4,6 +4,7 @@
 mod decay;
 mod eligibility;
 mod models;
+mod view;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,6 +17,7 @@ pub use eligibility::{
     Touchpoint, TouchpointKind, eligibility,
 };
 pub use models::{AttributionModel, BuiltinModel, HalfLife};
+pub use view::OthersShare;
 
 use crate::allocation::{AllocationError, allocate, normalise};
 use crate::error::{ValidationError, ValidationErrors};
