@@ -3,8 +3,9 @@
 //! A plugin is a cdylib exporting two C symbols: [`ABI_VERSION_SYMBOL`] (read
 //! first) and [`ENTRY_V1_SYMBOL`], which returns a static [`PluginTableV1`].
 //! Everything else travels as JSON bytes: the [`Manifest`], the capability
-//! messages in [`messages`], and the [`ErrorBody`] of a failed call. Plugin
-//! authors use `cosell-plugin-sdk` instead of these raw types.
+//! messages in [`messages`], and the [`ErrorBody`] of a failed call; host
+//! and SDK encode and decode messages with [`json`]. Plugin authors use
+//! `cosell-plugin-sdk` instead of these raw types.
 
 mod ffi;
 pub mod json;

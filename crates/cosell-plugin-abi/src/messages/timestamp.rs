@@ -34,26 +34,34 @@ impl TimestampText {
 /// `at` in the form [`serialize`] writes.
 pub(crate) fn format(at: &DateTime<Utc>) -> TimestampText {
     // `DateTime`'s own getters go through the local time on every call.
-    let at = at.naive_utc();
+    let (date, time) = (at.naive_utc().date(), at.naive_utc().time());
     let mut out = *b"0000-00-00T00:00:00.000000000Z";
     // Years outside 0..=9999 have no RFC 3339 form; the parser refuses them.
-    write_digits(&mut out[0..4], u32::try_from(at.year()).unwrap_or(0));
-    write_digits(&mut out[5..7], at.month());
-    write_digits(&mut out[8..10], at.day());
-    write_digits(&mut out[11..13], at.hour());
-    write_digits(&mut out[14..16], at.minute());
-    write_digits(&mut out[17..19], at.second());
+    let year = u32::try_from(date.year()).unwrap_or(0);
+    write_pair(&mut out, 0, year / 100);
+    write_pair(&mut out, 2, year);
+    write_pair(&mut out, 5, date.month());
+    write_pair(&mut out, 8, date.day());
+    let seconds = time.num_seconds_from_midnight();
+    write_pair(&mut out, 11, seconds / 3600);
+    write_pair(&mut out, 14, seconds / 60 % 60);
+    write_pair(&mut out, 17, seconds % 60);
     // chrono encodes a leap second as nanoseconds above 10^9; it is written
     // as the last second of the minute plus the fraction.
-    let nanos = at.nanosecond() % 1_000_000_000;
-    let len = if nanos == 0 {
-        19
-    } else {
-        write_digits(&mut out[20..29], nanos);
-        // Trailing zeros of the fraction are trimmed; at least one digit stays.
-        let zeros = out[20..29].iter().rev().take_while(|&&b| b == b'0').count();
-        29 - zeros
-    };
+    let mut nanos = time.nanosecond() % 1_000_000_000;
+    let mut len = 19;
+    if nanos != 0 {
+        // Trailing zeros of the fraction are trimmed.
+        len = 29;
+        while nanos % 10 == 0 {
+            nanos /= 10;
+            len -= 1;
+        }
+        for digit in out[20..len].iter_mut().rev() {
+            *digit = b'0' + (nanos % 10) as u8;
+            nanos /= 10;
+        }
+    }
     out[len] = b'Z';
     TimestampText {
         bytes: out,
@@ -61,14 +69,11 @@ pub(crate) fn format(at: &DateTime<Utc>) -> TimestampText {
     }
 }
 
-/// Writes `value` into `slot` as exactly `slot.len()` digits, zero-padded
-/// (higher digits dropped).
-fn write_digits(slot: &mut [u8], mut value: u32) {
-    for digit in slot.iter_mut().rev() {
-        // `% 10` keeps the digit in 0..=9, so the cast cannot truncate.
-        *digit = b'0' + (value % 10) as u8;
-        value /= 10;
-    }
+/// Writes the last two decimal digits of `value` at `out[at..at + 2]`.
+fn write_pair(out: &mut [u8; 30], at: usize, value: u32) {
+    // Both digits are in 0..=9, so the casts cannot truncate.
+    out[at] = b'0' + (value / 10 % 10) as u8;
+    out[at + 1] = b'0' + (value % 10) as u8;
 }
 
 /// Reads any RFC 3339 timestamp (any offset) as UTC.

@@ -11,7 +11,8 @@ use std::time::Duration;
 /// CPU time of the calling thread (`CLOCK_THREAD_CPUTIME_ID`).
 pub struct ThreadCpuTime;
 
-fn now() -> Duration {
+/// The calling thread's CPU time so far.
+pub fn now() -> Duration {
     let mut spec = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,

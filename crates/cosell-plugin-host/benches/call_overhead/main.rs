@@ -104,13 +104,7 @@ fn single_threaded<M: Measurement>(group: &mut BenchmarkGroup<'_, M>, f: &'stati
     group
         .measurement_time(Duration::from_secs(4))
         .warm_up_time(Duration::from_secs(1));
-    group.bench_function("in_process", |b| {
-        b.iter(|| {
-            f.direct
-                .attribute(black_box(&f.request))
-                .unwrap_or_else(|e| panic!("{e}"))
-        })
-    });
+    group.bench_function("in_process", |b| b.iter(|| in_process(f)));
     // The same JSON work as through the ABI, without crossing it: what the
     // message format costs, as opposed to the boundary.
     group.bench_function("in_process_json_both_ways", |b| {
@@ -125,14 +119,45 @@ fn single_threaded<M: Measurement>(group: &mut BenchmarkGroup<'_, M>, f: &'stati
             json::decode::<AttributeResponse>(&output).unwrap_or_else(|e| panic!("{e}"))
         })
     });
-    group.bench_function("through_abi", |b| {
-        b.iter(|| {
-            let input = json::encode(black_box(&f.request)).unwrap_or_else(|e| panic!("{e}"));
-            let output = f
-                .native
-                .call(method::ATTRIBUTION_ATTRIBUTE, &input, 1 << 20)
-                .unwrap_or_else(|e| panic!("{e}"));
-            json::decode::<AttributeResponse>(&output).unwrap_or_else(|e| panic!("{e}"))
+    group.bench_function("through_abi", |b| b.iter(|| through_abi(f)));
+}
+
+/// The model's `attribute`, called directly.
+fn in_process(f: &Fixtures) -> AttributeResponse {
+    f.direct
+        .attribute(black_box(&f.request))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The same model through the C table: request → JSON, `call`, JSON → response.
+fn through_abi(f: &Fixtures) -> AttributeResponse {
+    let input = json::encode(black_box(&f.request)).unwrap_or_else(|e| panic!("{e}"));
+    let output = f
+        .native
+        .call(method::ATTRIBUTION_ATTRIBUTE, &input, 1 << 20)
+        .unwrap_or_else(|e| panic!("{e}"));
+    json::decode::<AttributeResponse>(&output).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// `through_abi` minus `in_process` in one measurement: batches of each
+/// alternate, so both see the same load, and their CPU-time difference is
+/// summed. On a shared machine this is steadier than subtracting two
+/// medians taken seconds apart.
+fn paired_overhead(group: &mut BenchmarkGroup<'_, ThreadCpuTime>, f: &'static Fixtures) {
+    const BATCH: u64 = 32;
+    group.bench_function("abi_overhead_paired", |b| {
+        b.iter_custom(|iters| {
+            let (mut abi, mut direct) = (Duration::ZERO, Duration::ZERO);
+            for batch in (0..iters).step_by(BATCH as usize) {
+                let calls = BATCH.min(iters - batch);
+                let started = cpu_time::now();
+                (0..calls).for_each(|_| drop(black_box(through_abi(f))));
+                let switched = cpu_time::now();
+                (0..calls).for_each(|_| drop(black_box(in_process(f))));
+                abi += switched - started;
+                direct += cpu_time::now() - switched;
+            }
+            abi.saturating_sub(direct)
         })
     });
 }
@@ -155,6 +180,7 @@ fn wall_time(c: &mut Criterion) {
 fn cpu_time(c: &mut Criterion<ThreadCpuTime>) {
     let mut group = c.benchmark_group("attribution_5_touchpoints_cpu");
     single_threaded(&mut group, fixtures());
+    paired_overhead(&mut group, fixtures());
     group.finish();
     json_parts(c, fixtures());
 }
