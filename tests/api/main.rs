@@ -28,3 +28,4 @@ mod recommendations;
 mod relations;
 mod settlement;
 mod tracking;
+mod tracking_links;

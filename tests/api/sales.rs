@@ -5,7 +5,7 @@ use axum::http::{Method, StatusCode};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, TestPartner};
+use crate::support::{Reply, TestApp, TestPartner};
 
 /// A merchant and a referrer it pays 10% (EUR, 30-day window, 14-day hold).
 pub async fn merchant_and_referrer(app: &TestApp) -> (TestPartner, TestPartner) {
@@ -13,6 +13,24 @@ pub async fn merchant_and_referrer(app: &TestApp) -> (TestPartner, TestPartner) 
     let referrer = app.partner("blog").await;
     app.partnership(&merchant, &referrer).await;
     (merchant, referrer)
+}
+
+/// `referrer`'s new tracking link to `merchant`'s `destination`, with `extra` fields
+/// (`label`, `offer_id`) merged into the request.
+pub async fn create_link(
+    app: &TestApp,
+    referrer: &TestPartner,
+    merchant: &TestPartner,
+    destination: &str,
+    extra: Value,
+) -> Reply {
+    let mut body = json!({ "merchant_id": merchant.id, "destination": destination });
+    if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+        body.extend(extra.clone());
+    }
+    app.post("/v1/tracking-links", Some(&referrer.token), body)
+        .await
+        .expect(StatusCode::CREATED)
 }
 
 /// Follows a tracking link as a browser with `user_agent`; returns the click id.

@@ -5,7 +5,7 @@ use axum::http::{Method, StatusCode};
 use serde_json::json;
 
 use crate::sales::{
-    convert, day, follow, merchant_and_referrer, minutes, nets, order, settle, touch,
+    convert, create_link, day, follow, merchant_and_referrer, minutes, nets, order, settle, touch,
 };
 use crate::support::{TestApp, TestPartner};
 
@@ -13,14 +13,7 @@ use crate::support::{TestApp, TestPartner};
 async fn click_to_paid_statement_to_the_cent() {
     let app = TestApp::new().await;
     let (merchant, referrer) = merchant_and_referrer(&app).await;
-    let link = app
-        .post(
-            "/v1/tracking-links",
-            Some(&referrer.token),
-            json!({ "merchant_id": merchant.id, "destination": "https://shop.test/" }),
-        )
-        .await
-        .expect(StatusCode::CREATED);
+    let link = create_link(&app, &referrer, &merchant, "https://shop.test/", json!({})).await;
     let click_id = follow(&app, link.body["path"].as_str().unwrap(), "Mozilla/5.0").await;
     // 2 × 33.33 + 10.01 = 76.67; 10% is 7.667, rounded half to even: 7.67.
     let sale = convert(

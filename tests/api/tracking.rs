@@ -3,21 +3,17 @@
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 
-use crate::sales::{convert, exclusions, follow, merchant_and_referrer, minutes, order, touch};
+use crate::sales::{
+    convert, create_link, exclusions, follow, merchant_and_referrer, minutes, order, touch,
+};
 use crate::support::TestApp;
 
 #[tokio::test]
 async fn a_click_redirects_with_its_id_and_unknown_codes_record_nothing() {
     let app = TestApp::new().await;
     let (merchant, referrer) = merchant_and_referrer(&app).await;
-    let link = app
-        .post(
-            "/v1/tracking-links",
-            Some(&referrer.token),
-            json!({ "merchant_id": merchant.id, "destination": "https://shop.test/p?ref=1" }),
-        )
-        .await
-        .expect(StatusCode::CREATED);
+    let destination = "https://shop.test/p?ref=1";
+    let link = create_link(&app, &referrer, &merchant, destination, json!({})).await;
     let path = link.body["path"].as_str().unwrap().to_owned();
     let reply = app
         .call(

@@ -23,6 +23,17 @@ pub struct AppQuery<T>(pub T);
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct AppPath<T>(pub T);
 
+/// For a PATCH field that can be cleared, with `#[serde(default, deserialize_with =
+/// "present")]`: absent is `None` (keep), `null` is `Some(None)` (clear), a value is
+/// `Some(Some(value))`.
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
 /// The version an update expects, from `If-Match: "<version>"`. Updates require it, so a
 /// client that never read the resource cannot overwrite someone else's change.
 pub fn expected_version(headers: &HeaderMap) -> Result<i32, ApiError> {

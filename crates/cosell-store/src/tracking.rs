@@ -1,10 +1,15 @@
 //! Tracking links and the clicks on them. A click is also stored as a touchpoint of
 //! the link's partner (event id `click:<click id>`), so attribution sees one kind of
-//! record; a bot's click is kept, flagged, and never credited.
+//! record; a bot's click is kept, flagged, and never credited. A live link's
+//! destination, label and offer can be changed under its version; its code, partner
+//! and merchant never change, and an archived link is final.
 
 use chrono::{DateTime, Utc};
 use cosell_core::{OfferId, PartnerId};
-use sea_orm::{ActiveValue::Set, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, EntityTrait, ExprTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
 use uuid::Uuid;
 
 use crate::attribution::kind_str;
@@ -20,8 +25,10 @@ pub struct TrackingLink {
     pub merchant_id: PartnerId,
     pub offer_id: Option<OfferId>,
     pub destination: String,
+    pub label: Option<String>,
     pub created_at: DateTime<Utc>,
     pub archived_at: Option<DateTime<Utc>>,
+    pub version: i32,
 }
 
 /// What a partner asks for: a link to `merchant`'s `destination`, for one of its
@@ -32,6 +39,18 @@ pub struct NewLink {
     pub offer_id: Option<OfferId>,
     /// An absolute http(s) URL, checked by the caller.
     pub destination: String,
+    pub label: Option<String>,
+}
+
+/// Changes to a live link; `None` keeps a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct LinkChange {
+    /// An absolute http(s) URL, checked by the caller.
+    pub destination: Option<String>,
+    /// `Some(None)` removes the label.
+    pub label: Option<Option<String>>,
+    /// `Some(None)`: the link is for the partnership in general from now on.
+    pub offer_id: Option<Option<OfferId>>,
 }
 
 /// A recorded click and where to send the visitor.
@@ -58,9 +77,18 @@ fn to_domain(m: tracking_link::Model) -> TrackingLink {
         merchant_id: m.merchant_id.into(),
         offer_id: m.offer_id.map(OfferId),
         destination: m.destination,
+        label: m.label,
         created_at: m.created_at,
         archived_at: m.archived_at,
+        version: m.version,
     }
+}
+
+fn archived() -> StoreError {
+    StoreError::conflict(
+        "link_archived",
+        "an archived tracking link cannot be changed",
+    )
 }
 
 /// A short, unguessable code: 16 hex digits of a random uuid.
@@ -83,11 +111,7 @@ impl Store {
             ));
         }
         if let Some(o) = new.offer_id {
-            offer::Entity::find_by_id(o.0)
-                .one(self.db())
-                .await?
-                .filter(|m| m.partner_id == partner.0)
-                .ok_or(StoreError::NotFound("offer"))?;
+            self.own_offer(partner, o).await?;
         }
         let row = tracking_link::ActiveModel {
             id: Set(Uuid::now_v7()),
@@ -96,8 +120,10 @@ impl Store {
             merchant_id: Set(new.merchant_id.0),
             offer_id: Set(new.offer_id.map(|o| o.0)),
             destination: Set(new.destination),
+            label: Set(new.label),
             created_at: Set(Utc::now()),
             archived_at: Set(None),
+            version: Set(1),
         };
         Ok(to_domain(
             tracking_link::Entity::insert(row)
@@ -137,6 +163,73 @@ impl Store {
             .ok_or(StoreError::NotFound("tracking link"))
     }
 
+    /// An offer of `partner`'s, or not found.
+    async fn own_offer(&self, partner: PartnerId, id: OfferId) -> Result<(), StoreError> {
+        offer::Entity::find_by_id(id.0)
+            .one(self.db())
+            .await?
+            .filter(|m| m.partner_id == partner.0)
+            .map(|_| ())
+            .ok_or(StoreError::NotFound("offer"))
+    }
+
+    /// Changes a live link `tenant` owns if `expected_version` is current. Clicks
+    /// recorded before keep the offer they were recorded with.
+    pub async fn update_tracking_link(
+        &self,
+        tenant: Tenant,
+        id: Uuid,
+        expected_version: i32,
+        change: LinkChange,
+    ) -> Result<TrackingLink, StoreError> {
+        let link = self.get_tracking_link(tenant, id).await?;
+        if link.version != expected_version {
+            return Err(StoreError::Stale {
+                entity: "tracking link",
+                current: link.version,
+            });
+        }
+        if link.archived_at.is_some() {
+            return Err(archived());
+        }
+        if let Some(Some(o)) = change.offer_id {
+            self.own_offer(link.partner_id, o).await?;
+        }
+        let mut row = tracking_link::ActiveModel {
+            version: Set(link.version + 1),
+            ..Default::default()
+        };
+        if let Some(destination) = change.destination {
+            row.destination = Set(destination);
+        }
+        if let Some(label) = change.label {
+            row.label = Set(label);
+        }
+        if let Some(offer) = change.offer_id {
+            row.offer_id = Set(offer.map(|o| o.0));
+        }
+        let done = tracking_link::Entity::update_many()
+            .set(row)
+            .filter(tracking_link::COLUMN.id.eq(id))
+            .filter(tracking_link::COLUMN.version.eq(link.version))
+            .filter(tracking_link::COLUMN.archived_at.is_null())
+            .exec(self.db())
+            .await?;
+        let now = self.get_tracking_link(tenant, id).await?;
+        if done.rows_affected == 0 {
+            // Changed or archived since it was read.
+            return Err(if now.archived_at.is_some() {
+                archived()
+            } else {
+                StoreError::Stale {
+                    entity: "tracking link",
+                    current: now.version,
+                }
+            });
+        }
+        Ok(now)
+    }
+
     /// Archives a link: its code stops redirecting; its clicks stay on record.
     pub async fn archive_tracking_link(
         &self,
@@ -152,6 +245,10 @@ impl Store {
                 archived_at: Set(Some(Utc::now())),
                 ..Default::default()
             })
+            .col_expr(
+                tracking_link::Column::Version,
+                Expr::col(tracking_link::Column::Version).add(1),
+            )
             .filter(tracking_link::COLUMN.id.eq(id))
             .filter(tracking_link::COLUMN.archived_at.is_null())
             .exec(self.db())

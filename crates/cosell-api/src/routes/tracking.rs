@@ -9,8 +9,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use cosell_core::{OfferId, PartnerId};
-use cosell_store::tracking::{ClickSeen, NewLink, TrackingLink};
+use cosell_core::catalog::parse_text;
+use cosell_core::{OfferId, PartnerId, ValidationErrors};
+use cosell_store::tracking::{ClickSeen, LinkChange, NewLink, TrackingLink};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -19,7 +20,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::Listed;
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::extract::{AppJson, AppPath};
+use crate::extract::{AppJson, AppPath, Tagged, created, expected_version, present};
 use crate::state::AppState;
 
 /// User-agent fragments of crawlers, link previewers and scripted clients.
@@ -56,6 +57,9 @@ fn hashed(kind: &str, value: Option<&str>) -> Option<String> {
     value.map(|v| hex::encode(Sha256::digest(format!("cosell:{kind}:{v}"))))
 }
 
+/// Longest label, in characters.
+const LABEL_MAX: usize = 200;
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateLink {
     /// The merchant whose site the link leads to; needs an active partnership.
@@ -64,6 +68,25 @@ pub struct CreateLink {
     pub offer_id: Option<uuid::Uuid>,
     /// An absolute http(s) URL on the merchant's side.
     pub destination: String,
+    /// The partner's own name for the link (at most 200 characters).
+    pub label: Option<String>,
+}
+
+/// Fields to change; absent fields keep their value, `null` clears `label` or `offer_id`.
+/// The code, partner and merchant of a link never change: make a new link instead.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateLink {
+    /// An absolute http(s) URL on the merchant's side.
+    pub destination: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub label: Option<Option<String>>,
+    /// One of the caller's offers; `null`: the partnership in general. Clicks recorded
+    /// before keep the offer they were recorded with.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub offer_id: Option<Option<uuid::Uuid>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -76,8 +99,11 @@ pub struct LinkDto {
     pub merchant_id: uuid::Uuid,
     pub offer_id: Option<uuid::Uuid>,
     pub destination: String,
+    pub label: Option<String>,
     pub created_at: DateTime<Utc>,
     pub archived_at: Option<DateTime<Utc>>,
+    /// Also the ETag: send it as `If-Match` to change the link.
+    pub version: i32,
 }
 
 impl From<TrackingLink> for LinkDto {
@@ -90,16 +116,43 @@ impl From<TrackingLink> for LinkDto {
             merchant_id: l.merchant_id.0,
             offer_id: l.offer_id.map(|o| o.0),
             destination: l.destination,
+            label: l.label,
             created_at: l.created_at,
             archived_at: l.archived_at,
+            version: l.version,
         }
     }
+}
+
+fn tagged(l: TrackingLink) -> Tagged<LinkDto> {
+    Tagged(l.version, l.into())
+}
+
+/// Checks a destination: an absolute http(s) URL.
+fn destination(value: String, errors: &mut ValidationErrors) -> Option<String> {
+    let ok = url::Url::parse(&value)
+        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
+    if ok {
+        Some(value)
+    } else {
+        errors.push("destination", "must be an absolute http(s) URL");
+        None
+    }
+}
+
+/// Checks a label: trimmed, not empty, at most [`LABEL_MAX`] characters.
+fn label(value: Option<String>, errors: &mut ValidationErrors) -> Option<String> {
+    value.and_then(|v| errors.take(parse_text("label", &v, LABEL_MAX)))
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_tracking_link, list_tracking_links))
-        .routes(routes!(get_tracking_link, archive_tracking_link))
+        .routes(routes!(
+            get_tracking_link,
+            update_tracking_link,
+            archive_tracking_link
+        ))
         .routes(routes!(follow_tracking_link))
 }
 
@@ -111,19 +164,12 @@ async fn create_tracking_link(
     State(state): State<AppState>,
     caller: Caller,
     AppJson(body): AppJson<CreateLink>,
-) -> Result<(StatusCode, Json<LinkDto>), ApiError> {
+) -> Result<Response, ApiError> {
     let partner = caller.partner()?;
-    let ok = url::Url::parse(&body.destination)
-        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
-    if !ok {
-        return Err(
-            cosell_core::ValidationErrors::from(cosell_core::ValidationError::new(
-                "destination",
-                "must be an absolute http(s) URL",
-            ))
-            .into(),
-        );
-    }
+    let mut errors = ValidationErrors::default();
+    let destination = destination(body.destination, &mut errors);
+    let label = label(body.label, &mut errors);
+    errors.into_result()?;
     let link = state
         .store()
         .create_tracking_link(
@@ -131,11 +177,12 @@ async fn create_tracking_link(
             NewLink {
                 merchant_id: PartnerId(body.merchant_id),
                 offer_id: body.offer_id.map(OfferId),
-                destination: body.destination,
+                destination: destination.unwrap_or_default(),
+                label,
             },
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(link.into())))
+    Ok(created(link.version, LinkDto::from(link)))
 }
 
 /// The caller's tracking links (operators: all).
@@ -160,14 +207,38 @@ async fn get_tracking_link(
     State(state): State<AppState>,
     caller: Caller,
     AppPath(id): AppPath<uuid::Uuid>,
-) -> Result<Json<LinkDto>, ApiError> {
-    Ok(Json(
-        state
-            .store()
-            .get_tracking_link(caller.tenant(), id)
-            .await?
-            .into(),
+) -> Result<Tagged<LinkDto>, ApiError> {
+    Ok(tagged(
+        state.store().get_tracking_link(caller.tenant(), id).await?,
     ))
+}
+
+/// Change a live tracking link's destination, label or offer (`If-Match` required:
+/// 428 without it, 412 when stale). Archived links are final (409 `link_archived`).
+#[utoipa::path(patch, path = "/v1/tracking-links/{id}", operation_id = "update_tracking_link", tag = "tracking",
+    request_body = UpdateLink, params(("id" = uuid::Uuid, Path), ("If-Match" = String, Header)), security(("bearer" = [])),
+    responses((status = 200, body = LinkDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+async fn update_tracking_link(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    AppPath(id): AppPath<uuid::Uuid>,
+    AppJson(body): AppJson<UpdateLink>,
+) -> Result<Tagged<LinkDto>, ApiError> {
+    caller.partner()?;
+    let version = expected_version(&headers)?;
+    let mut errors = ValidationErrors::default();
+    let change = LinkChange {
+        destination: body.destination.and_then(|d| destination(d, &mut errors)),
+        label: body.label.map(|l| label(l, &mut errors)),
+        offer_id: body.offer_id.map(|o| o.map(OfferId)),
+    };
+    errors.into_result()?;
+    let link = state
+        .store()
+        .update_tracking_link(caller.tenant(), id, version, change)
+        .await?;
+    Ok(tagged(link))
 }
 
 /// Archive a tracking link: its code stops redirecting, its clicks stay on record.
@@ -178,13 +249,12 @@ async fn archive_tracking_link(
     State(state): State<AppState>,
     caller: Caller,
     AppPath(id): AppPath<uuid::Uuid>,
-) -> Result<Json<LinkDto>, ApiError> {
-    Ok(Json(
+) -> Result<Tagged<LinkDto>, ApiError> {
+    Ok(tagged(
         state
             .store()
             .archive_tracking_link(caller.tenant(), id)
-            .await?
-            .into(),
+            .await?,
     ))
 }
 

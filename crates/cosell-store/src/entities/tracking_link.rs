@@ -15,6 +15,10 @@ pub struct Model {
     pub destination: String,
     pub created_at: DateTimeUtc,
     pub archived_at: Option<DateTimeUtc>,
+    /// The partner's own name for the link.
+    pub label: Option<String>,
+    /// Bumped by every change; `If-Match` checks it.
+    pub version: i32,
 }
 
 impl ActiveModelBehavior for ActiveModel {}
