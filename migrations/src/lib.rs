@@ -5,10 +5,12 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod columns;
 mod m20261123_000001_catalog;
 mod m20261123_000002_tracking;
 mod m20261123_000003_customers;
 mod m20261123_000004_plugins;
+mod m20261123_000005_plugin_hooks;
 mod m20261123_000006_settlement_runs;
 
 /// Every migration, oldest first.
@@ -22,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_tracking::Migration),
             Box::new(m20261123_000003_customers::Migration),
             Box::new(m20261123_000004_plugins::Migration),
+            Box::new(m20261123_000005_plugin_hooks::Migration),
             Box::new(m20261123_000006_settlement_runs::Migration),
         ]
     }

@@ -105,7 +105,10 @@ async fn each_role_sees_what_it_may_of_an_attribution() {
     );
     assert_eq!(
         result["partners"],
-        json!([{ "partner_id": blog.id, "weight": "0.500000000000", "amount_minor": blog_cents }])
+        // Its own commission too (10%), not the others'.
+        json!([{ "partner_id": blog.id, "weight": "0.500000000000", "amount_minor": blog_cents,
+                 "commission_minor": 500, "commission_rule": "partnership_terms",
+                 "commission_rule_version": "1", "commission_plugin": null }])
     );
     assert_eq!(
         result["others"],
@@ -192,7 +195,9 @@ async fn a_referrer_a_reattribution_uncredited_still_sees_why() {
     assert_eq!(old["superseded_by"], current["id"]);
     assert_eq!(
         old["partners"],
-        json!([{ "partner_id": blog.id, "weight": "1.000000000000", "amount_minor": 8000 }])
+        json!([{ "partner_id": blog.id, "weight": "1.000000000000", "amount_minor": 8000,
+                 "commission_minor": 800, "commission_rule": "partnership_terms",
+                 "commission_rule_version": "1", "commission_plugin": null }])
     );
     // News, credited now, sees the old result too, with its touch at weight 0.
     let theirs = explain(&app, &news.token, id).await;

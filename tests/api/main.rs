@@ -22,6 +22,7 @@ mod offers;
 mod openapi;
 mod partners;
 mod partnerships;
+mod plugin_hooks;
 mod plugins;
 mod products;
 mod recommendations;

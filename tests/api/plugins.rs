@@ -18,10 +18,18 @@ use sha2::{Digest, Sha256};
 use crate::build_plugins::build_cdylibs;
 use crate::support::{AUDIENCE, ISSUER, SECRET, TestApp};
 
-const PLUGINS: &[&str] = &["affiliate-feed", "shapley-attribution", "tiered-commission"];
+/// The real plugins and the misbehaving fixtures the attribution hooks are tried with.
+const PLUGINS: &[&str] = &[
+    "affiliate-feed",
+    "shapley-attribution",
+    "tiered-commission",
+    "fixture-slow",
+    "fixture-bad-weights",
+    "fixture-panicking",
+];
 
 /// The cdylib of one of [`PLUGINS`], all built once per test run.
-fn library(package: &str) -> PathBuf {
+pub fn library(package: &str) -> PathBuf {
     static BUILT: OnceLock<Result<HashMap<String, PathBuf>, String>> = OnceLock::new();
     match BUILT.get_or_init(|| build_cdylibs(PLUGINS, false)) {
         Ok(built) => built[package].clone(),
@@ -29,13 +37,13 @@ fn library(package: &str) -> PathBuf {
     }
 }
 
-fn sha256_of(path: &Path) -> String {
+pub fn sha256_of(path: &Path) -> String {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     hex::encode(Sha256::digest(bytes))
 }
 
 /// Plugin limits for tests, storing plugins under `dir`.
-fn api_config(dir: &Path) -> ApiConfig {
+pub fn api_config(dir: &Path) -> ApiConfig {
     let mut plugins = HostConfig::new(dir);
     plugins.call_timeout = Duration::from_secs(5);
     ApiConfig {
@@ -45,14 +53,19 @@ fn api_config(dir: &Path) -> ApiConfig {
 }
 
 /// An app whose plugins live in a directory of its own.
-async fn app() -> (tempfile::TempDir, TestApp) {
+pub async fn app() -> (tempfile::TempDir, TestApp) {
+    app_with(api_config).await
+}
+
+/// An app whose plugins live in a directory of its own, with limits from `config`.
+pub async fn app_with(config: impl FnOnce(&Path) -> ApiConfig) -> (tempfile::TempDir, TestApp) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let app = TestApp::with_config(api_config(dir.path())).await;
+    let app = TestApp::with_config(config(dir.path())).await;
     (dir, app)
 }
 
 /// Installs `package` pinned to its real hash; returns the reply.
-async fn install(
+pub async fn install(
     app: &TestApp,
     package: &str,
     granted: &[&str],
@@ -76,14 +89,27 @@ async fn call(app: &TestApp, id: &str, method: &str, input: Value) -> crate::sup
     .await
 }
 
-async fn show(app: &TestApp, id: &str) -> crate::support::Reply {
+pub async fn show(app: &TestApp, id: &str) -> crate::support::Reply {
     app.get(&format!("/v1/plugins/{id}"), Some(&app.operator))
         .await
         .expect(StatusCode::OK)
 }
 
+/// Waits for the plugin's background fit (an install, enable or reconfiguration of an
+/// attribution plugin starts one) to be recorded; returns the plugin as shown then.
+pub async fn fitted(app: &TestApp, id: &str) -> crate::support::Reply {
+    for _ in 0..400 {
+        let shown = show(app, id).await;
+        if !shown.body["stats"]["last_fit"].is_null() {
+            return shown;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("no fit of plugin {id} was recorded")
+}
+
 /// `POST /v1/plugins/{id}/enable` or `…/disable`.
-async fn switch(app: &TestApp, id: &str, action: &str) -> crate::support::Reply {
+pub async fn switch(app: &TestApp, id: &str, action: &str) -> crate::support::Reply {
     app.post(
         &format!("/v1/plugins/{id}/{action}"),
         Some(&app.operator),
@@ -101,7 +127,7 @@ async fn assert_nothing_registered(app: &TestApp) {
     assert_eq!(listed.body["items"], json!([]));
 }
 
-fn decimal(value: &Value) -> Decimal {
+pub fn decimal(value: &Value) -> Decimal {
     value
         .as_str()
         .and_then(|text| text.parse().ok())
@@ -187,6 +213,10 @@ async fn shapley_attribution_fits_journeys_and_credits_by_shapley_value() {
         .await
         .expect(StatusCode::CREATED)
         .id();
+    // Installing fits it in the background, on the (here empty) journeys of the window.
+    let installed = fitted(&app, &id).await;
+    assert_eq!(installed.body["stats"]["last_fit"]["outcome"], "fitted");
+    assert_eq!(installed.body["stats"]["last_fit"]["journeys"], 0);
 
     // v({a}) = 1/2, v({b}) = 0, v({a, b}) = 1, so φa = ½·½ + ½·(1 − 0) = 0.75 and φb = 0.25.
     let journey =
@@ -228,7 +258,9 @@ async fn shapley_attribution_fits_journeys_and_credits_by_shapley_value() {
     assert_eq!(weights["b"], Decimal::new(25, 2));
 
     let shown = show(&app, &id).await;
-    assert_eq!(shown.body["stats"]["calls"], 2);
+    // The install's fit, the explicit fit and the attribution.
+    assert_eq!(shown.body["stats"]["calls"], 3);
+    assert_eq!(shown.body["stats"]["last_fit"]["journeys"], 6);
     assert!(shown.body["stats"]["p99_us"].is_u64());
 }
 

@@ -165,6 +165,8 @@ pub struct TestPartner {
 
 pub struct TestApp {
     pub router: Router,
+    /// The state `router` serves: its store and plugin registry.
+    pub state: AppState,
     pub store: Store,
     pub operator: String,
     _database: TestDatabase,
@@ -207,9 +209,10 @@ impl TestApp {
         let store = Store::connect(&url).await.unwrap();
         store.migrate().await.unwrap();
         let jwt = JwtKeys::new(&SecretString::from(SECRET), &[], ISSUER, AUDIENCE, 900);
-        let router = cosell_api::app(AppState::new(store.clone(), jwt, config));
+        let state = AppState::new(store.clone(), jwt, config);
         let mut app = TestApp {
-            router,
+            router: cosell_api::app(state.clone()),
+            state,
             store,
             operator: String::new(),
             _database: database,

@@ -44,6 +44,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::partnerships::router())
         .merge(routes::offers::router())
         .merge(routes::plugins::router())
+        .merge(routes::plugin_fits::router())
         .merge(routes::tracking::router())
         .merge(routes::touchpoints::router())
         .merge(routes::conversions::router())

@@ -4,6 +4,12 @@
 //! The registry is the source of truth for what is loaded; the store for what is
 //! installed. Every operation changes the registry first and persists only what the
 //! registry accepted, and undoes the registry change if persisting fails.
+//!
+//! [`hooks`] connects attribution and commission plugins to the store's attribution;
+//! [`fit`] trains attribution plugins on journeys.
+
+pub mod fit;
+pub mod hooks;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
@@ -13,12 +19,15 @@ use chrono::Utc;
 use cosell_core::catalog::product::ProductInput;
 use cosell_core::catalog::relation::NewRelation;
 use cosell_core::catalog::{ProductFields, RelationKind};
+use cosell_core::plugin::PluginRef;
 use cosell_core::{PartnerId, ValidationErrors};
 use cosell_plugin_abi::{
     AttributeRequest, Capability, CatalogContribution, CatalogRequest, CommissionRequest,
     FitRequest, RowError, method as abi_method,
 };
-use cosell_plugin_host::{CallError, LoadError, PluginId, PluginRegistry, PluginStats, Sha256Hex};
+use cosell_plugin_host::{
+    CallError, LoadError, PluginId, PluginRegistry, PluginState, PluginStats, Sha256Hex,
+};
 use cosell_store::plugins::PluginRegistration;
 use cosell_store::{Store, StoreError, Tenant};
 use rust_decimal::Decimal;
@@ -56,6 +65,52 @@ pub enum PluginOpError {
     /// A contributed row broke a catalog rule the plugin host does not check.
     #[error("contributed product {sku} is invalid: {errors}")]
     InvalidProduct { sku: String, errors: String },
+    /// A partnership or default model names a plugin that is not installed.
+    #[error("no plugin {0} is installed")]
+    UnknownPlugin(String),
+    /// The named plugin is installed but takes no calls now.
+    #[error("plugin {id} is {state}; an operator must enable it before it can be named")]
+    PluginUnavailable { id: String, state: &'static str },
+    /// The named plugin was not granted, or does not provide, the capability.
+    #[error("plugin {id} does not provide the `{capability}` capability")]
+    PluginLacksCapability { id: String, capability: Capability },
+}
+
+/// Checks that `plugin` can be named for `capability` by a partnership or a default
+/// model: installed, loaded, enabled, granted and declaring it. A plugin that later
+/// stops answering is not refused here; attribution falls back and records why.
+pub async fn require(
+    store: &Store,
+    registry: &PluginRegistry,
+    plugin: &PluginRef,
+    capability: Capability,
+) -> Result<(), PluginOpError> {
+    let id = plugin_id(plugin.as_str())?;
+    match store.get_plugin(id.as_str()).await {
+        Ok(_) => {}
+        Err(StoreError::NotFound(_)) => return Err(PluginOpError::UnknownPlugin(id.to_string())),
+        Err(other) => return Err(other.into()),
+    }
+    let unavailable = |state| PluginOpError::PluginUnavailable {
+        id: id.to_string(),
+        state,
+    };
+    let (Some(info), Some(stats)) = (registry.info(&id), registry.stats(&id)) else {
+        return Err(unavailable("not loaded"));
+    };
+    match stats.state {
+        PluginState::Enabled => {}
+        PluginState::Disabled => return Err(unavailable("disabled")),
+        PluginState::Quarantined { .. } => return Err(unavailable("quarantined")),
+    }
+    if info.granted.contains(&capability) && info.manifest.capabilities.contains(&capability) {
+        Ok(())
+    } else {
+        Err(PluginOpError::PluginLacksCapability {
+            id: id.to_string(),
+            capability,
+        })
+    }
 }
 
 /// Checks `text` is a digest; the id of every plugin is one.
@@ -433,6 +488,11 @@ impl PluginOpError {
             PluginOpError::BadInput(_) => (unprocessable, "invalid_body"),
             PluginOpError::UnknownMethod(_) => (unprocessable, "unknown_method"),
             PluginOpError::InvalidProduct { .. } => (unprocessable, "invalid_contribution"),
+            PluginOpError::UnknownPlugin(_) => (unprocessable, "unknown_plugin"),
+            PluginOpError::PluginUnavailable { .. } => (unprocessable, "plugin_unavailable"),
+            PluginOpError::PluginLacksCapability { .. } => {
+                (unprocessable, "plugin_capability_missing")
+            }
             PluginOpError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
     }
@@ -442,7 +502,8 @@ impl From<PluginOpError> for ApiError {
     fn from(error: PluginOpError) -> Self {
         match error {
             PluginOpError::Store(store) => store.into(),
-            // The host's messages are written for operators, and only operators get here.
+            // The host's messages are written for operators; partners only get here
+            // naming a plugin, with messages written for them.
             other => {
                 let (status, code) = other.problem();
                 ApiError::new(status, code, other.to_string())

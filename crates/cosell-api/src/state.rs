@@ -9,6 +9,8 @@ use cosell_store::Store;
 
 use crate::auth::StandingCache;
 use crate::auth::jwt::JwtKeys;
+use crate::plugins::fit::FitSettings;
+use crate::plugins::hooks::PluginHooks;
 use crate::reco::CatalogCache;
 
 /// Limits and settings the router applies.
@@ -22,6 +24,8 @@ pub struct ApiConfig {
     pub recommender: RecommenderConfig,
     /// Where installed plugins live and how calls to them are limited.
     pub plugins: HostConfig,
+    /// Which journeys attribution plugins are fitted on.
+    pub plugin_fit: FitSettings,
 }
 
 impl Default for ApiConfig {
@@ -32,6 +36,7 @@ impl Default for ApiConfig {
             recommender: RecommenderConfig::default(),
             // The data directory `cosell serve` uses by default.
             plugins: HostConfig::new("./data"),
+            plugin_fit: FitSettings::default(),
         }
     }
 }
@@ -56,18 +61,22 @@ struct Inner {
 pub struct AppState(Arc<Inner>);
 
 impl AppState {
+    /// The state over `store`, whose attribution calls this state's plugins.
     pub fn new(store: Store, jwt: JwtKeys, config: ApiConfig) -> Self {
+        let plugins = PluginRegistry::new(config.plugins.clone());
+        let store = store.with_hooks(Arc::new(PluginHooks::new(plugins.clone())));
         AppState(Arc::new(Inner {
             store,
             jwt,
             standings: StandingCache::default(),
             model: Arc::default(),
             catalogs: CatalogCache::default(),
-            plugins: PluginRegistry::new(config.plugins.clone()),
+            plugins,
             config,
         }))
     }
 
+    /// The store; its attribution calls [`Self::plugins`].
     pub fn store(&self) -> &Store {
         &self.0.store
     }

@@ -11,6 +11,7 @@ pub mod ids;
 pub mod ledger;
 pub mod metrics;
 pub mod money;
+pub mod plugin;
 pub mod settlement;
 
 pub use access::Role;

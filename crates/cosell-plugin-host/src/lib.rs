@@ -20,7 +20,7 @@ mod store;
 mod validate;
 
 pub use error::{CallError, LoadError};
-pub use monitor::{PluginState, PluginStats};
+pub use monitor::{FitOutcome, FitRecord, PluginState, PluginStats};
 pub use native::{NativePlugin, Transport};
 pub use registry::{HostConfig, LoadedPluginInfo, PluginId, PluginRegistry};
 pub use store::Sha256Hex;

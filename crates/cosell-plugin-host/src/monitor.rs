@@ -1,7 +1,7 @@
 //! Per-plugin state, call statistics and the circuit breaker.
 
 use std::collections::VecDeque;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// How many recent call durations the percentiles are computed from.
 const LATENCY_WINDOW: usize = 1024;
@@ -36,6 +36,34 @@ pub struct PluginStats {
     pub p50: Option<Duration>,
     /// 99th-percentile duration over the recent calls, if any.
     pub p99: Option<Duration>,
+    /// The last `fit` that reached the plugin, if any since it was loaded.
+    pub last_fit: Option<FitRecord>,
+}
+
+/// How a `fit` call ended, and when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FitRecord {
+    /// When it ended.
+    pub at: SystemTime,
+    /// How long it took.
+    pub took: Duration,
+    pub outcome: FitOutcome,
+}
+
+/// What a `fit` call did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FitOutcome {
+    /// The model was fitted: the plugin's own summary.
+    Fitted {
+        /// Journeys used.
+        journeys: u64,
+        /// Distinct partners seen.
+        partners: u64,
+    },
+    /// The model has no fit step.
+    Unsupported,
+    /// The fit failed; the plugin keeps its previous model.
+    Failed(String),
 }
 
 /// Mutable per-plugin bookkeeping, kept behind one mutex.
@@ -46,6 +74,7 @@ pub(crate) struct Monitor {
     failures: u64,
     consecutive_failures: u32,
     latencies: VecDeque<Duration>,
+    last_fit: Option<FitRecord>,
 }
 
 impl Monitor {
@@ -60,7 +89,12 @@ impl Monitor {
             failures: 0,
             consecutive_failures: 0,
             latencies: VecDeque::with_capacity(LATENCY_WINDOW),
+            last_fit: None,
         }
+    }
+
+    pub(crate) fn record_fit(&mut self, fit: FitRecord) {
+        self.last_fit = Some(fit);
     }
 
     pub(crate) fn state(&self) -> &PluginState {
@@ -109,6 +143,7 @@ impl Monitor {
             consecutive_failures: self.consecutive_failures,
             p50: percentile(&sorted, 50),
             p99: percentile(&sorted, 99),
+            last_fit: self.last_fit.clone(),
         }
     }
 }

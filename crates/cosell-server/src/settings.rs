@@ -82,6 +82,19 @@ pub struct ServeSettings {
 
     #[command(flatten)]
     pub plugins: PluginSettings,
+
+    #[command(flatten)]
+    pub plugin_fit: PluginFitSettings,
+
+    /// Seconds between scheduled fits of attribution plugins on recent journeys (they
+    /// are also fitted at start-up, on install, enable and reconfiguration); 0: no
+    /// schedule.
+    #[arg(
+        long,
+        env = "COSELL_PLUGIN_FIT_INTERVAL_SECONDS",
+        default_value_t = 3600
+    )]
+    pub plugin_fit_interval_seconds: u64,
 }
 
 /// How recommendations guard customers and how often their model is rebuilt.
@@ -162,9 +175,36 @@ impl PluginSettings {
     }
 }
 
+/// Which journeys attribution plugins are fitted on.
+#[derive(Debug, Args)]
+pub struct PluginFitSettings {
+    /// A fit sees the customers touched in this many days before it.
+    #[arg(long, env = "COSELL_PLUGIN_FIT_WINDOW_DAYS", default_value_t = 30)]
+    pub plugin_fit_window_days: u32,
+
+    /// Most journeys in one fit: those of the most recently touched customers.
+    #[arg(long, env = "COSELL_PLUGIN_FIT_MAX_JOURNEYS", default_value_t = 20_000)]
+    pub plugin_fit_max_journeys: u64,
+}
+
+impl PluginFitSettings {
+    pub fn fit(&self) -> cosell_api::plugins::fit::FitSettings {
+        cosell_api::plugins::fit::FitSettings {
+            window: chrono::TimeDelta::days(i64::from(self.plugin_fit_window_days.max(1))),
+            max_journeys: self.plugin_fit_max_journeys.max(1),
+        }
+    }
+}
+
 impl ServeSettings {
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_seconds)
+    }
+
+    /// How often attribution plugins are refitted, if on a schedule.
+    pub fn plugin_fit_interval(&self) -> Option<Duration> {
+        (self.plugin_fit_interval_seconds > 0)
+            .then(|| Duration::from_secs(self.plugin_fit_interval_seconds))
     }
 }
 

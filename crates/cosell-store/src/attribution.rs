@@ -3,18 +3,20 @@
 //! model, allocation, commission, accrual) and turn the results into rows.
 //!
 //! The model of a conversion: the model its credited partnerships name when they all
-//! name the same one, else the merchant's default, else `last_touch`.
+//! name the same one, else the merchant's default, else `last_touch`. A named plugin
+//! is asked first (see `plugins`); its fallback is the built-in model named with it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use cosell_core::attribution::{
-    Attribution, BuiltinModel, Conversion, ImpressionPolicy, PartnerTerms, Touchpoint,
-    TouchpointKind, attribute, eligibility,
+    Attribution, BuiltinModel, Conversion, Eligible, ImpressionPolicy, PartnerTerms, Touchpoint,
+    TouchpointKind, eligibility,
 };
 use cosell_core::catalog::PartnershipStatus;
 use cosell_core::commission::{self, CommissionBase, SaleLine, split_over_lines};
 use cosell_core::ledger::{Accrual, JournalEntry, accrue};
+use cosell_core::plugin::PluginRef;
 use cosell_core::{Currency, PartnerId};
 use sea_orm::sea_query::{Expr, Query, SimpleExpr};
 use sea_orm::{
@@ -25,7 +27,13 @@ use uuid::Uuid;
 
 use crate::StoreError;
 use crate::entities::{attribution_credit, attribution_result, partner, partnership, touchpoint};
+use crate::hooks::Hooks;
 use crate::journal::IN_CHUNK;
+use crate::partnerships::plugin_column;
+pub(crate) use plugins::read_use;
+use plugins::{ModelChoice, ModelNamed};
+
+mod plugins;
 
 const TABLE: &str = "attribution_results";
 
@@ -37,7 +45,8 @@ const LONGEST_WINDOW: TimeDelta = TimeDelta::days(366);
 struct PairTerms {
     attribution: PartnerTerms,
     commission: commission::CommissionTerms,
-    model: Option<BuiltinModel>,
+    model: ModelNamed,
+    commission_plugin: Option<PluginRef>,
 }
 
 /// The active partnerships of a set of merchants (merchant = inviter, who pays the
@@ -45,7 +54,7 @@ struct PairTerms {
 #[derive(Debug, Default)]
 pub(crate) struct Terms {
     pairs: BTreeMap<PartnerId, BTreeMap<PartnerId, PairTerms>>,
-    defaults: BTreeMap<PartnerId, BuiltinModel>,
+    defaults: BTreeMap<PartnerId, ModelNamed>,
 }
 
 /// A partner's own customer references: its id and its slug. Orders and referrals
@@ -88,11 +97,15 @@ impl Terms {
             .collect();
         let mut terms = Terms::default();
         for (id, p) in &partners {
-            if let Some(json) = &p.default_attribution_model {
-                terms
-                    .defaults
-                    .insert(PartnerId(*id), parse_model("partners", json)?);
-            }
+            let named = ModelNamed {
+                model: p
+                    .default_attribution_model
+                    .as_deref()
+                    .map(|json| parse_model("partners", json))
+                    .transpose()?,
+                plugin: plugin_column("partners", p.default_attribution_plugin.clone())?,
+            };
+            terms.defaults.insert(PartnerId(*id), named);
         }
         for row in rows {
             let p = crate::partnerships::to_domain(row)?;
@@ -108,7 +121,11 @@ impl Terms {
                 p.invitee_id,
                 PairTerms {
                     commission: (&p.terms).into(),
-                    model: p.terms.extra.model,
+                    model: ModelNamed {
+                        model: p.terms.extra.model,
+                        plugin: p.terms.extra.model_plugin.clone(),
+                    },
+                    commission_plugin: p.terms.extra.commission_plugin.clone(),
                     attribution,
                 },
             );
@@ -116,14 +133,40 @@ impl Terms {
         Ok(terms)
     }
 
-    /// Pairs (partner, merchant) whose terms have tiers: only they need period revenue.
+    /// Pairs (partner, merchant) whose terms have tiers or a commission plugin: only
+    /// they need period totals.
     fn tiered(&self) -> impl Iterator<Item = (PartnerId, PartnerId)> + '_ {
         self.pairs.iter().flat_map(|(merchant, by_partner)| {
             by_partner
                 .iter()
-                .filter(|(_, t)| !t.commission.tiers.is_empty())
+                .filter(|(_, t)| !t.commission.tiers.is_empty() || t.commission_plugin.is_some())
                 .map(|(partner, _)| (*partner, *merchant))
         })
+    }
+
+    /// The model of a conversion of `merchant` with these eligible touchpoints: what
+    /// their partnerships name when they all name the same, else the merchant's
+    /// default. A plugin's fallback is the model named with it, else the merchant's
+    /// default model, else `last_touch`.
+    fn model_for(&self, merchant: PartnerId, eligible: &[Eligible]) -> ModelChoice {
+        let default = self.defaults.get(&merchant);
+        let default_model = default
+            .and_then(|d| d.model)
+            .unwrap_or(BuiltinModel::LastTouch);
+        let no_pairs = BTreeMap::new();
+        let pairs = self.pairs.get(&merchant).unwrap_or(&no_pairs);
+        let mut named = eligible
+            .iter()
+            .filter_map(|e| pairs.get(&e.touchpoint.partner_id))
+            .map(|t| &t.model);
+        let chosen = match named.next() {
+            Some(first) if first.names_any() && named.all(|n| n == first) => Some(first),
+            _ => default,
+        };
+        ModelChoice {
+            plugin: chosen.and_then(|c| c.plugin.clone()),
+            fallback: chosen.and_then(|c| c.model).unwrap_or(default_model),
+        }
     }
 }
 
@@ -139,8 +182,15 @@ pub(crate) fn period_of(at: DateTime<Utc>) -> String {
     at.format("%Y-%m").to_string()
 }
 
-/// Running attributed revenue per (partner, merchant, period, currency), for tiers.
-pub(crate) type PeriodRevenue = BTreeMap<(PartnerId, PartnerId, String, Currency), i64>;
+/// A partner's attributed totals in a settlement period.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct PeriodTotal {
+    pub revenue_minor: i64,
+    pub conversions: u64,
+}
+
+/// Running totals per (partner, merchant, period, currency), for tiers and plugins.
+pub(crate) type PeriodRevenue = BTreeMap<(PartnerId, PartnerId, String, Currency), PeriodTotal>;
 
 #[derive(FromQueryResult)]
 struct RevenueRow {
@@ -149,6 +199,7 @@ struct RevenueRow {
     period: String,
     currency: String,
     total: i64,
+    conversions: i64,
 }
 
 /// The attributed revenue so far of the tiered pairs among `sales`' merchants, from
@@ -181,6 +232,10 @@ pub(crate) async fn period_revenue<C: ConnectionTrait>(
                     .cast_as("BIGINT"),
                 "total",
             )
+            .column_as(
+                Expr::col(attribution_credit::Column::Id).count(),
+                "conversions",
+            )
             .filter(current_credit())
             .filter(attribution_credit::COLUMN.partner_id.eq(partner.0))
             .filter(attribution_credit::COLUMN.merchant_id.eq(merchant.0))
@@ -205,7 +260,10 @@ pub(crate) async fn period_revenue<C: ConnectionTrait>(
                     r.period,
                     currency,
                 ),
-                r.total,
+                PeriodTotal {
+                    revenue_minor: r.total,
+                    conversions: u64::try_from(r.conversions).unwrap_or_default(),
+                },
             );
         }
     }
@@ -335,9 +393,11 @@ pub(crate) struct Base {
     pub refunded_minor: i64,
 }
 
-/// Attributes one sale with the core rules and accrues each credited partner's
-/// commission as pending, at the conversion's time. Returns the new result's id too.
-pub(crate) fn attribute_sale(
+/// Attributes one sale with the core rules (or the plugins its terms name) and
+/// accrues each credited partner's commission as pending, at the conversion's time.
+/// Returns the new result's id too. Plugins are called here, before any write.
+pub(crate) async fn attribute_sale(
+    hooks: &dyn Hooks,
     terms: &Terms,
     sale: &Sale,
     touchpoints: &[Touchpoint],
@@ -354,21 +414,9 @@ pub(crate) fn attribute_sale(
         .map(|(p, t)| (*p, t.attribution.clone()))
         .collect();
     let found = eligibility(&conversion, touchpoints, &partner_terms);
-    let mut named = found
-        .eligible
-        .iter()
-        .filter_map(|e| pairs.get(&e.touchpoint.partner_id))
-        .map(|t| t.model);
-    let model = match named.next() {
-        Some(Some(first)) if named.all(|m| m == Some(first)) => first,
-        _ => terms
-            .defaults
-            .get(&merchant)
-            .copied()
-            .unwrap_or(BuiltinModel::LastTouch),
-    };
-    let attribution = attribute(&conversion, found, &model)
-        .map_err(|e| StoreError::conflict("attribution_failed", e.to_string()))?;
+    let choice = terms.model_for(merchant, &found.eligible);
+    let (attribution, model_plugin) =
+        plugins::attribute_with(hooks, &conversion, found, choice).await?;
     let result_id = Uuid::now_v7();
     let period = period_of(conversion.occurred_at);
     let mut out = Attributed::default();
@@ -376,7 +424,7 @@ pub(crate) fn attribute_sale(
         let Some(pair) = pairs.get(&credit.partner_id) else {
             continue;
         };
-        let so_far = revenue
+        let totals = revenue
             .entry((
                 credit.partner_id,
                 merchant,
@@ -384,31 +432,31 @@ pub(crate) fn attribute_sale(
                 conversion.currency,
             ))
             .or_default();
-        *so_far += credit.amount_minor;
+        let before = *totals;
+        totals.revenue_minor += credit.amount_minor;
+        totals.conversions += 1;
         let lines = split_over_lines(credit.amount_minor, &sale.lines)
             .map_err(|e| StoreError::conflict("attribution_failed", e.to_string()))?;
-        let c = commission::commission(
-            &pair.commission,
-            &CommissionBase {
-                currency: conversion.currency,
-                weight: credit.weight,
-                lines,
-                period_revenue_minor: *so_far,
-            },
-        )
-        .map_err(|e| StoreError::conflict("commission_terms", e.to_string()))?;
+        let builtin = CommissionBase {
+            currency: conversion.currency,
+            weight: credit.weight,
+            lines,
+            period_revenue_minor: totals.revenue_minor,
+        };
+        let paid = plugins::commission(hooks, &conversion, credit, pair, builtin, before).await?;
         let accrual = Accrual {
             id: Uuid::now_v7(),
             conversion_id: conversion.id,
             payer: merchant,
             payee: credit.partner_id,
             currency: conversion.currency,
-            amount_minor: c.amount_minor,
+            amount_minor: paid.amount_minor,
             accrued_at: conversion.occurred_at,
             payable_at: Accrual::payable_at(conversion.occurred_at, pair.commission.hold()),
         };
         out.entries
             .extend(accrue(&accrual).map_err(|e| StoreError::conflict("ledger", e.to_string()))?);
+        let (rule, plugin_id, fallback) = paid.columns()?;
         out.credits.push(attribution_credit::ActiveModel {
             id: Set(accrual.id),
             attribution_id: Set(result_id),
@@ -422,8 +470,13 @@ pub(crate) fn attribute_sale(
             period: Set(period.clone()),
             accrued_at: Set(accrual.accrued_at),
             payable_at: Set(accrual.payable_at),
+            commission_rule: Set(rule.as_ref().map(|r| r.name.clone())),
+            commission_rule_version: Set(rule.map(|r| r.version)),
+            commission_plugin_id: Set(plugin_id),
+            commission_plugin_fallback: Set(fallback),
         });
     }
+    let (plugin_id, plugin_fallback) = plugins::use_columns(model_plugin.as_ref())?;
     out.results.push(attribution_result::ActiveModel {
         id: Set(result_id),
         conversion_id: Set(conversion.id),
@@ -436,6 +489,8 @@ pub(crate) fn attribute_sale(
         ),
         superseded_by: Set(None),
         created_at: Set(Utc::now()),
+        plugin_id: Set(plugin_id),
+        plugin_fallback: Set(plugin_fallback),
     });
     Ok((result_id, out))
 }

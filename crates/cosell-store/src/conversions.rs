@@ -6,9 +6,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use cosell_core::attribution::{Attribution, Conversion, OthersShare};
+use cosell_core::attribution::{Attribution, Conversion, ModelRef, OthersShare};
 use cosell_core::catalog::parse_text;
 use cosell_core::commission::SaleLine;
+use cosell_core::plugin::PluginUse;
 use cosell_core::{Currency, PartnerId, ValidationErrors};
 use rust_decimal::Decimal;
 use sea_orm::{
@@ -20,6 +21,7 @@ use uuid::Uuid;
 
 use crate::attribution::{
     Attributed, Base, Sale, Terms, attribute_sale, candidates, explanation, period_revenue,
+    read_use,
 };
 use crate::entities::{
     attribution_credit, attribution_result, conversion, conversion_line, product, refund,
@@ -92,7 +94,7 @@ pub struct ConversionLine {
     pub amount_minor: i64,
 }
 
-/// A credited partner of the current attribution.
+/// A credited partner of an attribution.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credit {
     /// The commission's accrual id.
@@ -101,6 +103,12 @@ pub struct Credit {
     pub weight: Decimal,
     pub amount_minor: i64,
     pub commission_minor: i64,
+    /// The commission plugin that computed the commission (name and version);
+    /// `None`: the partnership's terms.
+    pub commission_rule: Option<ModelRef>,
+    /// The commission plugin the partnership named, if any, and why its answer was
+    /// not used, if it was not.
+    pub commission_plugin: Option<PluginUse>,
 }
 
 /// A stored conversion with its lines, refunds so far and current attribution.
@@ -132,6 +140,11 @@ pub struct AttributionRecord {
     pub attribution: Attribution,
     /// In a referrer's view, the other partners' part, summed; `None` in the full view.
     pub others: Option<OthersShare>,
+    /// The attribution plugin asked, if any, and why its answer was not used, if it
+    /// was not (the model is then the built-in fallback).
+    pub plugin: Option<PluginUse>,
+    /// The credited partners with their commissions, by partner id.
+    pub credits: Vec<Credit>,
 }
 
 /// A validated conversion and its rows.
@@ -362,7 +375,9 @@ impl Store {
                 amount_minor: sale.conversion.amount_minor,
                 refunded_minor: 0,
             };
-            attributed.extend(attribute_sale(&terms, sale, touches, base, &mut revenue)?.1);
+            let (_, one) =
+                attribute_sale(self.hooks(), &terms, sale, touches, base, &mut revenue).await?;
+            attributed.extend(one);
         }
         let mut rows = Vec::with_capacity(fresh.len());
         let mut lines = Vec::with_capacity(fresh.len());
@@ -423,15 +438,7 @@ impl Store {
             model: current.model_name,
             credits: credits
                 .into_iter()
-                .map(|c| {
-                    Ok(Credit {
-                        id: c.id,
-                        partner_id: c.partner_id.into(),
-                        weight: crate::money::decimal("attribution_credits", &c.weight)?,
-                        amount_minor: c.amount_minor,
-                        commission_minor: c.commission_minor,
-                    })
-                })
+                .map(credit_of)
                 .collect::<Result<_, StoreError>>()?,
         })
     }
@@ -453,6 +460,21 @@ impl Store {
             },
             Err(e) => return Err(e),
         };
+        let mut credits: BTreeMap<Uuid, Vec<Credit>> = BTreeMap::new();
+        for c in attribution_credit::Entity::find()
+            .filter(attribution_credit::COLUMN.conversion_id.eq(id))
+            .order_by_asc(attribution_credit::COLUMN.partner_id)
+            .all(self.db())
+            .await?
+        {
+            // A referrer sees its own commission only.
+            if referrer.is_none_or(|p| p.0 == c.partner_id) {
+                credits
+                    .entry(c.attribution_id)
+                    .or_default()
+                    .push(credit_of(c)?);
+            }
+        }
         attribution_result::Entity::find()
             .filter(attribution_result::COLUMN.conversion_id.eq(id))
             .order_by_desc(attribution_result::COLUMN.id)
@@ -471,6 +493,12 @@ impl Store {
                 Ok(AttributionRecord {
                     attribution,
                     others,
+                    plugin: read_use(
+                        "attribution_results",
+                        r.plugin_id.as_deref(),
+                        r.plugin_fallback.as_deref(),
+                    )?,
+                    credits: credits.remove(&r.id).unwrap_or_default(),
                     id: r.id,
                     conversion_id: r.conversion_id,
                     base_minor: r.base_minor,
@@ -480,6 +508,28 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// A stored credit with what computed its commission.
+fn credit_of(c: attribution_credit::Model) -> Result<Credit, StoreError> {
+    const CREDITS: &str = "attribution_credits";
+    let commission_rule = match (c.commission_rule, c.commission_rule_version) {
+        (Some(name), Some(version)) => Some(ModelRef { name, version }),
+        _ => None,
+    };
+    Ok(Credit {
+        id: c.id,
+        partner_id: c.partner_id.into(),
+        weight: crate::money::decimal(CREDITS, &c.weight)?,
+        amount_minor: c.amount_minor,
+        commission_minor: c.commission_minor,
+        commission_rule,
+        commission_plugin: read_use(
+            CREDITS,
+            c.commission_plugin_id.as_deref(),
+            c.commission_plugin_fallback.as_deref(),
+        )?,
+    })
 }
 
 /// A conversion `tenant` may see: its merchant's, or any for operators.

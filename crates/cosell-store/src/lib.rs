@@ -17,7 +17,9 @@ pub mod baskets;
 pub mod bundles;
 pub mod conversions;
 pub mod customers;
+pub mod hooks;
 pub mod idempotency;
+pub mod journeys;
 pub mod metrics;
 pub mod offer_rules;
 pub mod offers;
@@ -33,6 +35,7 @@ pub mod settlement;
 pub mod touchpoints;
 pub mod tracking;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use cosell_core::PartnerId;
@@ -41,6 +44,7 @@ use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 pub use error::StoreError;
+use hooks::{Hooks, NoHooks};
 
 /// Whose data a call may see and change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,10 +80,21 @@ fn page<T>(mut items: Vec<T>, limit: u64, id: impl Fn(&T) -> uuid::Uuid) -> Page
     Page { items, next_cursor }
 }
 
-/// The database handle every repository function takes.
-#[derive(Debug, Clone)]
+/// The database handle every repository function takes, and the plugin hooks
+/// attribution calls.
+#[derive(Clone)]
 pub struct Store {
     db: DatabaseConnection,
+    hooks: hooks::SharedHooks,
+}
+
+// By hand: the hooks are a trait object.
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("db", &self.db)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Store {
@@ -101,7 +116,18 @@ impl Store {
             options.max_connections(8);
         }
         let db = Database::connect(options).await?;
-        Ok(Store { db })
+        Ok(Store {
+            db,
+            hooks: Arc::new(NoHooks),
+        })
+    }
+
+    /// This store, calling `hooks` for the plugins partnerships name whenever it
+    /// attributes (recording, importing, re-attributing). Without hooks every named
+    /// plugin falls back to the built-in model or rule, and the fallback is recorded.
+    pub fn with_hooks(mut self, hooks: Arc<dyn Hooks>) -> Self {
+        self.hooks = hooks;
+        self
     }
 
     /// Applies every pending migration.
@@ -123,5 +149,9 @@ impl Store {
 
     pub(crate) fn db(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    pub(crate) fn hooks(&self) -> &dyn Hooks {
+        self.hooks.as_ref()
     }
 }

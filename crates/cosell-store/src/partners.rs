@@ -36,6 +36,7 @@ impl Store {
             status: Set(PartnerStatus::Active.as_str().to_owned()),
             contact_email: Set(new.contact_email.as_str().to_owned()),
             default_attribution_model: Set(None),
+            default_attribution_plugin: Set(None),
             version: Set(1),
             created_at: Set(now),
             updated_at: Set(now),

@@ -5,6 +5,7 @@ use cosell_core::catalog::partnership::{PartnershipAction, PartnershipRuleError}
 use cosell_core::catalog::{
     CommissionTerms, ExtraTerms, PartnerStatus, Partnership, PartnershipStatus,
 };
+use cosell_core::plugin::PluginRef;
 use cosell_core::{PartnerId, PartnershipId};
 use sea_orm::{ActiveValue::Set, Condition, EntityTrait, ExprTrait, QueryFilter, QueryOrder};
 
@@ -37,6 +38,8 @@ pub(crate) fn to_domain(m: partnership::Model) -> Result<Partnership, StoreError
                 tiers: json_column(&m.tiers)?.unwrap_or_default(),
                 cap: m.cap_minor.map(|c| currency.from_minor(c)),
                 model: json_column(&m.attribution_model)?,
+                model_plugin: plugin_column(TABLE, m.attribution_plugin)?,
+                commission_plugin: plugin_column(TABLE, m.commission_plugin)?,
                 impressions: json_column(&m.impression_policy)?,
             },
         },
@@ -52,6 +55,15 @@ fn json_column<T: serde::de::DeserializeOwned>(
 ) -> Result<Option<T>, StoreError> {
     text.as_deref()
         .map(|t| serde_json::from_str(t).map_err(|e| StoreError::corrupt(TABLE, e)))
+        .transpose()
+}
+
+/// Reads an optional plugin id column of `table`.
+pub(crate) fn plugin_column(
+    table: &'static str,
+    text: Option<String>,
+) -> Result<Option<PluginRef>, StoreError> {
+    text.map(|t| PluginRef::try_from(t).map_err(|e| StoreError::corrupt(table, e)))
         .transpose()
 }
 
@@ -165,6 +177,8 @@ impl Store {
                 &terms.extra.impressions,
                 terms.extra.impressions.is_none(),
             )?),
+            attribution_plugin: Set(terms.extra.model_plugin.clone().map(String::from)),
+            commission_plugin: Set(terms.extra.commission_plugin.clone().map(String::from)),
             version: Set(1),
             created_at: Set(now),
             updated_at: Set(now),

@@ -36,9 +36,11 @@ fn superseded_from(
             c.period.clone(),
             currency("attribution_credits", &c.currency)?,
         );
-        // Only tiered pairs are loaded; the others' revenue is never rated.
+        // Only tiered pairs (and those with a commission plugin) are loaded; the
+        // others' revenue is never rated.
         if let Some(total) = revenue.get_mut(&key) {
-            *total -= c.amount_minor;
+            total.revenue_minor -= c.amount_minor;
+            total.conversions = total.conversions.saturating_sub(1);
         }
     }
     Ok(())
@@ -110,7 +112,7 @@ impl Store {
                 refunded_minor: refunded,
             };
             let (new_id, mut fresh): (Uuid, Attributed) =
-                attribute_sale(&terms, sale, touches, base, &mut revenue)?;
+                attribute_sale(self.hooks(), &terms, sale, touches, base, &mut revenue).await?;
             let ids: Vec<Uuid> = credits.iter().map(|c| c.id).collect();
             let held = positions(&Store::journal_of(self.db(), &ids).await?);
             for credit in &credits {
@@ -149,16 +151,19 @@ impl Store {
 }
 
 impl Store {
-    /// Sets `merchant`'s default attribution model.
+    /// Sets `merchant`'s default attribution model: `model`, or `plugin` with `model`
+    /// as its fallback.
     pub async fn set_default_model(
         &self,
         merchant: PartnerId,
         model: cosell_core::attribution::BuiltinModel,
+        plugin: Option<cosell_core::plugin::PluginRef>,
     ) -> Result<(), StoreError> {
         let json = serde_json::to_string(&model).map_err(|e| StoreError::corrupt("partners", e))?;
         crate::entities::partner::Entity::update_many()
             .set(crate::entities::partner::ActiveModel {
                 default_attribution_model: Set(Some(json)),
+                default_attribution_plugin: Set(plugin.map(String::from)),
                 ..Default::default()
             })
             .filter(crate::entities::partner::COLUMN.id.eq(merchant.0))

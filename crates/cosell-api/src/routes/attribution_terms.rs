@@ -1,24 +1,47 @@
 //! The attribution model and impression policy as clients send and read them, shared by
-//! partnerships (per partnership) and merchants (their default).
+//! partnerships (per partnership) and merchants (their default), and how a result
+//! says which plugin it was asked of.
 
-use cosell_core::attribution::{BuiltinModel, HalfLife, ImpressionPolicy};
+use cosell_core::attribution::{BuiltinModel, HalfLife, ImpressionPolicy, ModelRef};
+use cosell_core::plugin::{PluginRef, PluginUse};
 use cosell_core::{ValidationError, ValidationErrors};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// A built-in attribution model.
+/// An attribution model: a built-in one, or an attribution plugin with a built-in
+/// model as its fallback.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 pub struct ModelChoice {
-    /// last_touch, first_touch, linear, time_decay or position_based.
+    /// last_touch, first_touch, linear, time_decay or position_based; with
+    /// `plugin_id`, the model used whenever the plugin cannot answer.
     #[schema(example = "time_decay")]
     pub model: String,
     /// time_decay only: the age at which a touch's weight halves, in seconds
     /// (default 604800, seven days).
     pub half_life_seconds: Option<i64>,
+    /// An installed, enabled attribution plugin (its SHA-256) that weighs the
+    /// partners instead of `model`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin_id: Option<String>,
 }
 
 impl ModelChoice {
+    /// This choice with its plugin, if any.
+    pub fn with_plugin(mut self, plugin: Option<&PluginRef>) -> Self {
+        self.plugin_id = plugin.map(ToString::to_string);
+        self
+    }
+
+    /// The plugin named, if any.
+    pub fn plugin(&self, field: &str) -> Result<Option<PluginRef>, ValidationErrors> {
+        self.plugin_id
+            .as_deref()
+            .map(|id| PluginRef::parse(&format!("{field}.plugin_id"), id))
+            .transpose()
+            .map_err(ValidationErrors::from)
+    }
+
     pub fn parse(&self, field: &str) -> Result<BuiltinModel, ValidationErrors> {
         let half_life = match self.half_life_seconds {
             Some(s) => HalfLife::try_from(s).map_err(|e| {
@@ -52,6 +75,7 @@ impl From<BuiltinModel> for ModelChoice {
                 BuiltinModel::TimeDecay { half_life } => Some(half_life.into()),
                 _ => None,
             },
+            plugin_id: None,
         }
     }
 }
@@ -94,4 +118,53 @@ impl From<ImpressionPolicy> for ImpressionChoice {
             factor,
         }
     }
+}
+
+/// Why a plugin's answer was not used.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FallbackDto {
+    /// not_loaded, disabled, quarantined, capability_missing, payload_too_large,
+    /// timeout, plugin_error, panic or invalid_output.
+    pub code: String,
+    pub message: String,
+}
+
+/// The plugin a result was asked of.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PluginUseDto {
+    pub plugin_id: String,
+    /// Whether the plugin's answer is the result; when not, the built-in model (or the
+    /// partnership's terms) produced it, for the reason in `fallback`.
+    pub used: bool,
+    pub fallback: Option<FallbackDto>,
+}
+
+impl From<PluginUse> for PluginUseDto {
+    fn from(u: PluginUse) -> Self {
+        PluginUseDto {
+            plugin_id: u.plugin.to_string(),
+            used: u.fallback.is_none(),
+            fallback: u.fallback.map(|f| FallbackDto {
+                code: wire_name(f.code),
+                message: f.message,
+            }),
+        }
+    }
+}
+
+/// A unit enum's serialised (snake_case) name.
+pub fn wire_name(value: impl Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// The commission rule of a credit as clients read it: the plugin's name and version,
+/// or `partnership_terms` version `1`.
+pub fn commission_rule(rule: Option<ModelRef>) -> (String, String) {
+    rule.map_or_else(
+        || ("partnership_terms".to_owned(), "1".to_owned()),
+        |r| (r.name, r.version),
+    )
 }

@@ -7,10 +7,10 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use cosell_core::Currency;
-use cosell_core::attribution::ExclusionReason;
 use cosell_core::metrics::Period;
+use cosell_plugin_abi::Capability;
 use cosell_store::conversions::{
-    AttributionRecord, ConversionRecord, NewConversion, NewLine, Recorded,
+    AttributionRecord, ConversionRecord, Credit, NewConversion, NewLine, Recorded,
 };
 use cosell_store::refunds::{NewRefund, RefundRecord};
 use rust_decimal::Decimal;
@@ -18,11 +18,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::attribution_terms::ModelChoice;
+use super::attribution_terms::{ModelChoice, PluginUseDto, commission_rule, wire_name};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AppJson, AppPath};
 use crate::middleware::idempotency::IDEMPOTENT_REPLAYED;
+use crate::plugins;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -78,6 +79,27 @@ pub struct CreditDto {
     pub amount: Decimal,
     #[schema(value_type = String)]
     pub commission: Decimal,
+    /// What computed the commission: a commission plugin's name, or `partnership_terms`.
+    pub commission_rule: String,
+    pub commission_rule_version: String,
+    /// The commission plugin the partnership names, and whether its answer was used.
+    pub commission_plugin: Option<PluginUseDto>,
+}
+
+impl CreditDto {
+    fn new(c: Currency, k: Credit) -> Self {
+        let (commission_rule, commission_rule_version) = commission_rule(k.commission_rule);
+        CreditDto {
+            accrual_id: k.id,
+            partner_id: k.partner_id.0,
+            weight: k.weight,
+            amount: major(c, k.amount_minor),
+            commission: major(c, k.commission_minor),
+            commission_rule,
+            commission_rule_version,
+            commission_plugin: k.commission_plugin.map(PluginUseDto::from),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -135,13 +157,7 @@ impl From<ConversionRecord> for ConversionDto {
             credits: r
                 .credits
                 .into_iter()
-                .map(|k| CreditDto {
-                    accrual_id: k.id,
-                    partner_id: k.partner_id.0,
-                    weight: k.weight,
-                    amount: major(c, k.amount_minor),
-                    commission: major(c, k.commission_minor),
-                })
+                .map(|k| CreditDto::new(c, k))
                 .collect(),
         }
     }
@@ -198,6 +214,13 @@ pub struct PartnerShareDto {
     pub weight: Decimal,
     /// In minor units of the conversion's currency.
     pub amount_minor: i64,
+    /// The commission accrued on this share, in minor units.
+    pub commission_minor: Option<i64>,
+    /// What computed it: a commission plugin's name, or `partnership_terms`.
+    pub commission_rule: Option<String>,
+    pub commission_rule_version: Option<String>,
+    /// The commission plugin the partnership names, and whether its answer was used.
+    pub commission_plugin: Option<PluginUseDto>,
 }
 
 /// The other partners' part of an attribution as a credited referrer sees it: summed,
@@ -217,8 +240,12 @@ pub struct OthersDto {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AttributionDto {
     pub id: uuid::Uuid,
+    /// The model that produced the weights: an attribution plugin's name, or a
+    /// built-in model (also when it stood in for a plugin: see `plugin`).
     pub model: String,
     pub model_version: String,
+    /// The attribution plugin asked, and whether its answer was used.
+    pub plugin: Option<PluginUseDto>,
     /// What was split, in minor units: the sale net of refunds at the time.
     pub base_minor: i64,
     /// The newer result that replaced this one, if any.
@@ -240,20 +267,16 @@ pub struct AttributionHistory {
     pub items: Vec<AttributionDto>,
 }
 
-fn reason(r: ExclusionReason) -> String {
-    serde_json::to_value(r)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 impl From<AttributionRecord> for AttributionDto {
     fn from(r: AttributionRecord) -> Self {
         let a = r.attribution;
+        let mut credits: std::collections::BTreeMap<_, _> =
+            r.credits.into_iter().map(|k| (k.partner_id, k)).collect();
         AttributionDto {
             id: r.id,
             model: a.model.name,
             model_version: a.model.version,
+            plugin: r.plugin.map(PluginUseDto::from),
             base_minor: r.base_minor,
             superseded_by: r.superseded_by,
             created_at: r.created_at,
@@ -272,16 +295,28 @@ impl From<AttributionRecord> for AttributionDto {
                 .map(|e| ExclusionDto {
                     touchpoint_id: e.touchpoint_id,
                     partner_id: e.partner_id.0,
-                    reason: reason(e.reason),
+                    reason: wire_name(e.reason),
                 })
                 .collect(),
             partners: a
                 .partners
                 .into_iter()
-                .map(|p| PartnerShareDto {
-                    partner_id: p.partner_id.0,
-                    weight: p.weight,
-                    amount_minor: p.amount_minor,
+                .map(|p| {
+                    let credit = credits.remove(&p.partner_id);
+                    let rule = credit
+                        .as_ref()
+                        .map(|k| commission_rule(k.commission_rule.clone()));
+                    PartnerShareDto {
+                        partner_id: p.partner_id.0,
+                        weight: p.weight,
+                        amount_minor: p.amount_minor,
+                        commission_minor: credit.as_ref().map(|k| k.commission_minor),
+                        commission_rule: rule.as_ref().map(|r| r.0.clone()),
+                        commission_rule_version: rule.map(|r| r.1),
+                        commission_plugin: credit
+                            .and_then(|k| k.commission_plugin)
+                            .map(PluginUseDto::from),
+                    }
                 })
                 .collect(),
             others: r.others.map(|o| OthersDto {
@@ -483,8 +518,9 @@ async fn reattribute_conversions(
     Ok(Json(ReattributeDto { reattributed }))
 }
 
-/// Set the caller's default attribution model as a merchant (used where a partnership
-/// names none).
+/// Set the caller's default attribution model (or plugin, with a built-in fallback) as
+/// a merchant, used where a partnership names none. A plugin must be installed, enabled
+/// and granted `attribution`.
 #[utoipa::path(put, path = "/v1/attribution/default-model", operation_id = "set_default_model", tag = "conversions",
     request_body = ModelChoice, security(("bearer" = [])),
     responses((status = 200, body = ModelChoice), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
@@ -495,6 +531,19 @@ async fn set_default_model(
 ) -> Result<Json<ModelChoice>, ApiError> {
     let merchant = caller.partner()?;
     let model = body.parse("model")?;
-    state.store().set_default_model(merchant, model).await?;
-    Ok(Json(model.into()))
+    let plugin = body.plugin("model")?;
+    if let Some(plugin) = &plugin {
+        plugins::require(
+            state.store(),
+            state.plugins(),
+            plugin,
+            Capability::Attribution,
+        )
+        .await?;
+    }
+    state
+        .store()
+        .set_default_model(merchant, model, plugin.clone())
+        .await?;
+    Ok(Json(ModelChoice::from(model).with_plugin(plugin.as_ref())))
 }

@@ -8,7 +8,9 @@ use cosell_core::catalog::partnership::PartnershipAction;
 use cosell_core::catalog::{
     CommissionTerms, ExtraTerms, Partnership, PartnershipStatus, TierPercent,
 };
+use cosell_core::plugin::PluginRef;
 use cosell_core::{PartnerId, PartnershipId};
+use cosell_plugin_abi::Capability;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -19,6 +21,7 @@ use super::attribution_terms::{ImpressionChoice, ModelChoice};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AppJson, AppPath, AppQuery, Tagged, created};
+use crate::plugins;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -47,10 +50,14 @@ pub struct InvitePartner {
     /// Most commission per conversion, in the partnership's currency.
     #[schema(value_type = Option<String>, example = "20.00")]
     pub cap_per_conversion: Option<Decimal>,
-    /// The attribution model; default: the merchant's default, else last_touch.
+    /// The attribution model (or plugin); default: the merchant's default, else
+    /// last_touch.
     pub attribution_model: Option<ModelChoice>,
     /// How impressions count; default: like clicks.
     pub impression_policy: Option<ImpressionChoice>,
+    /// An installed, enabled commission plugin (its SHA-256) that computes the
+    /// commission; the terms above apply whenever it cannot answer.
+    pub commission_plugin_id: Option<String>,
 }
 
 /// A tier: `percent` applies once the period's attributed revenue reaches `from`.
@@ -83,6 +90,8 @@ pub struct PartnershipDto {
     pub cap_per_conversion: Option<Decimal>,
     pub attribution_model: Option<ModelChoice>,
     pub impression_policy: Option<ImpressionChoice>,
+    /// The commission plugin, whose fallback is the terms above.
+    pub commission_plugin_id: Option<String>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -112,8 +121,18 @@ impl From<Partnership> for PartnershipDto {
                 })
                 .collect(),
             cap_per_conversion: p.terms.extra.cap,
-            attribution_model: p.terms.extra.model.map(ModelChoice::from),
+            attribution_model: p
+                .terms
+                .extra
+                .model
+                .map(|m| ModelChoice::from(m).with_plugin(p.terms.extra.model_plugin.as_ref())),
             impression_policy: p.terms.extra.impressions.map(ImpressionChoice::from),
+            commission_plugin_id: p
+                .terms
+                .extra
+                .commission_plugin
+                .as_ref()
+                .map(ToString::to_string),
             version: p.version,
             created_at: p.created_at,
             updated_at: p.updated_at,
@@ -137,7 +156,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(end_partnership))
 }
 
-/// Invite a partner to co-sell, with commission terms.
+/// Invite a partner to co-sell, with commission terms. A plugin named as the
+/// attribution model or commission rule must be installed, enabled and granted that
+/// capability (`422 unknown_plugin`, `plugin_unavailable`, `plugin_capability_missing`).
 #[utoipa::path(post, path = "/v1/partnerships", operation_id = "invite_partner", tag = "partnerships",
     request_body = InvitePartner, params(("Idempotency-Key" = Option<String>, Header)), security(("bearer" = [])),
     responses((status = 201, body = PartnershipDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
@@ -155,6 +176,16 @@ async fn invite_partner(
         body.hold_days.unwrap_or(30),
     )?;
     let mut errors = cosell_core::ValidationErrors::default();
+    let model_plugin = body.attribution_model.as_ref().and_then(|m| {
+        m.plugin("attribution_model")
+            .map_err(|e| errors.0.extend(e.0))
+            .ok()
+            .flatten()
+    });
+    let commission_plugin = body
+        .commission_plugin_id
+        .as_deref()
+        .and_then(|id| errors.take(PluginRef::parse("commission_plugin_id", id)));
     let extra = ExtraTerms {
         category_percent: body.category_rates,
         tiers: body
@@ -174,9 +205,12 @@ async fn invite_partner(
         impressions: body
             .impression_policy
             .and_then(|p| p.parse().map_err(|e| errors.0.extend(e.0)).ok()),
+        model_plugin,
+        commission_plugin,
     };
     errors.into_result()?;
     let terms = terms.with_extra(extra)?;
+    require_plugins(&state, &terms.extra).await?;
     let partnership = state
         .store()
         .invite_partner(inviter, PartnerId(body.invitee_id), terms)
@@ -185,6 +219,20 @@ async fn invite_partner(
         partnership.version,
         PartnershipDto::from(partnership),
     ))
+}
+
+/// The plugins `extra` names must be usable for their capability right now.
+async fn require_plugins(state: &AppState, extra: &ExtraTerms) -> Result<(), ApiError> {
+    let named = [
+        (&extra.model_plugin, Capability::Attribution),
+        (&extra.commission_plugin, Capability::Commission),
+    ];
+    for (plugin, capability) in named {
+        if let Some(plugin) = plugin {
+            plugins::require(state.store(), state.plugins(), plugin, capability).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Partnerships the caller is part of (operators: all).

@@ -15,10 +15,11 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::Listed;
+use super::plugin_fits::FitDto;
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AppJson, AppPath};
-use crate::plugins::{self as ops, PluginStatus, granted_of};
+use crate::plugins::{self as ops, PluginStatus, fit, granted_of};
 use crate::state::AppState;
 
 /// What a plugin may do for Cosell.
@@ -102,6 +103,8 @@ pub struct PluginStatsDto {
     pub p50_us: Option<u64>,
     /// 99th-percentile call time over the last 1,024 calls, in microseconds.
     pub p99_us: Option<u64>,
+    /// Attribution plugins: the last fit on journeys since the plugin was loaded.
+    pub last_fit: Option<FitDto>,
 }
 
 /// An installed plugin.
@@ -175,6 +178,7 @@ impl TryFrom<PluginStatus> for PluginDto {
                 consecutive_failures: s.consecutive_failures,
                 p50_us: micros(s.p50),
                 p99_us: micros(s.p99),
+                last_fit: s.last_fit.map(FitDto::from),
             }),
         })
     }
@@ -231,11 +235,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// A path id that is not a digest names no plugin.
-fn id_of(text: &str) -> Result<PluginId, ApiError> {
+pub(super) fn id_of(text: &str) -> Result<PluginId, ApiError> {
     ops::plugin_id(text).map_err(|_| ApiError::not_found("plugin"))
 }
 
-async fn show(state: &AppState, id: &PluginId) -> Result<Json<PluginDto>, ApiError> {
+pub(super) async fn show(state: &AppState, id: &PluginId) -> Result<Json<PluginDto>, ApiError> {
     let status = ops::get(state.store(), state.plugins(), id).await?;
     Ok(Json(status.try_into()?))
 }
@@ -262,7 +266,9 @@ async fn install_plugin(
         config,
     )
     .await?;
-    let shown = show(&state, &id_of(&registration.id)?).await?;
+    let id = id_of(&registration.id)?;
+    refit(&state, &id);
+    let shown = show(&state, &id).await?;
     Ok((StatusCode::CREATED, shown))
 }
 
@@ -297,6 +303,7 @@ async fn get_plugin(
 }
 
 /// Let a plugin's calls through again; also lifts a quarantine and resets its breaker.
+/// An attribution plugin is then fitted in the background.
 #[utoipa::path(post, path = "/v1/plugins/{id}/enable", operation_id = "enable_plugin", tag = "plugins",
     params(("id" = String, Path, description = "The library's SHA-256")), security(("bearer" = [])),
     responses((status = 200, body = PluginDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
@@ -329,7 +336,21 @@ async fn switch(
     caller.require_operator()?;
     let id = id_of(id)?;
     ops::set_enabled(state.store(), state.plugins(), &id, enabled).await?;
+    if enabled {
+        refit(&state, &id);
+    }
     show(&state, &id).await
+}
+
+/// A newly loaded, enabled or reconfigured attribution plugin is fitted in the
+/// background; the request does not wait for it.
+fn refit(state: &AppState, id: &PluginId) {
+    fit::spawn_fit(
+        state.store().clone(),
+        state.plugins().clone(),
+        id.clone(),
+        state.config().plugin_fit,
+    );
 }
 
 /// Reconfigure a plugin: its `init` runs with the new configuration, which is kept only
@@ -348,6 +369,7 @@ async fn configure_plugin(
     caller.require_operator()?;
     let id = id_of(&id)?;
     ops::configure(state.store(), state.plugins(), &id, body.config).await?;
+    refit(&state, &id);
     show(&state, &id).await
 }
 

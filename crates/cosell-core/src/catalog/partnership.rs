@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::parse_percent;
 use crate::attribution::{BuiltinModel, ImpressionPolicy};
+use crate::plugin::PluginRef;
 use crate::{Currency, PartnerId, PartnershipId, ValidationErrors};
 
 /// The life of a partnership: invited → active → ended, or invited → declined.
@@ -72,8 +73,14 @@ pub struct ExtraTerms {
     /// Ascending by `from`.
     pub tiers: Vec<TierPercent>,
     pub cap: Option<Decimal>,
-    /// `None`: the merchant's default model.
+    /// `None`: the merchant's default model. With `model_plugin`, the model used
+    /// when the plugin cannot answer.
     pub model: Option<BuiltinModel>,
+    /// An attribution plugin that weighs partners instead of `model`.
+    pub model_plugin: Option<PluginRef>,
+    /// A commission plugin that computes the commission instead of these terms; the
+    /// terms still apply when it cannot answer.
+    pub commission_plugin: Option<PluginRef>,
     /// `None`: impressions count like clicks.
     pub impressions: Option<ImpressionPolicy>,
 }

@@ -2,7 +2,7 @@
 
 use super::{Entry, PluginId, PluginRegistry, joined_error};
 use crate::error::CallError;
-use crate::monitor::PluginState;
+use crate::monitor::{FitOutcome, FitRecord, PluginState};
 use crate::validate;
 use cosell_plugin_abi::json::{self, Message};
 use cosell_plugin_abi::{
@@ -10,7 +10,7 @@ use cosell_plugin_abi::{
     CommissionRequest, CommissionResponse, FitRequest, FitResponse, error_code, method,
 };
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 impl PluginRegistry {
     /// Asks an attribution plugin for weights; they are validated (non-negative,
@@ -28,7 +28,9 @@ impl PluginRegistry {
             .await
     }
 
-    /// Fits an attribution plugin on journeys. `Ok(None)` when the model has no fit step.
+    /// Fits an attribution plugin on journeys. `Ok(None)` when the model has no fit
+    /// step. A fit that reached the plugin (or was too large to send) is kept as the
+    /// plugin's `last_fit`.
     pub async fn fit(
         &self,
         id: &PluginId,
@@ -39,13 +41,42 @@ impl PluginRegistry {
             optional: true,
             ..Call::new(id, Capability::Attribution, method::ATTRIBUTION_FIT)
         };
-        match self
-            .call(call, request, self.config.slow_call_timeout, |_| Ok(()))
+        let started = Instant::now();
+        let result = match self
+            .call(
+                call,
+                request,
+                self.config.slow_call_timeout,
+                |_: &FitResponse| Ok(()),
+            )
             .await
         {
             Err(CallError::Plugin(body)) if body.code == error_code::UNSUPPORTED => Ok(None),
             other => other.map(Some),
+        };
+        let outcome = match &result {
+            Ok(Some(fitted)) => FitOutcome::Fitted {
+                journeys: fitted.journeys,
+                partners: fitted.partners,
+            },
+            Ok(None) => FitOutcome::Unsupported,
+            Err(error)
+                if error.is_plugin_failure()
+                    || matches!(error, CallError::PayloadTooLarge { .. }) =>
+            {
+                FitOutcome::Failed(error.to_string())
+            }
+            // Refused before reaching the plugin (disabled, quarantined…): no fit happened.
+            Err(_) => return result,
+        };
+        if let Ok(entry) = self.entry(id) {
+            entry.monitor().record_fit(FitRecord {
+                at: SystemTime::now(),
+                took: started.elapsed(),
+                outcome,
+            });
         }
+        result
     }
 
     /// Asks a commission plugin for lines; they are validated (non-negative,

@@ -45,6 +45,7 @@ pub async fn run(storage: &StorageSettings, settings: ServeSettings) -> anyhow::
         request_timeout: settings.request_timeout(),
         recommender: settings.recommendations.recommender(),
         plugins: settings.plugins.host_config(&storage.data_dir),
+        plugin_fit: settings.plugin_fit.fit(),
     };
     let state = AppState::new(store.clone(), jwt, config);
     // A plugin that fails to load is logged and listed by GET /v1/plugins; serving goes on.
@@ -53,6 +54,13 @@ pub async fn run(storage: &StorageSettings, settings: ServeSettings) -> anyhow::
         .context("cannot read plugin registrations")?;
     let failed = state.plugins().load_errors().len();
     tracing::info!(loaded, failed, "plugins loaded");
+    // Loaded plugins start unfitted: fitted now in the background, then on schedule.
+    let fits = cosell_api::plugins::fit::spawn_fits(
+        state.store().clone(),
+        state.plugins().clone(),
+        settings.plugin_fit_interval(),
+        settings.plugin_fit.fit(),
+    );
     let reco = &settings.recommendations;
     let rebuilds = cosell_api::reco::spawn_model_rebuilds(
         store,
@@ -69,6 +77,7 @@ pub async fn run(storage: &StorageSettings, settings: ServeSettings) -> anyhow::
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     rebuilds.abort();
+    fits.abort();
     tracing::info!("stopped");
     Ok(())
 }

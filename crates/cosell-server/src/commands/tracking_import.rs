@@ -6,11 +6,14 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
+use cosell_api::plugins::hooks::PluginHooks;
 use cosell_core::PartnerId;
+use cosell_plugin_host::PluginRegistry;
 use cosell_store::conversions::{NewConversion, NewLine, Recorded};
 use cosell_store::touchpoints::NewTouchpoint;
 use cosell_store::{Store, Tenant};
@@ -19,7 +22,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::settle::{SettleArgs, settle};
-use crate::settings::StorageSettings;
+use crate::settings::{PluginFitSettings, PluginSettings, StorageSettings};
 
 /// Lines handed to the store per call: large enough for few round trips, small enough
 /// to keep memory flat.
@@ -33,11 +36,17 @@ pub enum TrackingImport {
     /// Import conversions and attribute them: {"merchant_id", "order_id", "customer_ref",
     /// "click_id", "occurred_at", "currency", "lines": [{"sku", "category", "quantity",
     /// "unit_price"}]} per line. Replayed orders are skipped, conflicting ones refused.
+    /// Installed plugins are loaded (and attribution plugins fitted) first, so plugin
+    /// models and rules apply as they do in the server.
     Conversions {
         file: PathBuf,
         /// Then run settlement as of this day (YYYY-MM-DD).
         #[arg(long)]
         settle_as_of: Option<chrono::NaiveDate>,
+        #[command(flatten)]
+        limits: PluginSettings,
+        #[command(flatten)]
+        fit: PluginFitSettings,
     },
 }
 
@@ -196,11 +205,33 @@ fn new_conversion(c: &ConversionLine) -> NewConversion {
     }
 }
 
+/// `store` calling the installed plugins, loaded here and fitted on recent journeys.
+async fn with_plugins(
+    store: Store,
+    storage: &StorageSettings,
+    limits: &PluginSettings,
+    fit: &PluginFitSettings,
+) -> anyhow::Result<Store> {
+    let registry = PluginRegistry::new(limits.host_config(&storage.data_dir));
+    // A plugin that fails to load is logged; its partnerships fall back, recorded.
+    cosell_api::plugins::load_all(&store, &registry)
+        .await
+        .context("cannot read plugin registrations")?;
+    cosell_api::plugins::fit::fit_all(&store, &registry, fit.fit()).await;
+    Ok(store.with_hooks(Arc::new(PluginHooks::new(registry))))
+}
+
 pub async fn run(storage: &StorageSettings, command: TrackingImport) -> anyhow::Result<()> {
     let store = super::open_store(storage).await?;
     match command {
         TrackingImport::Touchpoints { file } => touchpoints(&store, &file).await,
-        TrackingImport::Conversions { file, settle_as_of } => {
+        TrackingImport::Conversions {
+            file,
+            settle_as_of,
+            limits,
+            fit,
+        } => {
+            let store = with_plugins(store, storage, &limits, &fit).await?;
             conversions(&store, &file).await?;
             match settle_as_of {
                 Some(as_of) => {

@@ -19,6 +19,10 @@ pub struct Model {
     pub period: String,
     pub accrued_at: DateTimeUtc,
     pub payable_at: DateTimeUtc,
+    pub commission_rule: Option<String>,
+    pub commission_rule_version: Option<String>,
+    pub commission_plugin_id: Option<String>,
+    pub commission_plugin_fallback: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -16,6 +16,8 @@ pub struct Model {
     pub explanation: String,
     pub superseded_by: Option<Uuid>,
     pub created_at: DateTimeUtc,
+    pub plugin_id: Option<String>,
+    pub plugin_fallback: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -14,6 +14,7 @@ pub struct Model {
     pub status: String,
     pub contact_email: String,
     pub default_attribution_model: Option<String>,
+    pub default_attribution_plugin: Option<String>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

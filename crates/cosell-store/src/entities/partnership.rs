@@ -21,6 +21,8 @@ pub struct Model {
     pub cap_minor: Option<i64>,
     pub attribution_model: Option<String>,
     pub impression_policy: Option<String>,
+    pub attribution_plugin: Option<String>,
+    pub commission_plugin: Option<String>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -1,0 +1,190 @@
+//! The plugin step of attributing a sale: ask the named attribution or commission
+//! plugin through the [`Hooks`], check its answer, and fall back to the built-in model
+//! or the partnership's terms when there is no usable answer, saying why.
+
+use cosell_core::attribution::{
+    Attribution, BuiltinModel, Conversion, Eligibility, ModelRef, PartnerCredit, attribute,
+    attribute_by_partner,
+};
+use cosell_core::commission::{self, CommissionBase};
+use cosell_core::plugin::{Fallback, FallbackCode, PluginRef, PluginUse, external_commission};
+
+use super::{PairTerms, PeriodTotal};
+use crate::StoreError;
+use crate::hooks::{AttributeInput, CommissionInput, Hooks};
+
+/// The model a partnership or a merchant's default names: a built-in model, a
+/// plugin, both (the model is the plugin's fallback) or neither.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ModelNamed {
+    pub model: Option<BuiltinModel>,
+    pub plugin: Option<PluginRef>,
+}
+
+impl ModelNamed {
+    pub fn names_any(&self) -> bool {
+        self.model.is_some() || self.plugin.is_some()
+    }
+}
+
+/// The model a conversion is attributed with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ModelChoice {
+    /// Asked first, when there is anyone to credit.
+    pub plugin: Option<PluginRef>,
+    /// Used without a plugin, or when the plugin has no usable answer.
+    pub fallback: BuiltinModel,
+}
+
+fn attribution_failed(e: impl ToString) -> StoreError {
+    StoreError::conflict("attribution_failed", e.to_string())
+}
+
+/// Attributes with the chosen plugin, else its fallback model. Returns the plugin
+/// asked and whether its answer was used. With nobody eligible no plugin is asked.
+pub(crate) async fn attribute_with(
+    hooks: &dyn Hooks,
+    conversion: &Conversion,
+    found: Eligibility,
+    choice: ModelChoice,
+) -> Result<(Attribution, Option<PluginUse>), StoreError> {
+    let plugin = match choice.plugin {
+        Some(plugin) if !found.eligible.is_empty() => plugin,
+        _ => {
+            let builtin = attribute(conversion, found, &choice.fallback);
+            return Ok((builtin.map_err(attribution_failed)?, None));
+        }
+    };
+    let input = AttributeInput {
+        conversion,
+        touchpoints: &found.eligible,
+    };
+    let answer = match hooks.attribute(&plugin, input).await {
+        Ok(w) => attribute_by_partner(conversion, found.clone(), w.model, &w.weights, w.tolerance)
+            .map_err(|e| Fallback::new(FallbackCode::InvalidOutput, e.to_string())),
+        Err(fallback) => Err(fallback),
+    };
+    let (attribution, fallback) = match answer {
+        Ok(attribution) => (attribution, None),
+        Err(fallback) => {
+            tracing::debug!(%plugin, reason = %fallback.message, "attribution plugin not used");
+            let builtin = attribute(conversion, found, &choice.fallback);
+            (builtin.map_err(attribution_failed)?, Some(fallback))
+        }
+    };
+    Ok((attribution, Some(PluginUse { plugin, fallback })))
+}
+
+/// A credited partner's commission and what computed it.
+#[derive(Debug, Clone)]
+pub(crate) struct Paid {
+    pub amount_minor: i64,
+    /// The plugin's name and version when its answer was used; `None`: the terms.
+    pub rule: Option<ModelRef>,
+    pub plugin: Option<PluginUse>,
+}
+
+/// Stored as: rule, plugin id, fallback JSON.
+type CreditColumns = (Option<ModelRef>, Option<String>, Option<String>);
+
+impl Paid {
+    pub fn columns(self) -> Result<CreditColumns, StoreError> {
+        let (plugin, fallback) = use_columns(self.plugin.as_ref())?;
+        Ok((self.rule, plugin, fallback))
+    }
+}
+
+/// One credited partner's commission: from the partnership's commission plugin when
+/// it names one and it answers validly, else from the terms (`builtin`). `before`
+/// are the partner's period totals without this conversion.
+pub(crate) async fn commission(
+    hooks: &dyn Hooks,
+    conversion: &Conversion,
+    credit: &PartnerCredit,
+    pair: &PairTerms,
+    builtin: CommissionBase,
+    before: PeriodTotal,
+) -> Result<Paid, StoreError> {
+    let from_terms = |builtin: &CommissionBase| {
+        commission::commission(&pair.commission, builtin)
+            .map(|c| c.amount_minor)
+            .map_err(|e| StoreError::conflict("commission_terms", e.to_string()))
+    };
+    let Some(plugin) = &pair.commission_plugin else {
+        return Ok(Paid {
+            amount_minor: from_terms(&builtin)?,
+            rule: None,
+            plugin: None,
+        });
+    };
+    let input = CommissionInput {
+        conversion,
+        partner: credit.partner_id,
+        weight: credit.weight,
+        attributed_minor: credit.amount_minor,
+        period_revenue_minor: before.revenue_minor,
+        period_conversions: before.conversions,
+    };
+    let answer = match hooks.commission(plugin, input).await {
+        Ok(c) => external_commission(conversion.currency, conversion.amount_minor, &c.lines)
+            .map(|minor| (minor, c.rule))
+            .map_err(|e| Fallback::new(FallbackCode::InvalidOutput, e.to_string())),
+        Err(fallback) => Err(fallback),
+    };
+    let plugin = plugin.clone();
+    Ok(match answer {
+        Ok((amount_minor, rule)) => Paid {
+            amount_minor,
+            rule: Some(rule),
+            plugin: Some(PluginUse {
+                plugin,
+                fallback: None,
+            }),
+        },
+        Err(fallback) => {
+            tracing::debug!(%plugin, reason = %fallback.message, "commission plugin not used");
+            Paid {
+                amount_minor: from_terms(&builtin)?,
+                rule: None,
+                plugin: Some(PluginUse {
+                    plugin,
+                    fallback: Some(fallback),
+                }),
+            }
+        }
+    })
+}
+
+/// A plugin use as its two columns: the plugin id and the fallback as JSON.
+pub(crate) fn use_columns(
+    used: Option<&PluginUse>,
+) -> Result<(Option<String>, Option<String>), StoreError> {
+    let Some(used) = used else {
+        return Ok((None, None));
+    };
+    let fallback = used
+        .fallback
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| StoreError::corrupt("attribution_results", e))?;
+    Ok((Some(used.plugin.to_string()), fallback))
+}
+
+/// A plugin use read back from its two columns.
+pub(crate) fn read_use(
+    table: &'static str,
+    plugin: Option<&str>,
+    fallback: Option<&str>,
+) -> Result<Option<PluginUse>, StoreError> {
+    let Some(plugin) = plugin else {
+        return Ok(None);
+    };
+    Ok(Some(PluginUse {
+        plugin: PluginRef::parse("plugin_id", plugin).map_err(|e| StoreError::corrupt(table, e))?,
+        fallback: fallback
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| StoreError::corrupt(table, e))?,
+    }))
+}
