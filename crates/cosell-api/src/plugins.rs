@@ -478,6 +478,7 @@ impl PluginOpError {
                 CallError::PayloadTooLarge { .. } => {
                     (StatusCode::PAYLOAD_TOO_LARGE, "plugin_payload_too_large")
                 }
+                CallError::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "plugin_busy"),
                 // The plugin, not the client, failed: as with any upstream.
                 CallError::Timeout(_)
                 | CallError::Plugin(_)

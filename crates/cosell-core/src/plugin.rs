@@ -69,6 +69,8 @@ pub enum FallbackCode {
     CapabilityMissing,
     /// The request was larger than the plugin payload limit.
     PayloadTooLarge,
+    /// It was being fitted for longer than the call could wait.
+    Busy,
     /// It did not answer in time.
     Timeout,
     /// It answered with an error.

@@ -130,6 +130,15 @@ pub enum CallError {
     /// The plugin did not answer in time. Its thread may still be running.
     #[error("plugin call timed out after {0:?}")]
     Timeout(Duration),
+    /// The plugin was being fitted for longer than the call could wait; it was not
+    /// called. Not the plugin's failure.
+    #[error("plugin {id} is being fitted; waited {waited:?} for it")]
+    Busy {
+        /// The plugin.
+        id: PluginId,
+        /// How long the call waited.
+        waited: Duration,
+    },
     /// The plugin returned an error status.
     #[error("plugin returned error `{}`: {}", .0.code, .0.message)]
     Plugin(ErrorBody),

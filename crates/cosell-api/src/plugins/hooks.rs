@@ -48,6 +48,7 @@ pub(crate) fn fallback(error: CallError) -> Fallback {
         CallError::Quarantined { .. } => FallbackCode::Quarantined,
         CallError::NoCapability { .. } => FallbackCode::CapabilityMissing,
         CallError::PayloadTooLarge { .. } => FallbackCode::PayloadTooLarge,
+        CallError::Busy { .. } => FallbackCode::Busy,
         CallError::Timeout(_) => FallbackCode::Timeout,
         CallError::Plugin(_) => FallbackCode::PluginError,
         CallError::Panic(_) => FallbackCode::Panic,

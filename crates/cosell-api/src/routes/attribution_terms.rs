@@ -123,8 +123,8 @@ impl From<ImpressionPolicy> for ImpressionChoice {
 /// Why a plugin's answer was not used.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct FallbackDto {
-    /// not_loaded, disabled, quarantined, capability_missing, payload_too_large,
-    /// timeout, plugin_error, panic or invalid_output.
+    /// not_loaded, disabled, quarantined, capability_missing, payload_too_large, busy
+    /// (being fitted), timeout, plugin_error, panic or invalid_output.
     pub code: String,
     pub message: String,
 }

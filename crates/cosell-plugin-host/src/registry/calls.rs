@@ -36,9 +36,11 @@ impl PluginRegistry {
         id: &PluginId,
         request: &FitRequest,
     ) -> Result<Option<FitResponse>, CallError> {
-        // `fit` is optional: a model without one is not failing.
+        // `fit` is optional: a model without one is not failing. It has the plugin
+        // to itself.
         let call = Call {
             optional: true,
+            exclusive: true,
             ..Call::new(id, Capability::Attribution, method::ATTRIBUTION_FIT)
         };
         let started = Instant::now();
@@ -127,6 +129,7 @@ impl PluginRegistry {
                 limit,
             });
         }
+        let turn = take_turn(&entry, call.exclusive, timeout).await?;
         let started = Instant::now();
         let run = async {
             let permit = Arc::clone(&entry.slots)
@@ -134,10 +137,11 @@ impl PluginRegistry {
                 .await
                 .map_err(|_| CallError::InvalidOutput("plugin call slots are closed".into()))?;
             let (transport, method) = (Arc::clone(&entry.transport), call.method);
-            // The permit moves into the thread: a timed-out call keeps its slot
-            // until the plugin really returns, so hung calls cannot pile up.
+            // The permit and the turn move into the thread: a timed-out call keeps its
+            // slot until the plugin really returns, so hung calls cannot pile up, and a
+            // fit does not start under a call still running.
             let joined = tokio::task::spawn_blocking(move || {
-                let _permit = permit;
+                let _held = (permit, turn);
                 let bytes = transport.call(method, &input, limit)?;
                 json::decode::<Resp>(&bytes).map_err(|e| CallError::InvalidOutput(e.to_string()))
             })
@@ -191,6 +195,8 @@ struct Call<'a> {
     method: &'static str,
     /// The method may answer `unsupported` without that counting as a failure.
     optional: bool,
+    /// The method needs the plugin to itself (`fit`).
+    exclusive: bool,
 }
 
 impl<'a> Call<'a> {
@@ -200,8 +206,34 @@ impl<'a> Call<'a> {
             capability,
             method,
             optional: false,
+            exclusive: false,
         }
     }
+}
+
+/// A call's hold on the plugin, released when the plugin returns.
+#[expect(dead_code, reason = "the guards are held for their Drop")]
+enum Turn {
+    Shared(tokio::sync::OwnedRwLockReadGuard<()>),
+    Exclusive(tokio::sync::OwnedRwLockWriteGuard<()>),
+}
+
+/// Waits up to `timeout` for a shared (calls) or exclusive (`fit`) turn.
+async fn take_turn(entry: &Entry, exclusive: bool, timeout: Duration) -> Result<Turn, CallError> {
+    let turns = Arc::clone(&entry.turns);
+    let waiting = async move {
+        if exclusive {
+            Turn::Exclusive(turns.write_owned().await)
+        } else {
+            Turn::Shared(turns.read_owned().await)
+        }
+    };
+    tokio::time::timeout(timeout, waiting)
+        .await
+        .map_err(|_| CallError::Busy {
+            id: entry.info.id.clone(),
+            waited: timeout,
+        })
 }
 
 fn check_callable(entry: &Entry, capability: Capability) -> Result<(), CallError> {

@@ -73,6 +73,11 @@ struct Entry {
     info: LoadedPluginInfo,
     transport: Arc<dyn Transport>,
     slots: Arc<Semaphore>,
+    /// Calls share the plugin, a `fit` has it to itself (the SDK runs `fit` under its
+    /// instance's write lock). Waiting for a turn here, off the blocking pool, lets a
+    /// call that arrives during a long fit give up as busy instead of timing out
+    /// inside the plugin, which would count towards quarantine.
+    turns: Arc<tokio::sync::RwLock<()>>,
     monitor: Mutex<Monitor>,
 }
 
@@ -213,6 +218,7 @@ impl PluginRegistry {
             info: info.clone(),
             transport,
             slots: Arc::new(Semaphore::new(self.config.max_concurrent_calls)),
+            turns: Arc::default(),
             monitor: Mutex::new(Monitor::new(enabled)),
         };
         let mut plugins = self.plugins.write().unwrap_or_else(PoisonError::into_inner);

@@ -170,3 +170,38 @@ async fn host_refusals_do_not_count_as_plugin_failures() -> Result<(), Box<dyn s
     assert!(stats.p50.is_some() && stats.p99.is_some());
     Ok(())
 }
+
+#[tokio::test]
+async fn a_call_during_a_long_fit_is_busy_not_a_failure() -> Result<(), Box<dyn std::error::Error>>
+{
+    let (_dir, registry) = registry();
+    let config = json!({"sleep_ms": 0, "fit_sleep_ms": 1_500});
+    let plugin = install(&registry, "fixture-slow", ATTRIBUTION, config).await?;
+    let fitting = {
+        let (registry, id) = (registry.clone(), plugin.id.clone());
+        tokio::spawn(async move { registry.fit(&id, &FitRequest::default()).await })
+    };
+    // Well inside the 1.5 s fit: the call waits its 200 ms for a turn, then gives up.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let request = attribution_request(dec!(50), &["a"]);
+    for _ in 0..4 {
+        let error = registry.call_attribution(&plugin.id, &request).await;
+        assert!(matches!(error, Err(CallError::Busy { .. })), "{error:?}");
+    }
+    let stats = registry.stats(&plugin.id).ok_or("no stats")?;
+    // More than the breaker's 3 busy answers, and the plugin was never called.
+    assert_eq!(
+        (stats.state, stats.calls, stats.failures),
+        (PluginState::Enabled, 0, 0)
+    );
+
+    assert!(fitting.await??.is_some());
+    let weights = registry
+        .call_attribution(&plugin.id, &request)
+        .await?
+        .weights;
+    assert_eq!(weights[0].partner_id, "a");
+    let fit = registry.stats(&plugin.id).ok_or("no stats")?.last_fit;
+    assert!(fit.is_some_and(|f| f.took >= Duration::from_millis(1_500)));
+    Ok(())
+}
