@@ -245,7 +245,8 @@ pub(super) async fn show(state: &AppState, id: &PluginId) -> Result<Json<PluginD
 }
 
 /// Install a plugin from a file on the server: pinned, copied, loaded, validated and
-/// initialised. Any failure is its own problem code, and nothing is registered.
+/// initialised. Any failure is its own problem code, and nothing is registered. An
+/// attribution plugin is then fitted on recent journeys in the background.
 #[utoipa::path(post, path = "/v1/plugins", operation_id = "install_plugin", tag = "plugins",
     request_body = InstallPlugin, security(("bearer" = [])),
     responses((status = 201, body = PluginDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
@@ -355,7 +356,8 @@ fn refit(state: &AppState, id: &PluginId) {
 
 /// Reconfigure a plugin: its `init` runs with the new configuration, which is kept only
 /// if accepted (the old one stays in force otherwise). A plugin that failed to load is
-/// loaded with the new configuration.
+/// loaded with the new configuration. An attribution plugin, a new instance now, is
+/// fitted again in the background.
 #[utoipa::path(put, path = "/v1/plugins/{id}/config", operation_id = "configure_plugin", tag = "plugins",
     params(("id" = String, Path, description = "The library's SHA-256")), request_body = ConfigurePlugin,
     security(("bearer" = [])),
