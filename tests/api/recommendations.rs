@@ -3,7 +3,9 @@
 //! offers, impressions, tenancy, operators and bad input.
 
 use axum::http::StatusCode;
-use cosell_reco::MinSupport;
+use cosell_core::{PartnerId, ProductId};
+use cosell_reco::{MinSupport, Subject};
+use cosell_store::customers::ShownImpression;
 use serde_json::{Value, json};
 
 use crate::support::{Reply, TestApp, TestPartner};
@@ -128,13 +130,29 @@ impl Shop {
     /// The shop's recommendations for a cart of the laptop at checkout on the web;
     /// `change` overrides fields of the request.
     async fn ask(&self, change: Value) -> Reply {
-        let body = merged(
+        self.app
+            .post(
+                "/v1/recommendations",
+                Some(&self.shop.token),
+                self.body(change),
+            )
+            .await
+    }
+
+    /// `ask` on a task of its own, to run requests at the same time.
+    fn spawn_ask(&self, change: Value) -> tokio::task::JoinHandle<Reply> {
+        self.app.spawn_post(
+            "/v1/recommendations",
+            Some(&self.shop.token),
+            self.body(change),
+        )
+    }
+
+    fn body(&self, change: Value) -> Value {
+        merged(
             json!({ "anchor_product_ids": [self.laptop], "moment": "checkout", "channel": "web" }),
             change,
-        );
-        self.app
-            .post("/v1/recommendations", Some(&self.shop.token), body)
-            .await
+        )
     }
 
     /// The products of a successful, unsuppressed answer.
@@ -272,6 +290,89 @@ async fn the_contact_cap_counts_recorded_impressions() {
     // Below the cap the answer is cut to the contacts left.
     let shown = s.shown(json!({ "customer_ref": "calm", "limit": 3 })).await;
     assert_eq!(shown.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_requests_for_one_customer_cannot_exceed_the_contact_cap() {
+    let s = shop().await;
+    s.customer("eager", json!({})).await;
+    let asks = (0..8).map(|_| s.spawn_ask(json!({ "customer_ref": "eager", "limit": 1 })));
+    let replies: Vec<Reply> = futures::future::join_all(asks)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let mut refs = std::collections::HashSet::new();
+    for reply in &replies {
+        let reply_items = reply.body["items"].as_array().unwrap();
+        refs.extend(reply_items.iter().map(|i| i["tracking_ref"].clone()));
+    }
+    assert_eq!(refs.len(), 3, "the cap is 3: {replies:?}");
+    assert_eq!(
+        replies
+            .iter()
+            .filter(|r| r.body["suppressed"] == "contact_cap_reached")
+            .count(),
+        5
+    );
+    // Every impression shown reaches the database once the writer has caught up.
+    s.app.state.impressions().flush().await;
+    let shop_id = PartnerId(s.shop.id.parse().unwrap());
+    assert_eq!(
+        s.app
+            .store
+            .impression_count(shop_id, "eager")
+            .await
+            .unwrap(),
+        3
+    );
+}
+
+#[tokio::test]
+async fn an_impression_counts_once_whether_written_yet_or_not() {
+    let s = shop().await;
+    s.customer("ann", json!({})).await;
+    let shop_id = PartnerId(s.shop.id.parse().unwrap());
+    let now = chrono::Utc::now();
+    let shown = |id: uuid::Uuid| ShownImpression {
+        id,
+        merchant: shop_id,
+        customer_ref: Some("ann".into()),
+        subject: Subject::Product(ProductId(s.mouse.parse().unwrap())),
+        offer: None,
+        shown_at: now,
+    };
+    let (written, pending) = (shown(uuid::Uuid::now_v7()), shown(uuid::Uuid::now_v7()));
+    s.app
+        .store
+        .insert_impressions(&[written.clone()])
+        .await
+        .unwrap();
+    let store = &s.app.store;
+    let count = |unflushed: Vec<ShownImpression>| async move {
+        store
+            .customer_profile(shop_id, "ann", now, &unflushed)
+            .await
+            .unwrap()
+            .unwrap()
+            .shown_last_7_days
+            .len()
+    };
+    assert_eq!(count(vec![]).await, 1);
+    // Not yet written: counted from memory.
+    assert_eq!(count(vec![pending.clone()]).await, 2);
+    // Written and still listed as unflushed (the writer commits, then forgets): once.
+    assert_eq!(count(vec![written.clone(), pending]).await, 2);
+    // Another customer's or an older impression does not count.
+    let other = ShownImpression {
+        customer_ref: Some("bob".into()),
+        ..shown(uuid::Uuid::now_v7())
+    };
+    let old = ShownImpression {
+        shown_at: now - chrono::Duration::days(8),
+        ..shown(uuid::Uuid::now_v7())
+    };
+    assert_eq!(count(vec![other, old]).await, 1);
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@ pub mod auth;
 mod cache;
 pub mod error;
 pub mod extract;
+pub mod impressions;
 mod middleware;
 mod openapi;
 pub mod plugins;

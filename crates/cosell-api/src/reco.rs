@@ -13,8 +13,9 @@ use chrono::Utc;
 use cosell_core::{PartnerId, ProductId, ValidationError, ValidationErrors};
 use cosell_reco::{
     Anchor, Channel, CoPurchaseModel, MAX_LIMIT, MinSupport, ModelBuilder, ModelHolder, Moment,
-    Outcome, Request, Subject, recommend,
+    Outcome, Request, recommend,
 };
+use cosell_store::customers::ShownImpression;
 use cosell_store::reco_catalog::MerchantCatalog;
 use cosell_store::{Store, StoreError};
 use tokio::time::MissedTickBehavior;
@@ -191,8 +192,8 @@ pub struct Answer {
     pub impressions: Vec<uuid::Uuid>,
 }
 
-/// Answers `ask` and records the impressions of what it shows, so the contact cap sees
-/// them on the next request.
+/// Answers `ask` and records the impressions of what it shows (written in the background,
+/// counted by the contact cap from the next request on).
 pub async fn answer(state: &AppState, ask: Ask<'_>) -> Result<Answer, crate::error::ApiError> {
     ask.check()?;
     let store = state.store();
@@ -213,9 +214,18 @@ pub async fn answer(state: &AppState, ask: Ask<'_>) -> Result<Answer, crate::err
     let anchors: Vec<Anchor> = products.iter().copied().map(Anchor::from).collect();
     // `check` made sure there is a first anchor; the answer is priced in its currency.
     let currency = products[0].price.currency;
-    let customer = match ask.customer_ref {
-        Some(r) => store.customer_profile(ask.merchant, r, now).await?,
-        None => None,
+    // Reading what the customer was shown and recording what this answer shows happen
+    // under the customer's lock, so a burst of requests cannot exceed the contact cap.
+    let (customer, _customer_lock) = match ask.customer_ref {
+        Some(r) => {
+            let lock = state.impressions().lock_customer(ask.merchant, r).await;
+            let unflushed = state.impressions().unflushed(ask.merchant, r);
+            let profile = store
+                .customer_profile(ask.merchant, r, now, &unflushed)
+                .await?;
+            (profile, Some(lock))
+        }
+        None => (None, None),
     };
     let request = Request {
         merchant: ask.merchant,
@@ -234,15 +244,22 @@ pub async fn answer(state: &AppState, ask: Ask<'_>) -> Result<Answer, crate::err
         &request,
         &state.config().recommender,
     );
-    let impressions = match &outcome {
-        Outcome::Items(items) => {
-            let shown: Vec<(Subject, _)> = items.iter().map(|r| (r.subject, r.offer)).collect();
-            store
-                .record_impressions(ask.merchant, ask.customer_ref, &shown, now)
-                .await?
-        }
+    let shown: Vec<ShownImpression> = match &outcome {
+        Outcome::Items(items) => items
+            .iter()
+            .map(|r| ShownImpression {
+                id: uuid::Uuid::now_v7(),
+                merchant: ask.merchant,
+                customer_ref: ask.customer_ref.map(str::to_owned),
+                subject: r.subject,
+                offer: r.offer,
+                shown_at: now,
+            })
+            .collect(),
         Outcome::Suppressed(_) => Vec::new(),
     };
+    let impressions = shown.iter().map(|i| i.id).collect();
+    state.impressions().record(shown).await?;
     Ok(Answer {
         outcome,
         catalog,

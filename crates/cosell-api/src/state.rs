@@ -9,6 +9,7 @@ use cosell_store::Store;
 
 use crate::auth::StandingCache;
 use crate::auth::jwt::JwtKeys;
+use crate::impressions::ImpressionLog;
 use crate::plugins::fit::FitSettings;
 use crate::plugins::hooks::PluginHooks;
 use crate::reco::CatalogCache;
@@ -52,6 +53,8 @@ struct Inner {
     model: Arc<ModelHolder>,
     /// Merchants' recommendation catalogs, dropped on catalog writes.
     catalogs: CatalogCache,
+    /// Shown recommendations on their way to the database.
+    impressions: ImpressionLog,
     /// The loaded native plugins; the server fills it from the stored registrations.
     plugins: PluginRegistry,
 }
@@ -61,11 +64,13 @@ struct Inner {
 pub struct AppState(Arc<Inner>);
 
 impl AppState {
-    /// The state over `store`, whose attribution calls this state's plugins.
+    /// The state over `store`, whose attribution calls this state's plugins. Starts the
+    /// impression writer, so it must be called inside a Tokio runtime.
     pub fn new(store: Store, jwt: JwtKeys, config: ApiConfig) -> Self {
         let plugins = PluginRegistry::new(config.plugins.clone());
         let store = store.with_hooks(Arc::new(PluginHooks::new(plugins.clone())));
         AppState(Arc::new(Inner {
+            impressions: ImpressionLog::spawn(store.clone()),
             store,
             jwt,
             standings: StandingCache::default(),
@@ -102,6 +107,11 @@ impl AppState {
     /// The cache of merchants' recommendation catalogs.
     pub fn catalogs(&self) -> &CatalogCache {
         &self.0.catalogs
+    }
+
+    /// Where recommendation answers record what they showed.
+    pub fn impressions(&self) -> &ImpressionLog {
+        &self.0.impressions
     }
 
     /// The plugin registry every plugin call goes through.

@@ -10,7 +10,9 @@ use cosell_reco::{
 };
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
-use sea_orm::{ActiveValue::Set, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, TransactionTrait,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::entities::{customer, recommendation_impression};
@@ -70,6 +72,28 @@ impl CustomerFields {
             errors.push("purchased", "at most 1000 products");
         }
         errors.into_result()
+    }
+}
+
+/// One recommendation an answer showed: the reference a later sale carries, and what the
+/// contact cap and per-offer caps count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShownImpression {
+    pub id: uuid::Uuid,
+    pub merchant: PartnerId,
+    /// Absent for an anonymous visitor.
+    pub customer_ref: Option<String>,
+    pub subject: Subject,
+    pub offer: Option<OfferId>,
+    pub shown_at: DateTime<Utc>,
+}
+
+impl ShownImpression {
+    fn subject_id(&self) -> uuid::Uuid {
+        match self.subject {
+            Subject::Product(ProductId(p)) => p,
+            Subject::Bundle(BundleId(b)) => b,
+        }
     }
 }
 
@@ -254,21 +278,25 @@ impl Store {
     }
 
     /// What the recommender knows of the customer: the profile and the impressions of the
-    /// last 7 days before `now`. `None` when the merchant has no profile for `reference`.
+    /// last 7 days before `now`, the stored ones and those of `unflushed` (recorded but
+    /// maybe not yet written; one both stored and unflushed counts once). `None` when the
+    /// merchant has no profile for `reference`.
     pub async fn customer_profile(
         &self,
         merchant: PartnerId,
         reference: &str,
         now: DateTime<Utc>,
+        unflushed: &[ShownImpression],
     ) -> Result<Option<CustomerProfile>, StoreError> {
         let Some(row) = self.find_customer(merchant, reference).await? else {
             return Ok(None);
         };
         let f = to_domain(row)?.fields;
         let since = now - Duration::days(CONTACT_WINDOW_DAYS);
-        let shown: Vec<(uuid::Uuid, Option<uuid::Uuid>)> =
+        let stored: Vec<(uuid::Uuid, uuid::Uuid, Option<uuid::Uuid>)> =
             recommendation_impression::Entity::find()
                 .select_only()
+                .column(recommendation_impression::Column::Id)
                 .column(recommendation_impression::Column::SubjectId)
                 .column(recommendation_impression::Column::OfferId)
                 .filter(recommendation_impression::COLUMN.merchant_id.eq(merchant.0))
@@ -277,6 +305,25 @@ impl Store {
                 .into_tuple()
                 .all(self.db())
                 .await?;
+        let stored_ids: HashSet<uuid::Uuid> = stored.iter().map(|(id, ..)| *id).collect();
+        let unflushed = unflushed.iter().filter(|i| {
+            i.merchant == merchant
+                && i.customer_ref.as_deref() == Some(reference)
+                && i.shown_at > since
+                && !stored_ids.contains(&i.id)
+        });
+        // A bundle's impression counts towards the cap; its id is never a product's.
+        let shown_last_7_days = stored
+            .iter()
+            .map(|(_, subject, offer)| Impression {
+                product: ProductId(*subject),
+                offer: offer.map(OfferId),
+            })
+            .chain(unflushed.map(|i| Impression {
+                product: ProductId(i.subject_id()),
+                offer: i.offer,
+            }))
+            .collect();
         Ok(Some(CustomerProfile {
             satisfaction: f.satisfaction,
             consents: f.consents.into_iter().collect(),
@@ -286,49 +333,48 @@ impl Store {
             revenue: f.revenue,
             attributes: f.attributes.into_iter().collect(),
             relationships: f.relationships,
-            // A bundle's impression counts towards the cap; its id is never a product's.
-            shown_last_7_days: shown
-                .into_iter()
-                .map(|(subject, offer)| Impression {
-                    product: ProductId(subject),
-                    offer: offer.map(OfferId),
-                })
-                .collect(),
+            shown_last_7_days,
             purchased: f.purchased.into_iter().collect::<HashSet<_>>(),
         }))
     }
 
-    /// Records that an answer showed `shown` (subject and offer) and returns each
-    /// impression's id, the reference that attributes a later sale to it.
-    pub async fn record_impressions(
+    /// Writes shown recommendations, in one transaction (several statements when many).
+    pub async fn insert_impressions(&self, shown: &[ShownImpression]) -> Result<(), StoreError> {
+        if shown.is_empty() {
+            return Ok(());
+        }
+        let txn = self.db().begin().await?;
+        // 7 bind parameters a row: far below either database's limit per statement.
+        for chunk in shown.chunks(1000) {
+            let rows = chunk
+                .iter()
+                .map(|i| recommendation_impression::ActiveModel {
+                    id: Set(i.id),
+                    merchant_id: Set(i.merchant.0),
+                    customer_ref: Set(i.customer_ref.clone()),
+                    subject_id: Set(i.subject_id()),
+                    is_bundle: Set(matches!(i.subject, Subject::Bundle(_))),
+                    offer_id: Set(i.offer.map(|o| o.0)),
+                    shown_at: Set(i.shown_at),
+                });
+            recommendation_impression::Entity::insert_many(rows)
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// How many impressions are stored for the merchant's customer `reference` (all time).
+    pub async fn impression_count(
         &self,
         merchant: PartnerId,
-        customer_ref: Option<&str>,
-        shown: &[(Subject, Option<OfferId>)],
-        now: DateTime<Utc>,
-    ) -> Result<Vec<uuid::Uuid>, StoreError> {
-        if shown.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ids: Vec<uuid::Uuid> = shown.iter().map(|_| uuid::Uuid::now_v7()).collect();
-        let rows = shown.iter().zip(&ids).map(|((subject, offer), id)| {
-            let (subject_id, is_bundle) = match subject {
-                Subject::Product(ProductId(p)) => (*p, false),
-                Subject::Bundle(BundleId(b)) => (*b, true),
-            };
-            recommendation_impression::ActiveModel {
-                id: Set(*id),
-                merchant_id: Set(merchant.0),
-                customer_ref: Set(customer_ref.map(str::to_owned)),
-                subject_id: Set(subject_id),
-                is_bundle: Set(is_bundle),
-                offer_id: Set(offer.map(|o| o.0)),
-                shown_at: Set(now),
-            }
-        });
-        recommendation_impression::Entity::insert_many(rows)
-            .exec(self.db())
-            .await?;
-        Ok(ids)
+        reference: &str,
+    ) -> Result<u64, StoreError> {
+        Ok(recommendation_impression::Entity::find()
+            .filter(recommendation_impression::COLUMN.merchant_id.eq(merchant.0))
+            .filter(recommendation_impression::COLUMN.customer_ref.eq(reference))
+            .count(self.db())
+            .await?)
     }
 }

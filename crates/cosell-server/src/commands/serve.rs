@@ -68,7 +68,7 @@ pub async fn run(storage: &StorageSettings, settings: ServeSettings) -> anyhow::
         Duration::from_secs(reco.model_rebuild_seconds.max(1)),
         reco.min_support(),
     );
-    let app = cosell_api::app(state);
+    let app = cosell_api::app(state.clone());
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -78,6 +78,8 @@ pub async fn run(storage: &StorageSettings, settings: ServeSettings) -> anyhow::
         .await?;
     rebuilds.abort();
     fits.abort();
+    // Requests have finished; write the impressions their answers recorded.
+    state.impressions().flush().await;
     tracing::info!("stopped");
     Ok(())
 }
