@@ -12,6 +12,7 @@ mod m20261123_000003_customers;
 mod m20261123_000004_plugins;
 mod m20261123_000005_plugin_hooks;
 mod m20261123_000006_settlement_runs;
+mod m20261123_000008_customer_figures;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_plugins::Migration),
             Box::new(m20261123_000005_plugin_hooks::Migration),
             Box::new(m20261123_000006_settlement_runs::Migration),
+            Box::new(m20261123_000008_customer_figures::Migration),
         ]
     }
 }

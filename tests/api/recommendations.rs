@@ -345,7 +345,7 @@ async fn an_impression_counts_once_whether_written_yet_or_not() {
     let (written, pending) = (shown(uuid::Uuid::now_v7()), shown(uuid::Uuid::now_v7()));
     s.app
         .store
-        .insert_impressions(&[written.clone()])
+        .insert_impressions(std::slice::from_ref(&written))
         .await
         .unwrap();
     let store = &s.app.store;
@@ -373,6 +373,95 @@ async fn an_impression_counts_once_whether_written_yet_or_not() {
         ..shown(uuid::Uuid::now_v7())
     };
     assert_eq!(count(vec![other, old]).await, 1);
+}
+
+impl Shop {
+    /// A sale of the laptop (100.00) and the mouse (30.00) to `customer`, of which
+    /// `refund_lines` are refunded; returns the conversion.
+    async fn sale_with_refunds(&self, order_id: &str, customer: &str, refund_lines: &[usize]) {
+        let sale = crate::sales::convert(
+            &self.app,
+            &self.shop,
+            crate::sales::order(
+                order_id,
+                customer,
+                crate::sales::minutes(-5),
+                &[("LAPTOP", 1, "100.00"), ("MOUSE", 1, "30.00")],
+            ),
+        )
+        .await;
+        let path = format!("/v1/conversions/{}/refunds", sale["id"].as_str().unwrap());
+        for line in refund_lines {
+            self.app
+                .post(
+                    &path,
+                    Some(&self.shop.token),
+                    json!({ "lines": [{ "line": line, "quantity": 1 }] }),
+                )
+                .await
+                .expect(StatusCode::CREATED);
+        }
+    }
+}
+
+#[tokio::test]
+async fn return_rate_and_revenue_left_out_are_computed_from_conversions_and_refunds() {
+    let s = shop().await;
+    // No return rate declared: Cosell computes refunded / sold. (One item an answer, so
+    // the contact cap of 3 stays out of the way.)
+    s.customer("keeper", json!({})).await;
+    s.customer("returner", json!({})).await;
+    assert_eq!(
+        s.shown(json!({ "customer_ref": "returner" })).await.len(),
+        2
+    );
+    // 30 of 130 refunded (23 %) is under the 30 % threshold; 100 of 130 (77 %) is over.
+    s.sale_with_refunds("o-keep", "keeper", &[1]).await;
+    s.sale_with_refunds("o-ret", "returner", &[0]).await;
+    assert_eq!(
+        s.shown(json!({ "customer_ref": "keeper", "limit": 1 }))
+            .await
+            .len(),
+        1
+    );
+    assert_eq!(
+        s.suppressed(json!({ "customer_ref": "returner" })).await,
+        "chronic_returner"
+    );
+    // A declared rate is the merchant's word and wins over the data.
+    s.app
+        .put(
+            "/v1/customers/returner",
+            Some(&s.shop.token),
+            profile(json!({ "return_rate": "0" })),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        s.shown(json!({ "customer_ref": "returner", "limit": 1 }))
+            .await
+            .len(),
+        1
+    );
+    // Revenue left out is what was sold less refunds: 130 − 100 = 30, under the declared
+    // service cost of 40.
+    let reply = s
+        .app
+        .put(
+            "/v1/customers/returner",
+            Some(&s.shop.token),
+            merged(
+                profile(json!({ "return_rate": "0", "service_cost": "40" })),
+                json!({ "revenue": null }),
+            ),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(reply.body["revenue"], Value::Null);
+    assert_eq!(
+        s.suppressed(json!({ "customer_ref": "returner" })).await,
+        "unprofitable"
+    );
 }
 
 #[tokio::test]
@@ -505,6 +594,79 @@ async fn offers_need_an_active_partnership_with_the_merchant() {
     )
     .await;
     assert_eq!(s.shown(json!({})).await, vec![s.mouse.clone()]);
+}
+
+/// `seller` sells `sku` (category `category`, 100 EUR) through a live offer next to the
+/// shop's laptop, under an active partnership with the shop on `terms`.
+async fn offer_under_terms(
+    s: &Shop,
+    seller: &str,
+    sku: &str,
+    category: &str,
+    terms: Value,
+) -> String {
+    let seller = s.app.partner(seller).await;
+    let invite = merged(json!({ "invitee_id": seller.id, "currency": "EUR" }), terms);
+    let partnership = s
+        .app
+        .post("/v1/partnerships", Some(&s.shop.token), invite)
+        .await
+        .expect(StatusCode::CREATED)
+        .id();
+    act(
+        &s.app,
+        &format!("/v1/partnerships/{partnership}/accept"),
+        &seller,
+    )
+    .await;
+    let product = s
+        .app
+        .product(&seller, sku, category, "100.00", "40.00")
+        .await;
+    live_offer(&s.app, &seller, &s.shop, &product, &s.laptop, json!({})).await;
+    product
+}
+
+#[tokio::test]
+async fn partner_offers_are_valued_by_percentage_and_flat_commission() {
+    let s = shop().await;
+    // Each offer is 10 % off 100 EUR: the shop earns 9 EUR on acme's warranty (10 %),
+    // 20 EUR on a flat-only partnership's insurance, and 9 + 5 EUR on a partnership with
+    // a 10 % category rate (1 % base) and a 5 EUR flat fee.
+    let insurance = offer_under_terms(
+        &s,
+        "flatco",
+        "INSURANCE",
+        "insurance",
+        json!({ "commission_flat": "20" }),
+    )
+    .await;
+    let support = offer_under_terms(
+        &s,
+        "mixco",
+        "SUPPORT",
+        "support",
+        json!({ "commission_percent": "1", "category_rates": { "support": "10" }, "commission_flat": "5" }),
+    )
+    .await;
+    let reply = s.ask(json!({ "limit": 4 })).await.expect(StatusCode::OK);
+    // Offers are equally relevant (anchored on the laptop): what they earn orders them.
+    assert_eq!(
+        products(&reply),
+        vec![
+            s.mouse.clone(),
+            insurance.clone(),
+            support,
+            s.warranty.clone()
+        ]
+    );
+    // The score is relevance 0.6 × (1 + v / (v + 50)) with v the commission of one sale.
+    let score = item(&reply, &insurance)["score"].as_f64().unwrap();
+    assert!((score - 0.6 * (1.0 + 20.0 / 70.0)).abs() < 1e-9, "{score}");
+    assert_eq!(
+        item(&reply, &insurance)["reasons"],
+        json!(["partner offer from FLATCO, 10% off"])
+    );
 }
 
 #[tokio::test]

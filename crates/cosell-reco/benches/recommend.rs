@@ -141,7 +141,7 @@ fn catalog(rng: &mut Rng, eur: Currency) -> Catalog {
             product: id(rng.below(PRODUCTS)),
             anchors: (0..3).map(|_| id(rng.skewed(PRODUCTS))).collect(),
             discount_percent: Decimal::from(5 + o % 20),
-            commission_percent: Decimal::from(10),
+            commission: Decimal::from(3),
             channels: vec![Channel::Web, Channel::Email],
             paused: o % 10 == 0,
             valid_from: now - chrono::Duration::days(10),

@@ -162,8 +162,10 @@ pub struct Offer {
     pub anchors: Vec<ProductId>,
     /// Percent off the product's price, 0 to 100.
     pub discount_percent: Decimal,
-    /// Percent of the discounted price the merchant earns on a sale.
-    pub commission_percent: Decimal,
+    /// What the merchant earns on one sale through the offer, at the discounted price
+    /// ([`crate::discounted`]), in the product's currency: the partnership's rate on that
+    /// price plus its flat fee. The caller computes it from the partnership's terms.
+    pub commission: Decimal,
     pub channels: Vec<Channel>,
     pub paused: bool,
     pub valid_from: DateTime<Utc>,

@@ -340,8 +340,7 @@ fn rank_product(
         .filter(|o| offer_allowed(o, req))
         .map(|o| {
             let price = discounted(p.price, o.discount_percent);
-            let commission = price.amount * o.commission_percent / Decimal::ONE_HUNDRED;
-            (o, price, commission)
+            (o, price, o.commission)
         })
         .max_by(|x, y| x.2.cmp(&y.2).then(y.0.id.cmp(&x.0.id)));
     let (offer, price, expected) = match best_offer {
@@ -372,8 +371,9 @@ fn rank_product(
     })
 }
 
-/// `price` less `percent`, rounded to the currency's minor units.
-fn discounted(price: Money, percent: Decimal) -> Money {
+/// `price` less `percent`, rounded to the currency's minor units: what the customer pays
+/// for an offer's product.
+pub fn discounted(price: Money, percent: Decimal) -> Money {
     let factor = (Decimal::ONE_HUNDRED - percent) / Decimal::ONE_HUNDRED;
     let amount = (price.amount * factor).round_dp(price.currency.minor_units());
     Money {

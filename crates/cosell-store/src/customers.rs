@@ -15,6 +15,7 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::customer_figures::CustomerFigures;
 use crate::entities::{customer, recommendation_impression};
 use crate::money::{currency, decimal, to_minor};
 use crate::{Store, StoreError};
@@ -31,12 +32,13 @@ pub struct CustomerFields {
     /// Channels the customer agreed to receive offers on.
     pub consents: Vec<Channel>,
     pub preferred_channel: Option<Channel>,
-    /// Share of purchases returned, 0 to 1.
-    pub return_rate: Decimal,
+    /// Share of purchases returned, 0 to 1; `None`: computed from conversions and refunds.
+    pub return_rate: Option<Decimal>,
     pub currency: Currency,
-    /// What serving the account costs, over the same period as `revenue`.
-    pub service_cost: Decimal,
-    pub revenue: Decimal,
+    /// What serving the account costs, over the same period as `revenue`; `None`: computed.
+    pub service_cost: Option<Decimal>,
+    /// `None`: computed.
+    pub revenue: Option<Decimal>,
     /// Eligibility attributes (region, age band, verified, ...).
     pub attributes: BTreeMap<String, String>,
     /// Relationships with partners that may rule their offers out (e.g. `auditor`).
@@ -49,13 +51,17 @@ impl CustomerFields {
     /// The rules a profile must meet before it is stored.
     fn check(&self) -> Result<(), ValidationErrors> {
         let mut errors = ValidationErrors::default();
-        if !(Decimal::ZERO..=Decimal::ONE).contains(&self.return_rate) {
+        if self
+            .return_rate
+            .is_some_and(|r| !(Decimal::ZERO..=Decimal::ONE).contains(&r))
+        {
             errors.push("return_rate", "must be between 0 and 1");
         }
         for (field, amount) in [
             ("service_cost", self.service_cost),
             ("revenue", self.revenue),
         ] {
+            let Some(amount) = amount else { continue };
             if amount < Decimal::ZERO {
                 errors.push(field, "must not be negative");
             } else if !self.currency.fits(amount) {
@@ -177,10 +183,17 @@ fn to_domain(m: customer::Model) -> Result<Customer, StoreError> {
                 .as_deref()
                 .map(parse_channel)
                 .transpose()?,
-            return_rate: decimal(TABLE, &m.return_rate)?,
+            return_rate: m
+                .return_rate_declared
+                .then(|| decimal(TABLE, &m.return_rate))
+                .transpose()?,
             currency,
-            service_cost: currency.from_minor(m.service_cost_minor),
-            revenue: currency.from_minor(m.revenue_minor),
+            service_cost: m
+                .service_cost_declared
+                .then(|| currency.from_minor(m.service_cost_minor)),
+            revenue: m
+                .revenue_declared
+                .then(|| currency.from_minor(m.revenue_minor)),
             attributes: from_json(&m.attributes)?,
             relationships: relationships
                 .into_iter()
@@ -232,6 +245,9 @@ impl Store {
             })
             .collect();
         let purchased: Vec<uuid::Uuid> = fields.purchased.iter().map(|p| p.0).collect();
+        // A figure left out is stored as 0 and flagged as not declared.
+        let minor =
+            |amount: Option<Decimal>| to_minor(TABLE, fields.currency, amount.unwrap_or_default());
         let row = customer::ActiveModel {
             id: Set(existing.as_ref().map_or_else(uuid::Uuid::now_v7, |e| e.id)),
             merchant_id: Set(merchant.0),
@@ -239,10 +255,17 @@ impl Store {
             satisfaction: Set(satisfaction_name(fields.satisfaction).to_owned()),
             consents: Set(consents.join(",")),
             preferred_channel: Set(fields.preferred_channel.map(|c| channel_name(c).to_owned())),
-            return_rate: Set(fields.return_rate.normalize().to_string()),
+            return_rate: Set(fields
+                .return_rate
+                .unwrap_or_default()
+                .normalize()
+                .to_string()),
+            return_rate_declared: Set(fields.return_rate.is_some()),
             currency: Set(fields.currency.code().to_owned()),
-            service_cost_minor: Set(to_minor(TABLE, fields.currency, fields.service_cost)?),
-            revenue_minor: Set(to_minor(TABLE, fields.currency, fields.revenue)?),
+            service_cost_minor: Set(minor(fields.service_cost)?),
+            service_cost_declared: Set(fields.service_cost.is_some()),
+            revenue_minor: Set(minor(fields.revenue)?),
+            revenue_declared: Set(fields.revenue.is_some()),
             attributes: Set(json(&fields.attributes)?),
             relationships: Set(json(&relationships)?),
             purchased: Set(json(&purchased)?),
@@ -277,10 +300,11 @@ impl Store {
             .and_then(to_domain)
     }
 
-    /// What the recommender knows of the customer: the profile and the impressions of the
-    /// last 7 days before `now`, the stored ones and those of `unflushed` (recorded but
-    /// maybe not yet written; one both stored and unflushed counts once). `None` when the
-    /// merchant has no profile for `reference`.
+    /// What the recommender knows of the customer: the profile (with the figures the
+    /// merchant left out computed from conversions and refunds, see [`CustomerFigures`]) and
+    /// the impressions of the last 7 days before `now`, the stored ones and those of
+    /// `unflushed` (recorded but maybe not yet written; one both stored and unflushed
+    /// counts once). `None` when the merchant has no profile for `reference`.
     pub async fn customer_profile(
         &self,
         merchant: PartnerId,
@@ -292,6 +316,13 @@ impl Store {
             return Ok(None);
         };
         let f = to_domain(row)?.fields;
+        let figures = if f.return_rate.is_none() || f.service_cost.is_none() || f.revenue.is_none()
+        {
+            self.customer_figures(merchant, reference, f.currency, now)
+                .await?
+        } else {
+            CustomerFigures::default()
+        };
         let since = now - Duration::days(CONTACT_WINDOW_DAYS);
         let stored: Vec<(uuid::Uuid, uuid::Uuid, Option<uuid::Uuid>)> =
             recommendation_impression::Entity::find()
@@ -328,9 +359,13 @@ impl Store {
             satisfaction: f.satisfaction,
             consents: f.consents.into_iter().collect(),
             preferred_channel: f.preferred_channel,
-            return_rate: f.return_rate.to_f64().unwrap_or(1.0),
-            service_cost: f.service_cost,
-            revenue: f.revenue,
+            return_rate: f
+                .return_rate
+                .unwrap_or_else(|| figures.return_rate())
+                .to_f64()
+                .unwrap_or(1.0),
+            service_cost: f.service_cost.unwrap_or(figures.commission),
+            revenue: f.revenue.unwrap_or_else(|| figures.revenue()),
             attributes: f.attributes.into_iter().collect(),
             relationships: f.relationships,
             shown_last_7_days,

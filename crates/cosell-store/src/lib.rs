@@ -16,6 +16,7 @@ pub mod api_keys;
 pub mod baskets;
 pub mod bundles;
 pub mod conversions;
+pub mod customer_figures;
 pub mod customers;
 pub mod hooks;
 pub mod idempotency;

@@ -6,8 +6,9 @@
 use std::collections::HashMap;
 
 use cosell_core::catalog::{Channel as OfferChannel, OfferStatus, PartnershipStatus, RelationKind};
+use cosell_core::commission::{CommissionBase, CommissionTerms, SaleLine, commission};
 use cosell_core::{BundleId, Money, OfferId, PartnerId, ProductId};
-use cosell_reco::{Bundle, Catalog, Channel, Offer, Product, Relation};
+use cosell_reco::{Bundle, Catalog, Channel, Offer, Product, Relation, discounted};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use sea_orm::{Condition, EntityTrait, QueryFilter};
@@ -18,6 +19,7 @@ use crate::entities::{
 };
 use crate::money::{currency, decimal};
 use crate::offer_rules::{OfferRules, from_row};
+use crate::partnerships::to_domain as partnership_domain;
 use crate::products::to_domain;
 use crate::{Store, StoreError};
 
@@ -60,6 +62,35 @@ fn request_channel(c: OfferChannel) -> Option<Channel> {
     }
 }
 
+/// What the merchant earns on one sale of `product` through an offer at `discount`: the
+/// commission cosell-core computes for a one-line conversion of the discounted price
+/// under the partnership's `terms` (category rate, else the tier reached by that sale
+/// alone, else the base rate; plus the flat fee; capped). Zero when it cannot be
+/// computed (terms in another currency than the product's), so the offer is left out.
+fn offer_commission(
+    terms: &CommissionTerms,
+    product: Option<&Product>,
+    discount: Decimal,
+) -> Decimal {
+    let Some(product) = product else {
+        return Decimal::ZERO;
+    };
+    let price = discounted(product.price, discount);
+    let Ok(amount_minor) = price.currency.to_minor(price.amount) else {
+        return Decimal::ZERO;
+    };
+    let sale = CommissionBase {
+        currency: price.currency,
+        weight: Decimal::ONE,
+        lines: vec![SaleLine {
+            category: Some(product.category.clone()),
+            amount_minor,
+        }],
+        period_revenue_minor: amount_minor,
+    };
+    commission(terms, &sale).map_or(Decimal::ZERO, |c| price.currency.from_minor(c.amount_minor))
+}
+
 /// A merchant's recommendation catalog and the names of its bundles, which the
 /// recommender does not need but an answer shows.
 #[derive(Debug, Clone)]
@@ -76,8 +107,8 @@ impl Store {
     ) -> Result<MerchantCatalog, StoreError> {
         let db = self.db();
         let m = merchant.0;
-        // Partner -> the percent the merchant earns on the partner's offers.
-        let mut commission: HashMap<uuid::Uuid, Decimal> = HashMap::new();
+        // Partner -> the commission terms of its active partnership with the merchant.
+        let mut terms: HashMap<uuid::Uuid, CommissionTerms> = HashMap::new();
         for p in partnership::Entity::find()
             .filter(
                 Condition::any()
@@ -97,13 +128,9 @@ impl Store {
             } else {
                 p.inviter_id
             };
-            let percent = match &p.commission_percent {
-                Some(text) => decimal("partnerships", text)?,
-                None => Decimal::ZERO,
-            };
-            commission.insert(other, percent);
+            terms.insert(other, CommissionTerms::from(&partnership_domain(p)?.terms));
         }
-        let partners: Vec<uuid::Uuid> = commission.keys().copied().collect();
+        let partners: Vec<uuid::Uuid> = terms.keys().copied().collect();
 
         let offers = offer::Entity::find()
             .filter(offer::COLUMN.anchor_partner_id.eq(m))
@@ -183,6 +210,7 @@ impl Store {
 
         let bundles = self.reco_bundles(merchant, &products).await?;
 
+        let by_id: HashMap<uuid::Uuid, &Product> = products.iter().map(|p| (p.id.0, p)).collect();
         let offers = offers
             .into_iter()
             .map(|o| {
@@ -197,6 +225,7 @@ impl Store {
                     );
                 }
                 let r = rules.remove(&o.id).unwrap_or_default();
+                let discount = decimal("offers", &o.discount_percent)?;
                 let channels = o
                     .channels
                     .split(',')
@@ -209,8 +238,10 @@ impl Store {
                     partner_name: names.get(&o.partner_id).cloned().unwrap_or_default(),
                     product: ProductId(o.product_id),
                     anchors: on,
-                    discount_percent: decimal("offers", &o.discount_percent)?,
-                    commission_percent: commission.get(&o.partner_id).copied().unwrap_or_default(),
+                    discount_percent: discount,
+                    commission: terms.get(&o.partner_id).map_or(Decimal::ZERO, |t| {
+                        offer_commission(t, by_id.get(&o.product_id).copied(), discount)
+                    }),
                     channels,
                     paused: false,
                     valid_from: o.valid_from,

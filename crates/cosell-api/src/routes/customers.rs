@@ -65,15 +65,19 @@ pub struct PutCustomer {
     #[serde(default)]
     pub consents: Vec<ContactChannel>,
     pub preferred_channel: Option<ContactChannel>,
-    /// Share of purchases returned, 0 to 1 (default 0).
+    /// Share of purchases returned, 0 to 1. Omit it to let Cosell compute it from the
+    /// customer's conversions and refunds of the last 365 days (refunded / sold).
     #[schema(value_type = Option<String>, example = "0.05")]
     pub return_rate: Option<Decimal>,
-    /// Currency of `service_cost` and `revenue`.
+    /// Currency of `service_cost` and `revenue` (and of the conversions Cosell computes
+    /// them from).
     pub currency: String,
-    /// What serving the account costs (default 0).
+    /// What serving the account costs. Omit it to let Cosell compute it: the partner
+    /// commission on the customer's conversions of the last 365 days.
     #[schema(value_type = Option<String>, example = "12.50")]
     pub service_cost: Option<Decimal>,
-    /// What the account brings in, same period (default 0).
+    /// What the account brings in, same period. Omit it to let Cosell compute it: the
+    /// customer's conversions of the last 365 days less their refunds.
     #[schema(value_type = Option<String>, example = "480.00")]
     pub revenue: Option<Decimal>,
     /// Eligibility attributes: strings, booleans or numbers, e.g. `{"region": "EU", "verified": true}`.
@@ -93,13 +97,16 @@ pub struct CustomerDto {
     pub satisfaction: SatisfactionState,
     pub consents: Vec<ContactChannel>,
     pub preferred_channel: Option<ContactChannel>,
-    #[schema(value_type = String)]
-    pub return_rate: Decimal,
+    /// As declared; null when Cosell computes it at each recommendation.
+    #[schema(value_type = Option<String>)]
+    pub return_rate: Option<Decimal>,
     pub currency: String,
-    #[schema(value_type = String)]
-    pub service_cost: Decimal,
-    #[schema(value_type = String)]
-    pub revenue: Decimal,
+    /// As declared; null when Cosell computes it at each recommendation.
+    #[schema(value_type = Option<String>)]
+    pub service_cost: Option<Decimal>,
+    /// As declared; null when Cosell computes it at each recommendation.
+    #[schema(value_type = Option<String>)]
+    pub revenue: Option<Decimal>,
     pub attributes: BTreeMap<String, String>,
     pub relationships: Vec<CustomerRelationshipDto>,
     pub purchased_product_ids: Vec<uuid::Uuid>,
@@ -169,10 +176,10 @@ impl PutCustomer {
             satisfaction: self.satisfaction.into(),
             consents: self.consents.into_iter().map(Into::into).collect(),
             preferred_channel: self.preferred_channel.map(Into::into),
-            return_rate: self.return_rate.unwrap_or_default(),
+            return_rate: self.return_rate,
             currency,
-            service_cost: self.service_cost.unwrap_or_default(),
-            revenue: self.revenue.unwrap_or_default(),
+            service_cost: self.service_cost,
+            revenue: self.revenue,
             attributes,
             relationships: self
                 .relationships

@@ -103,7 +103,8 @@ fn fixture() -> Fixture {
         product: id(WARRANTY),
         anchors: vec![id(LAPTOP)],
         discount_percent: dec!(10),
-        commission_percent: dec!(20),
+        // 20 % of the discounted 90.
+        commission: dec!(18),
         channels: vec![Channel::Web, Channel::Email],
         paused: false,
         valid_from: now() - Duration::days(1),

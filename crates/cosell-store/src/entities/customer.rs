@@ -18,6 +18,10 @@ pub struct Model {
     pub currency: String,
     pub service_cost_minor: i64,
     pub revenue_minor: i64,
+    /// Whether the merchant gave each figure; if not, it is computed from conversions.
+    pub return_rate_declared: bool,
+    pub service_cost_declared: bool,
+    pub revenue_declared: bool,
     /// JSON object of attribute name to value.
     pub attributes: String,
     /// JSON array of `{partner_id, kind}`.
