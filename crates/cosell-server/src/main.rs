@@ -10,6 +10,12 @@ use tracing_subscriber::EnvFilter;
 
 use settings::StorageSettings;
 
+/// mimalloc instead of the system allocator: the store allocates and frees many small
+/// values per row, and glibc's malloc spent a quarter of a bulk import's CPU time on
+/// them (perf, docs/benchmarks.md); serving allocates per request the same way.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Cosell: co-selling between partner businesses.
 #[derive(Debug, Parser)]
 #[command(name = "cosell", version, about)]

@@ -102,16 +102,34 @@ impl Store {
     /// Connects to `url` (`sqlite://…` or `postgres://…`). SQLite runs in WAL mode with
     /// foreign keys on and a busy timeout, so concurrent writers wait rather than fail.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::open(url, None).await
+    }
+
+    /// Connects for a bulk load (`cosell import`): as [`Store::connect`], with a SQLite
+    /// page cache of 128 MiB per connection instead of 2 MiB, so the index pages of
+    /// tables growing by millions of rows stay in memory instead of being read back
+    /// from the operating system for nearly every row. Durability is unchanged.
+    pub async fn connect_for_bulk_load(url: &str) -> Result<Self, StoreError> {
+        Self::open(url, Some(128 * 1024)).await
+    }
+
+    async fn open(url: &str, cache_kib: Option<u32>) -> Result<Self, StoreError> {
         let mut options = ConnectOptions::new(url);
         options
             .sqlx_logging(false)
             .connect_timeout(Duration::from_secs(10))
-            .map_sqlx_sqlite_opts(|o| {
-                o.create_if_missing(true)
+            .map_sqlx_sqlite_opts(move |o| {
+                let o = o
+                    .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(10))
+                    .busy_timeout(Duration::from_secs(10));
+                match cache_kib {
+                    // A negative cache_size is in KiB rather than pages.
+                    Some(kib) => o.pragma("cache_size", format!("-{kib}")),
+                    None => o,
+                }
             });
         if url.starts_with("sqlite:") {
             options.max_connections(8);

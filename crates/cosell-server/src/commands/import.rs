@@ -56,7 +56,7 @@ pub async fn run(storage: &StorageSettings, command: ImportCommand) -> anyhow::R
     .with_context(|| format!("cannot read baskets from {}", file.display()))?;
     reading.finish();
 
-    let store = super::open_store(storage).await?;
+    let store = super::open_store_for_bulk_load(storage).await?;
     let storing = bar(
         baskets.len() as u64,
         "storing  {bar:40} {pos}/{len} baskets ({eta})",

@@ -16,10 +16,16 @@ use crate::settings::StorageSettings;
 
 /// Connects to the configured database and applies pending migrations.
 pub async fn open_store(storage: &StorageSettings) -> anyhow::Result<Store> {
-    let url = storage.database_url()?;
-    let store = Store::connect(&url)
-        .await
-        .context("cannot connect to the database")?;
+    migrated(Store::connect(&storage.database_url()?).await).await
+}
+
+/// As [`open_store`], tuned for loading millions of rows (`cosell import`).
+pub async fn open_store_for_bulk_load(storage: &StorageSettings) -> anyhow::Result<Store> {
+    migrated(Store::connect_for_bulk_load(&storage.database_url()?).await).await
+}
+
+async fn migrated(connected: Result<Store, cosell_store::StoreError>) -> anyhow::Result<Store> {
+    let store = connected.context("cannot connect to the database")?;
     store
         .migrate()
         .await

@@ -20,6 +20,7 @@ use cosell_store::{Store, Tenant};
 use indicatif::{ProgressBar, ProgressStyle};
 use rust_decimal::Decimal;
 use serde::Deserialize;
+use tokio::sync::mpsc;
 
 use super::settle::{SettleArgs, settle};
 use crate::settings::{PluginFitSettings, PluginSettings, StorageSettings};
@@ -81,43 +82,55 @@ struct ConversionLine {
     lines: Vec<SaleLineIn>,
 }
 
-/// Reads `file` as JSON Lines in chunks, with a progress bar over its bytes.
-fn chunks<T: serde::de::DeserializeOwned>(
+/// Reads `file` as JSON Lines in chunks on a thread of its own, with a progress bar over
+/// its bytes: parsing the next chunk overlaps with storing the current one.
+fn chunks<T: serde::de::DeserializeOwned + Send + 'static>(
     file: &Path,
-) -> anyhow::Result<(ProgressBar, impl Iterator<Item = anyhow::Result<Vec<T>>>)> {
+    message: &'static str,
+) -> anyhow::Result<(ProgressBar, mpsc::Receiver<anyhow::Result<Vec<T>>>)> {
     let handle =
         std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
     let bar = ProgressBar::new(handle.metadata()?.len());
     bar.set_style(ProgressStyle::with_template(
         "{msg:12} {bar:40} {bytes}/{total_bytes} {bytes_per_sec} ({eta})",
     )?);
+    bar.set_message(message);
     let mut lines = BufReader::new(bar.wrap_read(handle)).lines().enumerate();
     let name = file.display().to_string();
-    let iter = std::iter::from_fn(move || {
-        let mut chunk = Vec::with_capacity(CHUNK);
-        for (n, line) in lines.by_ref() {
-            let parsed = line
-                .map_err(anyhow::Error::from)
-                .and_then(|l| serde_json::from_str(&l).map_err(anyhow::Error::from))
-                .with_context(|| format!("{name}:{}", n + 1));
-            match parsed {
-                Ok(item) => chunk.push(item),
-                Err(e) => return Some(Err(e)),
+    // Two chunks ahead at most, so memory stays flat whatever the file size.
+    let (sender, receiver) = mpsc::channel(2);
+    std::thread::spawn(move || {
+        loop {
+            let mut chunk = Vec::with_capacity(CHUNK);
+            for (n, line) in lines.by_ref() {
+                let parsed = line
+                    .map_err(anyhow::Error::from)
+                    .and_then(|l| serde_json::from_str(&l).map_err(anyhow::Error::from))
+                    .with_context(|| format!("{name}:{}", n + 1));
+                match parsed {
+                    Ok(item) => chunk.push(item),
+                    Err(e) => {
+                        let _ = sender.blocking_send(Err(e));
+                        return;
+                    }
+                }
+                if chunk.len() == CHUNK {
+                    break;
+                }
             }
-            if chunk.len() == CHUNK {
-                break;
+            // An error sending means the importer stopped: so does the reader.
+            if chunk.is_empty() || sender.blocking_send(Ok(chunk)).is_err() {
+                return;
             }
         }
-        (!chunk.is_empty()).then_some(Ok(chunk))
     });
-    Ok((bar, iter))
+    Ok((bar, receiver))
 }
 
 async fn touchpoints(store: &Store, file: &Path) -> anyhow::Result<()> {
-    let (bar, chunks) = chunks::<TouchpointLine>(file)?;
-    bar.set_message("touchpoints");
+    let (bar, mut chunks) = chunks::<TouchpointLine>(file, "touchpoints")?;
     let (mut accepted, mut duplicates, mut rejected) = (0, 0, 0);
-    for chunk in chunks {
+    while let Some(chunk) = chunks.recv().await {
         let events: Vec<NewTouchpoint> = chunk?
             .into_iter()
             .map(|t| NewTouchpoint {
@@ -152,10 +165,9 @@ async fn touchpoints(store: &Store, file: &Path) -> anyhow::Result<()> {
 }
 
 async fn conversions(store: &Store, file: &Path) -> anyhow::Result<()> {
-    let (bar, chunks) = chunks::<ConversionLine>(file)?;
-    bar.set_message("conversions");
+    let (bar, mut chunks) = chunks::<ConversionLine>(file, "conversions")?;
     let (mut created, mut replayed) = (0, 0);
-    for chunk in chunks {
+    while let Some(chunk) = chunks.recv().await {
         let mut chunk = chunk?;
         // The store takes one merchant per call.
         chunk.sort_by_key(|c| c.merchant_id);
@@ -222,7 +234,7 @@ async fn with_plugins(
 }
 
 pub async fn run(storage: &StorageSettings, command: TrackingImport) -> anyhow::Result<()> {
-    let store = super::open_store(storage).await?;
+    let store = super::open_store_for_bulk_load(storage).await?;
     match command {
         TrackingImport::Touchpoints { file } => touchpoints(&store, &file).await,
         TrackingImport::Conversions {
