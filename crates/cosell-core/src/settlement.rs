@@ -198,47 +198,68 @@ impl Statement {
     /// The entry settling this statement: every line's amount moves from payable
     /// (or clawback) to settled on both sides.
     pub fn journal_entry(&self, at: DateTime<Utc>) -> Result<JournalEntry, LedgerError> {
-        let lines = self
-            .lines
-            .iter()
-            .flat_map(|l| {
-                let from = match l.kind {
-                    ItemKind::Commission => State::Payable,
-                    ItemKind::Clawback => State::Clawback,
-                };
-                let out = pair(
-                    l.accrual_id,
-                    l.payer,
-                    l.payee,
-                    l.currency,
-                    from,
-                    -l.amount_minor,
-                );
-                let into = pair(
-                    l.accrual_id,
-                    l.payer,
-                    l.payee,
-                    l.currency,
-                    State::Settled,
-                    l.amount_minor,
-                );
-                out.into_iter().chain(into)
-            })
-            .collect();
-        JournalEntry::new(
-            EntryKind::Settlement,
-            EntryRef::Statement { key: self.key },
-            at,
-            lines,
-        )
+        settlement_entry(self.key, &self.lines, at)
     }
+
+    /// [`Statement::journal_entry`] in parts of at most `part_lines` statement lines,
+    /// each balanced on its own (every statement line's journal lines sum to zero), so
+    /// a statement of a million lines is written without holding its whole entry in
+    /// memory. The parts' lines, in order, are the whole entry's lines.
+    pub fn journal_entry_parts(
+        &self,
+        at: DateTime<Utc>,
+        part_lines: usize,
+    ) -> impl Iterator<Item = Result<JournalEntry, LedgerError>> + '_ {
+        self.lines
+            .chunks(part_lines.max(1))
+            .map(move |part| settlement_entry(self.key, part, at))
+    }
+}
+
+fn settlement_entry(
+    key: StatementKey,
+    items: &[SettlementItem],
+    at: DateTime<Utc>,
+) -> Result<JournalEntry, LedgerError> {
+    let lines = items
+        .iter()
+        .flat_map(|l| {
+            let from = match l.kind {
+                ItemKind::Commission => State::Payable,
+                ItemKind::Clawback => State::Clawback,
+            };
+            let out = pair(
+                l.accrual_id,
+                l.payer,
+                l.payee,
+                l.currency,
+                from,
+                -l.amount_minor,
+            );
+            let into = pair(
+                l.accrual_id,
+                l.payer,
+                l.payee,
+                l.currency,
+                State::Settled,
+                l.amount_minor,
+            );
+            out.into_iter().chain(into)
+        })
+        .collect();
+    JournalEntry::new(
+        EntryKind::Settlement,
+        EntryRef::Statement { key },
+        at,
+        lines,
+    )
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::ledger::balances;
+    use crate::ledger::{JournalLine, balances};
     use chrono::TimeZone;
 
     fn cur(c: &str) -> Currency {
@@ -344,6 +365,41 @@ mod tests {
             .map(|(_, b)| b)
             .sum();
         assert_eq!(settled, 1_200);
+    }
+
+    #[test]
+    fn the_entry_in_parts_has_the_whole_entrys_lines_in_order() {
+        use ItemKind::*;
+        let items: Vec<_> = (0..7)
+            .map(|n| {
+                item(
+                    Commission,
+                    10 + n,
+                    2,
+                    "EUR",
+                    100 + i64::try_from(n).unwrap(),
+                )
+            })
+            .chain([item(Clawback, 30, 2, "EUR", -55)])
+            .collect();
+        let run = settle(end(), &items, &SettlementPolicy::default()).unwrap();
+        let statement = &run.statements[0];
+        let at = Utc.with_ymd_and_hms(2026, 3, 31, 23, 59, 59).unwrap();
+        let whole = statement.journal_entry(at).unwrap();
+        let parts: Vec<JournalEntry> = statement
+            .journal_entry_parts(at, 3)
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(parts.len(), 3);
+        for part in &parts {
+            assert_eq!(
+                (part.kind(), part.reference(), part.occurred_at()),
+                (whole.kind(), whole.reference(), whole.occurred_at())
+            );
+        }
+        let joined: Vec<JournalLine> = parts.iter().flat_map(|p| p.lines().to_vec()).collect();
+        assert_eq!(joined, whole.lines());
+        assert_eq!(joined.len(), 4 * 8);
     }
 
     #[test]

@@ -94,6 +94,43 @@ fn entry_accrual(reference: &EntryRef) -> Option<Uuid> {
     }
 }
 
+/// The head row of entry `e` under `id`.
+fn head_row(e: &JournalEntry, id: Uuid) -> Result<journal_entry::ActiveModel, StoreError> {
+    // The reference's JSON is deterministic, so it is the idempotency key as is.
+    let reference =
+        serde_json::to_string(e.reference()).map_err(|err| StoreError::corrupt(TABLE, err))?;
+    Ok(journal_entry::ActiveModel {
+        id: Set(id),
+        kind: Set(kind_str(e.kind()).to_owned()),
+        reference: Set(reference),
+        accrual_id: Set(entry_accrual(e.reference())),
+        occurred_at: Set(e.occurred_at()),
+    })
+}
+
+/// The line rows of `e` under entry `id`, numbered from `first`.
+fn line_rows(
+    e: &JournalEntry,
+    id: Uuid,
+    first: usize,
+) -> impl Iterator<Item = journal_line::ActiveModel> + '_ {
+    e.lines()
+        .iter()
+        .enumerate()
+        .map(move |(n, l)| journal_line::ActiveModel {
+            entry_id: Set(id),
+            line_no: Set(i32::try_from(first + n).unwrap_or(i32::MAX)),
+            side: Set(side_str(l.account.side).to_owned()),
+            state: Set(state_str(l.account.state).to_owned()),
+            owner_id: Set(l.account.owner.0),
+            counterparty_id: Set(l.account.counterparty.0),
+            currency: Set(l.currency.code().to_owned()),
+            accrual_id: Set(l.accrual_id),
+            amount_minor: Set(l.amount_minor),
+            occurred_at: Set(e.occurred_at()),
+        })
+}
+
 /// The rows of `entries`: one per entry and one per line.
 pub(crate) fn rows(
     entries: &[JournalEntry],
@@ -108,32 +145,33 @@ pub(crate) fn rows(
     let mut lines = Vec::with_capacity(entries.len() * 2);
     for e in entries {
         let id = Uuid::now_v7();
-        // The reference's JSON is deterministic, so it is the idempotency key as is.
-        let reference =
-            serde_json::to_string(e.reference()).map_err(|err| StoreError::corrupt(TABLE, err))?;
-        heads.push(journal_entry::ActiveModel {
-            id: Set(id),
-            kind: Set(kind_str(e.kind()).to_owned()),
-            reference: Set(reference),
-            accrual_id: Set(entry_accrual(e.reference())),
-            occurred_at: Set(e.occurred_at()),
-        });
-        for (n, l) in e.lines().iter().enumerate() {
-            lines.push(journal_line::ActiveModel {
-                entry_id: Set(id),
-                line_no: Set(i32::try_from(n).unwrap_or(i32::MAX)),
-                side: Set(side_str(l.account.side).to_owned()),
-                state: Set(state_str(l.account.state).to_owned()),
-                owner_id: Set(l.account.owner.0),
-                counterparty_id: Set(l.account.counterparty.0),
-                currency: Set(l.currency.code().to_owned()),
-                accrual_id: Set(l.accrual_id),
-                amount_minor: Set(l.amount_minor),
-                occurred_at: Set(e.occurred_at()),
-            });
-        }
+        heads.push(head_row(e, id)?);
+        lines.extend(line_rows(e, id, 0));
     }
     Ok((heads, lines))
+}
+
+/// Writes one entry that comes in parts, each balanced on its own and of the same
+/// kind, reference and time (a statement's settlement entry, see
+/// `Statement::journal_entry_parts`): one head, and each part's lines numbered on from
+/// the previous part's, exactly the rows of the whole entry. Only one part is in
+/// memory at a time.
+pub(crate) async fn insert_entry_parts<C: ConnectionTrait>(
+    db: &C,
+    parts: impl Iterator<Item = Result<JournalEntry, StoreError>>,
+) -> Result<(), StoreError> {
+    let id = Uuid::now_v7();
+    let mut written = 0;
+    for part in parts {
+        let part = part?;
+        if written == 0 {
+            insert_all(db, vec![head_row(&part, id)?]).await?;
+        }
+        let lines: Vec<_> = line_rows(&part, id, written).collect();
+        written += lines.len();
+        insert_all(db, lines).await?;
+    }
+    Ok(())
 }
 
 /// Writes the rows of `entries` on `db` (inside the caller's transaction).

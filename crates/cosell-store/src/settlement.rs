@@ -17,8 +17,8 @@ use cosell_core::settlement::{
 use cosell_core::{Currency, PartnerId};
 use sea_orm::sea_query::{Expr, Query, SimpleExpr};
 use sea_orm::{
-    ActiveValue::Set, Condition, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    ActiveValue::Set, Condition, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -26,7 +26,7 @@ use crate::attribution::accrual_of;
 use crate::entities::{
     attribution_credit, journal_entry, settlement_run, statement, statement_line,
 };
-use crate::journal::{IN_CHUNK, insert_all, insert_entries, is_unique_violation, kind_str};
+use crate::journal::{IN_CHUNK, insert_all, insert_entry_parts, is_unique_violation, kind_str};
 use crate::money::currency;
 use crate::{Store, StoreError, Tenant};
 
@@ -34,6 +34,9 @@ const TABLE: &str = "statements";
 
 /// Credits handled per round trip of a run.
 const PAGE: u64 = 20_000;
+
+/// Statement lines written per part (with their settlement entry's lines).
+const PART_LINES: usize = 10_000;
 
 /// How often a run gathers its items again after other runs finished first.
 const ATTEMPTS: usize = 3;
@@ -137,6 +140,35 @@ fn statement_row(id: Uuid, s: &Statement) -> statement::ActiveModel {
         paid_at: Set(None),
         paid_reference: Set(None),
     }
+}
+
+/// Writes a statement's lines and its settlement entry part by part, so a statement of
+/// a million lines never has all its rows (five per line) in memory at once.
+async fn write_lines<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    s: &Statement,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for (p, part) in s.lines.chunks(PART_LINES).enumerate() {
+        let first = p * PART_LINES;
+        let rows = part
+            .iter()
+            .enumerate()
+            .map(|(n, l)| statement_line::ActiveModel {
+                statement_id: Set(id),
+                line_no: Set(i32::try_from(first + n).unwrap_or(i32::MAX)),
+                kind: Set(item_str(l.kind).to_owned()),
+                accrual_id: Set(l.accrual_id),
+                amount_minor: Set(l.amount_minor),
+            })
+            .collect();
+        insert_all(db, rows).await?;
+    }
+    let parts = s
+        .journal_entry_parts(at, PART_LINES)
+        .map(|e| e.map_err(|e| StoreError::conflict("ledger", e.to_string())));
+    insert_entry_parts(db, parts).await
 }
 
 fn item_str(kind: ItemKind) -> &'static str {
@@ -313,36 +345,27 @@ impl Store {
                 .map(|s| (s.payer_id, s.payee_id, s.currency))
                 .collect();
             let at = end_of_day(as_of);
-            let (mut heads, mut lines, mut entries) = (Vec::new(), Vec::new(), Vec::new());
-            for s in statements {
-                let key = (
-                    s.key.payer.0,
-                    s.key.payee.0,
-                    s.key.currency.code().to_owned(),
-                );
-                if existing.contains(&key) {
-                    continue;
-                }
-                let id = Uuid::now_v7();
-                heads.push(statement_row(id, s));
-                lines.extend(s.lines.iter().enumerate().map(|(n, l)| {
-                    statement_line::ActiveModel {
-                        statement_id: Set(id),
-                        line_no: Set(i32::try_from(n).unwrap_or(i32::MAX)),
-                        kind: Set(item_str(l.kind).to_owned()),
-                        accrual_id: Set(l.accrual_id),
-                        amount_minor: Set(l.amount_minor),
-                    }
-                }));
-                entries.push(
-                    s.journal_entry(at)
-                        .map_err(|e| StoreError::conflict("ledger", e.to_string()))?,
-                );
+            let fresh: Vec<(Uuid, &Statement)> = statements
+                .iter()
+                .filter(|s| {
+                    let key = (
+                        s.key.payer.0,
+                        s.key.payee.0,
+                        s.key.currency.code().to_owned(),
+                    );
+                    !existing.contains(&key)
+                })
+                .map(|s| (Uuid::now_v7(), s))
+                .collect();
+            let created = fresh.len();
+            insert_all(
+                &txn,
+                fresh.iter().map(|(id, s)| statement_row(*id, s)).collect(),
+            )
+            .await?;
+            for (id, s) in fresh {
+                write_lines(&txn, id, s, at).await?;
             }
-            let created = heads.len();
-            insert_all(&txn, heads).await?;
-            insert_all(&txn, lines).await?;
-            insert_entries(&txn, &entries).await?;
             Ok::<_, StoreError>(created)
         }
         .await;
