@@ -188,3 +188,121 @@ pub(crate) fn read_use(
             .map_err(|e| StoreError::corrupt(table, e))?,
     }))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use cosell_core::PartnerId;
+    use cosell_core::attribution::{Eligible, ImpressionPolicy, PartnerTerms, Touchpoint};
+    use cosell_core::catalog;
+    use rust_decimal::Decimal;
+    use uuid::Uuid;
+
+    use super::super::Terms;
+    use super::*;
+
+    fn plugin(digit: char) -> PluginRef {
+        PluginRef::parse("p", &digit.to_string().repeat(64)).unwrap()
+    }
+
+    fn named(model: Option<BuiltinModel>, plugin: Option<PluginRef>) -> ModelNamed {
+        ModelNamed { model, plugin }
+    }
+
+    /// A merchant whose partnerships with `partners` name these models, and its default.
+    fn terms(
+        merchant: PartnerId,
+        partners: &[(PartnerId, ModelNamed)],
+        default: ModelNamed,
+    ) -> Terms {
+        let stored =
+            catalog::CommissionTerms::parse(Some(Decimal::TEN), None, "EUR", 30, 0).unwrap();
+        let pairs = partners
+            .iter()
+            .map(|(partner, model)| {
+                let pair = PairTerms {
+                    attribution: PartnerTerms::new(
+                        true,
+                        30,
+                        ImpressionPolicy::Count,
+                        Default::default(),
+                    )
+                    .unwrap(),
+                    commission: (&stored).into(),
+                    model: model.clone(),
+                    commission_plugin: None,
+                };
+                (*partner, pair)
+            })
+            .collect();
+        Terms {
+            pairs: BTreeMap::from([(merchant, pairs)]),
+            defaults: BTreeMap::from([(merchant, default)]),
+        }
+    }
+
+    fn touched_by(partners: &[PartnerId]) -> Vec<Eligible> {
+        partners
+            .iter()
+            .map(|p| Eligible {
+                touchpoint: Touchpoint {
+                    id: Uuid::now_v7(),
+                    partner_id: *p,
+                    kind: cosell_core::attribution::TouchpointKind::Click,
+                    occurred_at: chrono::Utc::now(),
+                    customer_ref: None,
+                    click_id: None,
+                    bot: false,
+                },
+                factor: Decimal::ONE,
+            })
+            .collect()
+    }
+
+    fn choice(plugin: Option<PluginRef>, fallback: BuiltinModel) -> ModelChoice {
+        ModelChoice { plugin, fallback }
+    }
+
+    #[test]
+    fn partnerships_that_agree_decide_else_the_merchant_default() {
+        let (m, a, b) = (PartnerId::new(), PartnerId::new(), PartnerId::new());
+        let default = named(Some(BuiltinModel::Linear), Some(plugin('d')));
+        let agree = terms(
+            m,
+            &[
+                (a, named(Some(BuiltinModel::FirstTouch), Some(plugin('a')))),
+                (b, named(Some(BuiltinModel::FirstTouch), Some(plugin('a')))),
+            ],
+            default.clone(),
+        );
+        let both = touched_by(&[a, b]);
+        assert_eq!(
+            agree.model_for(m, &both),
+            choice(Some(plugin('a')), BuiltinModel::FirstTouch)
+        );
+        // A plugin named without a model falls back on the merchant's default model.
+        let plugin_only = terms(m, &[(a, named(None, Some(plugin('a'))))], default.clone());
+        assert_eq!(
+            plugin_only.model_for(m, &touched_by(&[a])),
+            choice(Some(plugin('a')), BuiltinModel::Linear)
+        );
+        // Disagreeing (or silent) partnerships leave it to the merchant's default.
+        let disagree = terms(
+            m,
+            &[(a, named(None, Some(plugin('a')))), (b, named(None, None))],
+            default,
+        );
+        assert_eq!(
+            disagree.model_for(m, &both),
+            choice(Some(plugin('d')), BuiltinModel::Linear)
+        );
+        // Nothing named anywhere: last touch, no plugin.
+        let silent = terms(m, &[(a, named(None, None))], named(None, None));
+        assert_eq!(
+            silent.model_for(m, &touched_by(&[a])),
+            choice(None, BuiltinModel::LastTouch)
+        );
+    }
+}
