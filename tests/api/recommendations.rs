@@ -1026,3 +1026,55 @@ async fn the_model_is_mined_from_stored_baskets() {
     assert_eq!(model.pair(laptop, mouse).unwrap().count, 2);
     assert_eq!(model.frequent_pairs().len(), 1);
 }
+
+#[tokio::test]
+async fn conversions_feed_the_model_and_their_neighbours_are_recommended_with_a_reason() {
+    let s = shop().await;
+    // A charger whose co-purchase key differs from its SKU; conversions name it by id.
+    let charger = s
+        .app
+        .post(
+            "/v1/products",
+            Some(&s.shop.token),
+            json!({ "sku": "CHG-1", "title": "Charger", "category": "power", "price": "50.00",
+                "unit_cost": "20.00", "currency": "EUR", "attributes": { "item_key": "usb-c charger" } }),
+        )
+        .await
+        .expect(StatusCode::CREATED)
+        .id();
+    assert!(!s.shown(json!({})).await.contains(&charger));
+    let laptop_and_charger = json!([
+        { "sku": "LAPTOP", "quantity": 1, "unit_price": "1000.00" },
+        { "product_id": charger, "quantity": 1, "unit_price": "50.00" },
+    ]);
+    let paper = json!([{ "sku": "PAPER", "quantity": 1, "unit_price": "5.00" }]);
+    for (order, lines) in [
+        ("o-1", &laptop_and_charger),
+        ("o-2", &laptop_and_charger),
+        ("o-3", &laptop_and_charger),
+        ("o-4", &paper),
+        ("o-5", &paper),
+    ] {
+        crate::sales::convert(
+            &s.app,
+            &s.shop,
+            json!({ "order_id": order, "customer_ref": order, "occurred_at": crate::sales::minutes(-5),
+                "currency": "EUR", "lines": lines }),
+        )
+        .await;
+    }
+    // What the server's background rebuild does.
+    let model = cosell_api::reco::rebuild_model(&s.app.store, MinSupport::Count(2))
+        .await
+        .unwrap();
+    assert_eq!(model.basket_count(), 5);
+    s.app.state.model().store(model);
+    let reply = s.ask(json!({})).await.expect(StatusCode::OK);
+    // Laptop and charger in 3 of 5 baskets: support 60 %, lift 5·3 / (3·3) = 1.67.
+    assert_eq!(
+        item(&reply, &charger)["reasons"],
+        json!([
+            "bought together with Product LAPTOP in 60.0% of baskets, 1.7× more often than chance"
+        ])
+    );
+}

@@ -32,20 +32,22 @@ pub enum RebuildError {
     Mining(#[from] tokio::task::JoinError),
 }
 
-/// Mines a fresh model from every stored basket. The mining itself runs on the blocking
-/// pool, so a rebuild never holds up the workers that answer requests.
+/// Mines a fresh model from every stored basket and every recorded conversion (its lines
+/// are one basket). The mining itself runs on the blocking pool, so a rebuild never holds
+/// up the workers that answer requests.
 pub async fn rebuild_model(
     store: &Store,
     min_support: MinSupport,
 ) -> Result<CoPurchaseModel, RebuildError> {
     let mut builder = ModelBuilder::new();
     store.load_baskets(&mut builder).await?;
+    store.load_conversion_baskets(&mut builder).await?;
     Ok(tokio::task::spawn_blocking(move || builder.snapshot(min_support)).await?)
 }
 
 /// Rebuilds the model now and then every `every`, swapping each result into `holder`
-/// whole. A tick with no new basket since the last rebuild is skipped (baskets are only
-/// ever added). A failed rebuild keeps the current model and is logged.
+/// whole. A tick with no new basket or conversion since the last rebuild is skipped (both
+/// are only ever added). A failed rebuild keeps the current model and is logged.
 pub fn spawn_model_rebuilds(
     store: Store,
     holder: Arc<ModelHolder>,
@@ -55,12 +57,12 @@ pub fn spawn_model_rebuilds(
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut mined: Option<u64> = None;
+        let mut mined: Option<(u64, u64)> = None;
         loop {
             tick.tick().await;
-            let count = match store.basket_count().await {
-                Ok(count) => count,
-                Err(error) => {
+            let count = match (store.basket_count().await, store.conversion_count().await) {
+                (Ok(baskets), Ok(conversions)) => (baskets, conversions),
+                (Err(error), _) | (_, Err(error)) => {
                     tracing::warn!(%error, "cannot count baskets; keeping the current model");
                     continue;
                 }

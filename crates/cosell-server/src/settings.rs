@@ -100,8 +100,9 @@ pub struct ServeSettings {
 /// How recommendations guard customers and how often their model is rebuilt.
 #[derive(Debug, Args)]
 pub struct RecommendationSettings {
-    /// Seconds between rebuilds of the co-purchase model from stored baskets (a rebuild
-    /// runs in the background; requests keep using the previous model meanwhile).
+    /// Seconds between rebuilds of the co-purchase model from imported baskets and recorded
+    /// conversions (a rebuild runs in the background, only when either grew; requests keep
+    /// using the previous model meanwhile).
     #[arg(long, env = "COSELL_MODEL_REBUILD_SECONDS", default_value_t = 300)]
     pub model_rebuild_seconds: u64,
 

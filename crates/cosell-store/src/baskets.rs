@@ -1,4 +1,5 @@
-//! Imported co-purchase baskets, the input the recommendation model is mined from.
+//! What the co-purchase model is mined from: baskets imported with `cosell import
+//! baskets`, and every recorded conversion, its lines being one basket.
 
 use chrono::Utc;
 use cosell_reco::ModelBuilder;
@@ -7,7 +8,11 @@ use sea_orm::{
     TransactionTrait,
 };
 
-use crate::entities::basket;
+use std::collections::HashMap;
+
+use crate::entities::{basket, conversion, conversion_line, product};
+use crate::products::to_domain as product_domain;
+use crate::reco_catalog::item_key;
 use crate::{Store, StoreError};
 
 /// Baskets read per query when loading: bounded memory, few round trips.
@@ -65,5 +70,94 @@ impl Store {
                 _ => return Ok(()),
             }
         }
+    }
+
+    /// How many conversions are stored.
+    pub async fn conversion_count(&self) -> Result<u64, StoreError> {
+        Ok(conversion::Entity::find().count(self.db()).await?)
+    }
+
+    /// Adds every stored conversion to `builder` as a basket of its lines' items, a page
+    /// of conversions at a time. A line's item is its product's co-purchase key (the
+    /// `item_key` attribute, else the SKU, as the recommendation catalog maps it), or the
+    /// line's SKU when it names no stored product. Refunded lines still count: the
+    /// customer chose the items together.
+    pub async fn load_conversion_baskets(
+        &self,
+        builder: &mut ModelBuilder,
+    ) -> Result<(), StoreError> {
+        // Conversions per page: their ids are bind parameters of the lines' query.
+        const CONVERSIONS: u64 = 5_000;
+        let mut keys: HashMap<uuid::Uuid, String> = HashMap::new();
+        let mut after: Option<uuid::Uuid> = None;
+        loop {
+            let mut query = conversion::Entity::find()
+                .select_only()
+                .column(conversion::Column::Id)
+                .order_by_asc(conversion::COLUMN.id)
+                .limit(CONVERSIONS);
+            if let Some(last) = after {
+                query = query.filter(conversion::COLUMN.id.gt(last));
+            }
+            let ids: Vec<uuid::Uuid> = query.into_tuple().all(self.db()).await?;
+            let Some(&last) = ids.last() else {
+                return Ok(());
+            };
+            let lines: Vec<(uuid::Uuid, Option<uuid::Uuid>, String)> =
+                conversion_line::Entity::find()
+                    .select_only()
+                    .column(conversion_line::Column::ConversionId)
+                    .column(conversion_line::Column::ProductId)
+                    .column(conversion_line::Column::Sku)
+                    .filter(
+                        conversion_line::COLUMN
+                            .conversion_id
+                            .is_in(ids.iter().copied()),
+                    )
+                    .order_by_asc(conversion_line::COLUMN.conversion_id)
+                    .order_by_asc(conversion_line::COLUMN.line_no)
+                    .into_tuple()
+                    .all(self.db())
+                    .await?;
+            self.learn_item_keys(&mut keys, lines.iter().filter_map(|l| l.1))
+                .await?;
+            for basket in lines.chunk_by(|a, b| a.0 == b.0) {
+                let items: Vec<&str> = basket
+                    .iter()
+                    .map(|(_, product, sku)| {
+                        product
+                            .and_then(|p| keys.get(&p))
+                            .map_or(sku.as_str(), String::as_str)
+                    })
+                    .collect();
+                builder.add_basket(&items);
+            }
+            if (ids.len() as u64) < CONVERSIONS {
+                return Ok(());
+            }
+            after = Some(last);
+        }
+    }
+
+    /// Adds the co-purchase keys of `products` not in `keys` yet.
+    async fn learn_item_keys(
+        &self,
+        keys: &mut HashMap<uuid::Uuid, String>,
+        products: impl Iterator<Item = uuid::Uuid>,
+    ) -> Result<(), StoreError> {
+        let mut unknown: Vec<uuid::Uuid> = products.filter(|p| !keys.contains_key(p)).collect();
+        unknown.sort_unstable();
+        unknown.dedup();
+        for chunk in unknown.chunks(5_000) {
+            for row in product::Entity::find()
+                .filter(product::COLUMN.id.is_in(chunk.iter().copied()))
+                .all(self.db())
+                .await?
+            {
+                let p = product_domain(row)?;
+                keys.insert(p.id.0, item_key(&p.fields));
+            }
+        }
+        Ok(())
     }
 }

@@ -5,7 +5,9 @@
 
 use std::collections::HashMap;
 
-use cosell_core::catalog::{Channel as OfferChannel, OfferStatus, PartnershipStatus, RelationKind};
+use cosell_core::catalog::{
+    Channel as OfferChannel, OfferStatus, PartnershipStatus, ProductFields, RelationKind,
+};
 use cosell_core::commission::{CommissionBase, CommissionTerms, SaleLine, commission};
 use cosell_core::{BundleId, Money, OfferId, PartnerId, ProductId};
 use cosell_reco::{Bundle, Catalog, Channel, Offer, Product, Relation, discounted};
@@ -23,16 +25,21 @@ use crate::partnerships::to_domain as partnership_domain;
 use crate::products::to_domain;
 use crate::{Store, StoreError};
 
+/// A product's name in the co-purchase model: its `item_key` attribute, else its SKU.
+pub(crate) fn item_key(f: &ProductFields) -> String {
+    match f.attributes.get("item_key") {
+        Some(serde_json::Value::String(key)) => key.clone(),
+        _ => f.sku.clone(),
+    }
+}
+
 /// The recommender's view of a stored product. Its co-purchase item key is the
 /// `item_key` attribute when set (to match names in imported baskets), else its SKU;
 /// an `accessory_type: true` attribute marks accessories.
 fn reco_product(m: product::Model) -> Result<Product, StoreError> {
     let p = to_domain(m)?;
     let f = p.fields;
-    let item_key = match f.attributes.get("item_key") {
-        Some(serde_json::Value::String(key)) => key.clone(),
-        _ => f.sku,
-    };
+    let item_key = item_key(&f);
     Ok(Product {
         id: p.id,
         name: f.title,
