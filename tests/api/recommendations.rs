@@ -837,6 +837,74 @@ async fn merchants_never_see_each_others_customers_products_or_offers() {
 }
 
 #[tokio::test]
+async fn another_merchants_impressions_and_refunds_never_count_for_a_customer() {
+    let s = shop().await;
+    let other = s.app.partner("other").await;
+    let phone = s
+        .app
+        .product(&other, "PHONE", "phones", "500.00", "300.00")
+        .await;
+    let case = s
+        .app
+        .product(&other, "CASE", "cases", "20.00", "5.00")
+        .await;
+    relate(&s.app, &other, "accessory", &phone, &case).await;
+    // The same reference at both merchants; neither declares a return rate.
+    s.customer("sam", json!({})).await;
+    s.app
+        .put("/v1/customers/sam", Some(&other.token), profile(json!({})))
+        .await
+        .expect(StatusCode::CREATED);
+    // At the other merchant, Sam is shown recommendations up to the cap and returns all.
+    for _ in 0..3 {
+        s.app
+            .post(
+                "/v1/recommendations",
+                Some(&other.token),
+                json!({ "customer_ref": "sam", "anchor_product_ids": [phone], "moment": "checkout", "channel": "web", "limit": 1 }),
+            )
+            .await
+            .expect(StatusCode::OK);
+    }
+    let sale = crate::sales::convert(
+        &s.app,
+        &other,
+        crate::sales::order(
+            "o-1",
+            "sam",
+            crate::sales::minutes(-5),
+            &[("PHONE", 1, "500.00")],
+        ),
+    )
+    .await;
+    s.app
+        .post(
+            &format!("/v1/conversions/{}/refunds", sale["id"].as_str().unwrap()),
+            Some(&other.token),
+            json!({ "lines": [{ "line": 0, "quantity": 1 }] }),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    // The shop still has all three contacts with Sam, and no returns on record.
+    assert_eq!(
+        s.shown(json!({ "customer_ref": "sam", "limit": 3 }))
+            .await
+            .len(),
+        2
+    );
+    let reply = s
+        .app
+        .post(
+            "/v1/recommendations",
+            Some(&other.token),
+            json!({ "customer_ref": "sam", "anchor_product_ids": [phone], "moment": "checkout", "channel": "web" }),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(reply.body["suppressed"], "chronic_returner");
+}
+
+#[tokio::test]
 async fn an_operator_chooses_the_merchant() {
     let s = shop().await;
     let body = json!({ "merchant_id": s.shop.id, "anchor_product_ids": [s.laptop], "moment": "checkout", "channel": "web" });
