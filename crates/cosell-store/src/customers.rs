@@ -373,29 +373,22 @@ impl Store {
         }))
     }
 
-    /// Writes shown recommendations, in one transaction (several statements when many).
+    /// Writes shown recommendations in one transaction, as multi-row inserts.
     pub async fn insert_impressions(&self, shown: &[ShownImpression]) -> Result<(), StoreError> {
         if shown.is_empty() {
             return Ok(());
         }
+        let rows = shown.iter().map(|i| recommendation_impression::ActiveModel {
+            id: Set(i.id),
+            merchant_id: Set(i.merchant.0),
+            customer_ref: Set(i.customer_ref.clone()),
+            subject_id: Set(i.subject_id()),
+            is_bundle: Set(matches!(i.subject, Subject::Bundle(_))),
+            offer_id: Set(i.offer.map(|o| o.0)),
+            shown_at: Set(i.shown_at),
+        });
         let txn = self.db().begin().await?;
-        // 7 bind parameters a row: far below either database's limit per statement.
-        for chunk in shown.chunks(1000) {
-            let rows = chunk
-                .iter()
-                .map(|i| recommendation_impression::ActiveModel {
-                    id: Set(i.id),
-                    merchant_id: Set(i.merchant.0),
-                    customer_ref: Set(i.customer_ref.clone()),
-                    subject_id: Set(i.subject_id()),
-                    is_bundle: Set(matches!(i.subject, Subject::Bundle(_))),
-                    offer_id: Set(i.offer.map(|o| o.0)),
-                    shown_at: Set(i.shown_at),
-                });
-            recommendation_impression::Entity::insert_many(rows)
-                .exec(&txn)
-                .await?;
-        }
+        crate::bulk::insert_all(&txn, rows.collect()).await?;
         txn.commit().await?;
         Ok(())
     }
