@@ -216,6 +216,54 @@ async fn items_carry_product_partner_offer_price_score_and_reasons() {
     );
 }
 
+/// The shop's sale of the warranty at its offer price, `seconds` after now.
+async fn warranty_sale(s: &Shop, order_id: &str, customer: &str, click_id: Option<&str>) -> Value {
+    let mut body = crate::sales::order(
+        order_id,
+        customer,
+        chrono::Utc::now() + chrono::Duration::seconds(1),
+        &[("WARRANTY", 1, "90.00")],
+    );
+    body["click_id"] = json!(click_id);
+    crate::sales::convert(&s.app, &s.shop, body).await
+}
+
+#[tokio::test]
+async fn a_sale_after_a_shown_partner_offer_credits_the_partner() {
+    let s = shop().await;
+    // An anonymous visitor: the sale carries the item's tracking_ref as its click id.
+    let reply = s.ask(json!({})).await.expect(StatusCode::OK);
+    let offer_ref = item(&reply, &s.warranty)["tracking_ref"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let own_ref = item(&reply, &s.mouse)["tracking_ref"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A known customer: the same reference is enough.
+    s.customer("ann", json!({})).await;
+    s.ask(json!({ "customer_ref": "ann" }))
+        .await
+        .expect(StatusCode::OK);
+    s.app.state.impressions().flush().await;
+
+    let by_ref = warranty_sale(&s, "o-anon", "visitor-1", Some(&offer_ref)).await;
+    let by_customer = warranty_sale(&s, "o-ann", "ann", None).await;
+    for sale in [&by_ref, &by_customer] {
+        assert_eq!(sale["credits"].as_array().unwrap().len(), 1, "{sale}");
+        assert_eq!(sale["credits"][0]["partner_id"], s.acme.id.as_str());
+        assert_eq!(sale["credits"][0]["amount"], "90.00");
+        assert_eq!(sale["credits"][0]["commission"], "9.00");
+    }
+    // The shop's own item is not a partner's touchpoint; a stranger's sale has none.
+    let by_own = warranty_sale(&s, "o-own", "visitor-2", Some(&own_ref)).await;
+    let stranger = warranty_sale(&s, "o-none", "visitor-3", None).await;
+    for sale in [&by_own, &stranger] {
+        assert_eq!(sale["credits"], json!([]), "{sale}");
+    }
+}
+
 #[tokio::test]
 async fn each_guardrail_suppresses_with_its_reason_code() {
     let s = shop().await;

@@ -15,7 +15,7 @@ use cosell_reco::{
     Anchor, Channel, CoPurchaseModel, MAX_LIMIT, MinSupport, ModelBuilder, ModelHolder, Moment,
     Outcome, Request, recommend,
 };
-use cosell_store::customers::ShownImpression;
+use cosell_store::customers::{ShownImpression, ShownOffer};
 use cosell_store::reco_catalog::MerchantCatalog;
 use cosell_store::{Store, StoreError};
 use tokio::time::MissedTickBehavior;
@@ -254,7 +254,10 @@ pub async fn answer(state: &AppState, ask: Ask<'_>) -> Result<Answer, crate::err
                 merchant: ask.merchant,
                 customer_ref: ask.customer_ref.map(str::to_owned),
                 subject: r.subject,
-                offer: r.offer,
+                offer: r.offer.map(|id| ShownOffer {
+                    id,
+                    partner: r.partner,
+                }),
                 shown_at: now,
             })
             .collect(),

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
+use cosell_core::attribution::TouchpointKind;
 use cosell_core::{BundleId, Currency, OfferId, PartnerId, ProductId, ValidationErrors};
 use cosell_reco::{
     Channel, CustomerProfile, CustomerRelationship, Impression, Satisfaction, Subject,
@@ -15,8 +16,9 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::attribution::kind_str;
 use crate::customer_figures::CustomerFigures;
-use crate::entities::{customer, recommendation_impression};
+use crate::entities::{customer, recommendation_impression, touchpoint};
 use crate::money::{currency, decimal, to_minor};
 use crate::{Store, StoreError};
 
@@ -90,8 +92,16 @@ pub struct ShownImpression {
     /// Absent for an anonymous visitor.
     pub customer_ref: Option<String>,
     pub subject: Subject,
-    pub offer: Option<OfferId>,
+    pub offer: Option<ShownOffer>,
     pub shown_at: DateTime<Utc>,
+}
+
+/// The partner offer an impression showed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShownOffer {
+    pub id: OfferId,
+    /// The partner selling through the offer: the one a sale that follows may credit.
+    pub partner: PartnerId,
 }
 
 impl ShownImpression {
@@ -352,7 +362,7 @@ impl Store {
             })
             .chain(unflushed.map(|i| Impression {
                 product: ProductId(i.subject_id()),
-                offer: i.offer,
+                offer: i.offer.map(|o| o.id),
             }))
             .collect();
         Ok(Some(CustomerProfile {
@@ -373,22 +383,44 @@ impl Store {
         }))
     }
 
-    /// Writes shown recommendations in one transaction, as multi-row inserts.
+    /// Writes shown recommendations in one transaction, as multi-row inserts. Each item
+    /// shown through a partner offer is also the offer's partner's impression touchpoint
+    /// (event id `recommendation:<impression id>`, its click id the impression id), so a
+    /// sale that follows, by the same customer reference or carrying the impression id as
+    /// its click id, is attributed to the partner like any other touchpoint.
     pub async fn insert_impressions(&self, shown: &[ShownImpression]) -> Result<(), StoreError> {
         if shown.is_empty() {
             return Ok(());
         }
-        let rows = shown.iter().map(|i| recommendation_impression::ActiveModel {
-            id: Set(i.id),
-            merchant_id: Set(i.merchant.0),
-            customer_ref: Set(i.customer_ref.clone()),
-            subject_id: Set(i.subject_id()),
-            is_bundle: Set(matches!(i.subject, Subject::Bundle(_))),
-            offer_id: Set(i.offer.map(|o| o.0)),
-            shown_at: Set(i.shown_at),
+        let rows = shown
+            .iter()
+            .map(|i| recommendation_impression::ActiveModel {
+                id: Set(i.id),
+                merchant_id: Set(i.merchant.0),
+                customer_ref: Set(i.customer_ref.clone()),
+                subject_id: Set(i.subject_id()),
+                is_bundle: Set(matches!(i.subject, Subject::Bundle(_))),
+                offer_id: Set(i.offer.map(|o| o.id.0)),
+                shown_at: Set(i.shown_at),
+            });
+        let touchpoints = shown.iter().filter_map(|i| {
+            let offer = i.offer?;
+            Some(touchpoint::ActiveModel {
+                id: Set(uuid::Uuid::now_v7()),
+                sender_id: Set(offer.partner.0),
+                event_id: Set(format!("recommendation:{}", i.id)),
+                partner_id: Set(offer.partner.0),
+                offer_id: Set(Some(offer.id.0)),
+                kind: Set(kind_str(TouchpointKind::Impression).to_owned()),
+                customer_ref: Set(i.customer_ref.clone()),
+                click_id: Set(Some(i.id.to_string())),
+                bot: Set(false),
+                occurred_at: Set(i.shown_at),
+            })
         });
         let txn = self.db().begin().await?;
         crate::bulk::insert_all(&txn, rows.collect()).await?;
+        crate::bulk::insert_all(&txn, touchpoints.collect()).await?;
         txn.commit().await?;
         Ok(())
     }

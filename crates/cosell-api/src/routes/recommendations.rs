@@ -107,8 +107,9 @@ pub struct RecommendedItem {
     pub score: f64,
     /// Sentences a person can read, e.g. "accessory of Laptop 14".
     pub reasons: Vec<String>,
-    /// This impression's reference: send it with the click or conversion that follows
-    /// so the sale is attributed to the recommendation (and its partner offer).
+    /// This impression's reference. For an item shown through a partner offer it is also
+    /// the partner's touchpoint: send it as the `click_id` of the conversion that follows
+    /// (needed for an anonymous visitor) and the sale is attributed to that partner.
     pub tracking_ref: uuid::Uuid,
 }
 
