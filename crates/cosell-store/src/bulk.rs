@@ -65,11 +65,14 @@ where
         _ => (MAX_PARAMS / names.len().max(1)).max(1),
     };
     let mut out = Vec::new();
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let mut values = Vec::with_capacity(per_statement * names.len());
+    let mut left = rows.len();
+    let mut rows = rows.into_iter();
+    while left > 0 {
+        let take = statement_rows(backend, left, per_statement);
+        left -= take;
+        let mut values = Vec::with_capacity(take * names.len());
         let mut count = 0;
-        for mut row in rows.by_ref().take(per_statement) {
+        for mut row in rows.by_ref().take(take) {
             for c in &columns {
                 values.push(row.take(*c).into_value().ok_or_else(|| {
                     DbErr::Custom(format!("{table}.{} is not set for insert", c.to_string()))
@@ -88,6 +91,19 @@ where
         }
     }
     Ok(out)
+}
+
+/// Rows in the next statement when `left` remain. SQLite statements are full, or the
+/// largest power of two that fits: the SQL of a statement depends on its row count, and
+/// sqlx's per-connection cache reuses a prepared statement only for the same SQL, so
+/// remainders of any size would each be parsed and planned anew (a stream of small batches,
+/// such as the impressions writer's, would prepare nearly every statement it runs).
+fn statement_rows(backend: DbBackend, left: usize, per_statement: usize) -> usize {
+    match backend {
+        DbBackend::Postgres => left.min(per_statement),
+        _ if left >= per_statement => per_statement,
+        _ => 1 << left.ilog2(),
+    }
 }
 
 fn quoted(names: &[String]) -> String {
@@ -199,4 +215,32 @@ fn push_json(out: &mut String, value: &Value) -> Result<(), DbErr> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(backend: DbBackend, mut left: usize, per_statement: usize) -> Vec<usize> {
+        let mut sizes = Vec::new();
+        while left > 0 {
+            let take = statement_rows(backend, left, per_statement);
+            sizes.push(take);
+            left -= take;
+        }
+        sizes
+    }
+
+    #[test]
+    fn sqlite_statements_are_full_or_a_power_of_two_and_cover_every_row() {
+        assert_eq!(
+            split(DbBackend::Sqlite, 10_000, 4_285),
+            [4_285, 4_285, 1_024, 256, 128, 16, 4, 2]
+        );
+        assert_eq!(split(DbBackend::Sqlite, 1, 4_285), [1]);
+        assert_eq!(
+            split(DbBackend::Postgres, 12_000, 5_000),
+            [5_000, 5_000, 2_000]
+        );
+    }
 }

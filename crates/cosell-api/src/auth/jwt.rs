@@ -40,7 +40,19 @@ pub struct JwtKeys {
     issuer: String,
     audience: String,
     ttl_seconds: i64,
+    /// Built once: every request's token is checked against it.
+    validation: Validation,
+    /// Tokens whose signature and claims verified, by their exact text: a client sends
+    /// the same token with every request until it expires, and checking it again (two
+    /// base64 and JSON decodings and an HMAC) is most of what authentication costs.
+    /// Expiry is still checked on every use.
+    verified: moka::sync::Cache<String, Claims>,
 }
+
+/// Verified tokens kept, and for how long at most (a token lives longer; it is then
+/// verified again).
+const VERIFIED_CAPACITY: u64 = 10_000;
+const VERIFIED_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl std::fmt::Debug for JwtKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -79,6 +91,11 @@ impl JwtKeys {
                 DecodingKey::from_secret(secret.expose_secret().as_bytes()),
             );
         }
+        let mut validation = Validation::new(ALGORITHM);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+        validation.leeway = 0;
         JwtKeys {
             current_kid: kid(current),
             encoding: EncodingKey::from_secret(current.expose_secret().as_bytes()),
@@ -86,6 +103,11 @@ impl JwtKeys {
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
             ttl_seconds,
+            validation,
+            verified: moka::sync::Cache::builder()
+                .max_capacity(VERIFIED_CAPACITY)
+                .time_to_live(VERIFIED_TTL)
+                .build(),
         }
     }
 
@@ -120,6 +142,19 @@ impl JwtKeys {
 
     /// Verifies signature, algorithm, expiry, issuer and audience; every failure is a 401.
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        if let Some(claims) = self.verified.get(token) {
+            // As jsonwebtoken decides with no leeway: expired once `exp` is in the past.
+            if claims.exp < Utc::now().timestamp() {
+                return Err(expired());
+            }
+            return Ok(claims);
+        }
+        let claims = self.decode(token)?;
+        self.verified.insert(token.to_owned(), claims.clone());
+        Ok(claims)
+    }
+
+    fn decode(&self, token: &str) -> Result<Claims, ApiError> {
         let invalid = |detail: &str| ApiError::unauthorized("invalid_token", detail.to_owned());
         let header =
             decode_header(token).map_err(|_| invalid("the token is not a JWT this API accepts"))?;
@@ -133,22 +168,63 @@ impl JwtKeys {
             .as_ref()
             .and_then(|kid| self.decoding.get(kid))
             .ok_or_else(|| invalid("the token's signing key is unknown"))?;
-        let mut validation = Validation::new(ALGORITHM);
-        validation.set_issuer(&[&self.issuer]);
-        validation.set_audience(&[&self.audience]);
-        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
-        validation.leeway = 0;
-        decode::<Claims>(token, key, &validation)
+        decode::<Claims>(token, key, &self.validation)
             .map(|data| data.claims)
             .map_err(|e| match e.kind() {
-                ErrorKind::ExpiredSignature => ApiError::unauthorized(
-                    "token_expired",
-                    "the token has expired; request a new one",
-                ),
+                ErrorKind::ExpiredSignature => expired(),
                 ErrorKind::InvalidIssuer => invalid("the token was issued for another issuer"),
                 ErrorKind::InvalidAudience => invalid("the token was issued for another audience"),
                 ErrorKind::InvalidSignature => invalid("the token's signature does not verify"),
                 _ => invalid("the token is malformed or incomplete"),
             })
+    }
+}
+
+fn expired() -> ApiError {
+    ApiError::unauthorized("token_expired", "the token has expired; request a new one")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(secret: &str, ttl_seconds: i64) -> JwtKeys {
+        JwtKeys::new(
+            &SecretString::from(secret),
+            &[],
+            "cosell",
+            "cosell-api",
+            ttl_seconds,
+        )
+    }
+
+    fn token(keys: &JwtKeys) -> String {
+        keys.mint(ApiKeyId(uuid::Uuid::now_v7()), Role::Operator, None)
+            .unwrap()
+            .token
+    }
+
+    #[test]
+    fn a_verified_token_is_served_from_the_cache_until_it_expires() {
+        let signer = keys("a test secret", 1);
+        let token = token(&signer);
+        assert!(signer.verify(&token).is_ok());
+        assert!(signer.verified.contains_key(&token));
+        // Past `exp` the cached copy is refused as the token itself would be.
+        std::thread::sleep(std::time::Duration::from_millis(2100));
+        let error = signer.verify(&token).unwrap_err();
+        assert_eq!(error.code, "token_expired");
+    }
+
+    #[test]
+    fn a_token_that_fails_is_never_cached() {
+        let signer = keys("a test secret", 900);
+        let token = token(&signer);
+        let tampered = format!("{token}x");
+        assert!(signer.verify(&tampered).is_err());
+        assert!(!signer.verified.contains_key(&tampered));
+        let other = keys("another secret", 900);
+        assert!(other.verify(&token).is_err());
+        assert!(!other.verified.contains_key(&token));
     }
 }
