@@ -422,6 +422,29 @@ async fn slow_wrong_and_panicking_plugins_fall_back_and_are_quarantined() {
     app.get("/healthz", None).await.expect(StatusCode::OK);
 }
 
+/// `(id, capability)` of each plugin `caller` may name, sorted; only the fields
+/// naming needs are shown.
+async fn nameable(app: &TestApp, caller: &TestPartner) -> Vec<(String, String)> {
+    let reply = app
+        .get("/v1/plugins/nameable", Some(&caller.token))
+        .await
+        .expect(StatusCode::OK);
+    let mut rows = Vec::new();
+    for item in reply.body["items"].as_array().unwrap() {
+        let mut fields: Vec<&String> = item.as_object().unwrap().keys().collect();
+        fields.sort();
+        assert_eq!(fields, ["capabilities", "id", "name", "vendor", "version"]);
+        for capability in item["capabilities"].as_array().unwrap() {
+            rows.push((
+                item["id"].as_str().unwrap().to_owned(),
+                capability.as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    rows.sort_by(|a, b| a.1.cmp(&b.1));
+    rows
+}
+
 #[tokio::test]
 async fn naming_a_plugin_requires_an_enabled_plugin_with_the_capability() {
     let (_dir, app) = app().await;
@@ -442,6 +465,15 @@ async fn naming_a_plugin_requires_an_enabled_plugin_with_the_capability() {
     let referrer = app.partner("blog").await;
     let model =
         |plugin: &str| json!({ "attribution_model": { "model": "linear", "plugin_id": plugin } });
+    // Partners find what they may name (ids and capabilities, not the operator's view).
+    let listed = nameable(&app, &merchant).await;
+    assert_eq!(
+        listed,
+        [
+            (shapley.clone(), "attribution".to_owned()),
+            (tiered.clone(), "commission".to_owned())
+        ]
+    );
 
     let unknown = "0".repeat(64);
     partnership_with(&app, &merchant, &referrer, model(&unknown))
@@ -469,6 +501,10 @@ async fn naming_a_plugin_requires_an_enabled_plugin_with_the_capability() {
         .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     assert_eq!(bad.fields(), ["attribution_model.plugin_id"]);
     switch(&app, &shapley, "disable").await;
+    assert_eq!(
+        nameable(&app, &referrer).await,
+        [(tiered.clone(), "commission".to_owned())]
+    );
     let refused = partnership_with(&app, &merchant, &referrer, model(&shapley))
         .await
         .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "plugin_unavailable");

@@ -46,6 +46,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::offers::router())
         .merge(routes::plugins::router())
         .merge(routes::plugin_fits::router())
+        .merge(routes::plugin_directory::router())
         .merge(routes::tracking::router())
         .merge(routes::touchpoints::router())
         .merge(routes::conversions::router())

@@ -12,6 +12,7 @@ pub mod offer_rules;
 pub mod offers;
 pub mod partners;
 pub mod partnerships;
+pub mod plugin_directory;
 pub mod plugin_fits;
 pub mod plugins;
 pub mod products;
