@@ -246,7 +246,7 @@ async fn a_sale_after_a_shown_partner_offer_credits_the_partner() {
     s.ask(json!({ "customer_ref": "ann" }))
         .await
         .expect(StatusCode::OK);
-    s.app.state.impressions().flush().await;
+    // No flush: the sales come at once, while the impressions may still be queued.
 
     let by_ref = warranty_sale(&s, "o-anon", "visitor-1", Some(&offer_ref)).await;
     let by_customer = warranty_sale(&s, "o-ann", "ann", None).await;

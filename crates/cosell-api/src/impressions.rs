@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -88,6 +89,8 @@ impl Unflushed {
 pub struct ImpressionLog {
     sender: mpsc::Sender<Command>,
     unflushed: Arc<Unflushed>,
+    /// Impressions handed to the writer and not yet written (or given up).
+    pending: Arc<AtomicUsize>,
     locks: Box<[tokio::sync::Mutex<()>]>,
     hasher: RandomState,
 }
@@ -97,10 +100,17 @@ impl ImpressionLog {
     pub fn spawn(store: Store) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE);
         let unflushed = Arc::new(Unflushed::default());
-        tokio::spawn(write_batches(store, receiver, Arc::clone(&unflushed)));
+        let pending = Arc::new(AtomicUsize::new(0));
+        tokio::spawn(write_batches(
+            store,
+            receiver,
+            Arc::clone(&unflushed),
+            Arc::clone(&pending),
+        ));
         ImpressionLog {
             sender,
             unflushed,
+            pending,
             locks: (0..LOCK_STRIPES)
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
@@ -131,14 +141,25 @@ impl ImpressionLog {
             return Ok(());
         }
         self.unflushed.add(&shown);
+        self.pending.fetch_add(shown.len(), Ordering::AcqRel);
         if let Err(mpsc::error::SendError(Command::Record(lost))) =
             self.sender.send(Command::Record(shown)).await
         {
             self.unflushed.remove(&lost);
+            self.pending.fetch_sub(lost.len(), Ordering::AcqRel);
             tracing::error!("the impression writer has stopped");
             return Err(ApiError::internal());
         }
         Ok(())
+    }
+
+    /// Waits for the impressions recorded so far, if any are still queued: before a
+    /// conversion is attributed, so a sale right after the answer that showed a partner's
+    /// offer finds that offer's touchpoint. Free when nothing is queued.
+    pub async fn written(&self) {
+        if self.pending.load(Ordering::Acquire) > 0 {
+            self.flush().await;
+        }
     }
 
     /// Waits until every impression recorded so far is written (or given up): at shutdown,
@@ -160,6 +181,7 @@ async fn write_batches(
     store: Store,
     mut receiver: mpsc::Receiver<Command>,
     unflushed: Arc<Unflushed>,
+    pending: Arc<AtomicUsize>,
 ) {
     while let Some(first) = receiver.recv().await {
         let deadline = tokio::time::Instant::now() + LINGER;
@@ -182,6 +204,7 @@ async fn write_batches(
         }
         write(&store, &batch).await;
         unflushed.remove(&batch);
+        pending.fetch_sub(batch.len(), Ordering::AcqRel);
         for done in flushes {
             let _ = done.send(());
         }

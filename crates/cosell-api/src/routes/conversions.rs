@@ -384,6 +384,8 @@ async fn record_conversion(
     AppJson(body): AppJson<ConversionIn>,
 ) -> Result<Response, ApiError> {
     let merchant = caller.partner()?;
+    // A partner offer shown moments ago is a touchpoint this sale may owe credit to.
+    state.impressions().written().await;
     let outcome = state
         .store()
         .record_conversions(merchant, &[new_conversion(body)], Utc::now())
