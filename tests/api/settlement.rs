@@ -415,3 +415,132 @@ async fn an_earlier_period_after_a_later_one_is_refused() {
     assert_eq!(again["statements"], run["statements"]);
     assert_eq!(statement_lines(&app).await.len(), 1);
 }
+
+/// Statements as `(payee, commission, clawback, net, lines as (kind, amount))`, the
+/// payee by its slug, in key order: comparable across databases.
+async fn statements_by_payee(
+    app: &TestApp,
+    payees: &[(&str, &TestPartner)],
+) -> Vec<(String, String, String, String, Vec<(String, String)>)> {
+    let all = app
+        .get("/v1/statements", Some(&app.operator))
+        .await
+        .expect(StatusCode::OK);
+    let text = |v: &serde_json::Value| v.as_str().unwrap().to_owned();
+    all.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let payee = payees
+                .iter()
+                .find(|(_, p)| p.id == s["payee_id"].as_str().unwrap())
+                .map(|(slug, _)| (*slug).to_owned())
+                .unwrap();
+            let lines = s["lines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| (text(&l["kind"]), text(&l["amount"])))
+                .collect();
+            (
+                payee,
+                text(&s["commission"]),
+                text(&s["clawback"]),
+                text(&s["net"]),
+                lines,
+            )
+        })
+        .collect()
+}
+
+/// Two referrers, odd amounts, a refund inside the hold and one after the first run
+/// (a clawback line next to commissions in the second), settled by the store in parts
+/// of `part_lines` statement lines; what every statement says, and whether anything
+/// was left to pay afterwards.
+async fn settled_in_parts(
+    part_lines: usize,
+) -> (
+    Vec<(String, String, String, String, Vec<(String, String)>)>,
+    usize,
+) {
+    use cosell_core::settlement::SettlementPolicy;
+    let app = TestApp::new().await;
+    let (merchant, blog) = merchant_and_referrer(&app).await;
+    let news = app.partner("news").await;
+    app.partnership(&merchant, &news).await;
+    let mut sales = Vec::new();
+    for (n, price) in ["33.33", "10.01", "0.07", "99.99", "12.35", "7.77", "1.05"]
+        .into_iter()
+        .enumerate()
+    {
+        let referrer = if n % 3 == 0 { &news } else { &blog };
+        let customer = format!("c-{n}");
+        touch(
+            &app,
+            referrer,
+            &format!("t-{n}"),
+            "click",
+            &customer,
+            minutes(-10),
+        )
+        .await;
+        let order_id = format!("o-{n}");
+        let body = order(&order_id, &customer, minutes(-1), &[("A", 3, price)]);
+        sales.push(
+            convert(&app, &merchant, body).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let refund = |id: &str, body: serde_json::Value| {
+        let path = format!("/v1/conversions/{id}/refunds");
+        let token = merchant.token.clone();
+        let app = &app;
+        async move {
+            app.post(&path, Some(&token), body)
+                .await
+                .expect(StatusCode::CREATED);
+        }
+    };
+    refund(
+        &sales[1],
+        json!({ "lines": [{ "line": 0, "quantity": 1 }] }),
+    )
+    .await;
+    let store = app.store.clone().with_settlement_part_lines(part_lines);
+    let policy = SettlementPolicy::default();
+    store.settle_period(day(15), &policy).await.unwrap();
+    refund(&sales[2], json!({})).await;
+    refund(
+        &sales[4],
+        json!({ "lines": [{ "line": 0, "quantity": 2 }] }),
+    )
+    .await;
+    for (order_id, customer) in [("late-blog", "c-1"), ("late-news", "c-3")] {
+        let body = order(order_id, customer, minutes(0), &[("B", 1, "300.00")]);
+        convert(&app, &merchant, body).await;
+    }
+    store.settle_period(day(16), &policy).await.unwrap();
+    let statements = statements_by_payee(&app, &[("blog", &blog), ("news", &news)]).await;
+    let left = store.settle_period(day(40), &policy).await.unwrap().created;
+    (statements, left)
+}
+
+/// Writing a statement in parts (any part size) gives the rows of one pass, to the cent.
+#[tokio::test]
+async fn settling_in_parts_equals_one_pass() {
+    let (whole, left) = settled_in_parts(10_000).await;
+    assert_eq!(left, 0);
+    assert_eq!(whole.len(), 4, "{whole:?}");
+    assert!(
+        whole
+            .iter()
+            .any(|s| s.4.iter().any(|(kind, _)| kind == "clawback")),
+        "{whole:?}"
+    );
+    for part_lines in [1, 2, 3] {
+        assert_eq!(settled_in_parts(part_lines).await, (whole.clone(), 0));
+    }
+}

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::ids::PartnerId;
-use crate::ledger::{EntryKind, EntryRef, JournalEntry, LedgerError, State, pair, positions};
+use crate::ledger::{
+    EntryKind, EntryRef, JournalEntry, LedgerError, Position, State, pair, positions,
+};
 use crate::money::Currency;
 
 /// Identifies a statement: at most one per period end, payer, payee and currency.
@@ -102,8 +104,14 @@ pub fn open_items<'a>(
     as_of: DateTime<Utc>,
 ) -> Vec<SettlementItem> {
     let upto = entries.into_iter().filter(|e| e.occurred_at() <= as_of);
+    open_items_of(positions(upto))
+}
+
+/// The open items of commissions at these positions: each one's payable balance and
+/// outstanding clawback.
+pub fn open_items_of(positions: BTreeMap<Uuid, Position>) -> Vec<SettlementItem> {
     let mut items = Vec::new();
-    for (accrual_id, p) in positions(upto) {
+    for (accrual_id, p) in positions {
         for (kind, amount_minor) in [
             (ItemKind::Commission, p.payable),
             (ItemKind::Clawback, p.clawback),

@@ -4,10 +4,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use cosell_core::ledger::{Account, EntryKind, EntryRef, JournalEntry, JournalLine, Side, State};
-use sea_orm::sea_query::OnConflict;
+use chrono::{DateTime, Utc};
+use cosell_core::ledger::{
+    Account, EntryKind, EntryRef, JournalEntry, JournalLine, Position, Side, State,
+    positions_of_lines,
+};
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, QueryFilter, SqlErr, TransactionTrait,
+    ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, ExprTrait, FromQueryResult, QueryFilter,
+    QuerySelect, SqlErr, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -183,6 +188,70 @@ pub(crate) async fn insert_entries<C: ConnectionTrait>(
     insert_all(db, heads).await?;
     insert_all(db, lines).await?;
     Ok(())
+}
+
+/// One commission's summed receivable lines in one state.
+#[derive(FromQueryResult)]
+struct SummedLine {
+    accrual_id: Uuid,
+    owner_id: Uuid,
+    counterparty_id: Uuid,
+    currency: String,
+    state: String,
+    total: i64,
+}
+
+/// The positions of `accruals` from their receivable lines dated up to `upto` (all of
+/// them when `None`), summed per account by the database: what
+/// `positions(&journal_of(…))` gives without reading every line and entry back.
+pub(crate) async fn positions_of<C: ConnectionTrait>(
+    db: &C,
+    accruals: &[Uuid],
+    upto: Option<DateTime<Utc>>,
+) -> Result<BTreeMap<Uuid, Position>, StoreError> {
+    use journal_line::Column as L;
+    let mut lines = Vec::new();
+    for chunk in accruals.chunks(IN_CHUNK) {
+        let mut query = journal_line::Entity::find()
+            .select_only()
+            .columns([
+                L::AccrualId,
+                L::OwnerId,
+                L::CounterpartyId,
+                L::Currency,
+                L::State,
+            ])
+            // PostgreSQL sums BIGINT as NUMERIC, which does not decode as i64.
+            .column_as(Expr::col(L::AmountMinor).sum().cast_as("BIGINT"), "total")
+            .filter(journal_line::COLUMN.side.eq(side_str(Side::Receivable)))
+            .filter(journal_line::COLUMN.accrual_id.is_in(chunk.iter().copied()));
+        if let Some(at) = upto {
+            query = query.filter(journal_line::COLUMN.occurred_at.lte(at));
+        }
+        for row in query
+            .group_by(L::AccrualId)
+            .group_by(L::OwnerId)
+            .group_by(L::CounterpartyId)
+            .group_by(L::Currency)
+            .group_by(L::State)
+            .into_model::<SummedLine>()
+            .all(db)
+            .await?
+        {
+            lines.push(JournalLine {
+                account: Account {
+                    side: Side::Receivable,
+                    state: parse_state(&row.state)?,
+                    owner: row.owner_id.into(),
+                    counterparty: row.counterparty_id.into(),
+                },
+                currency: currency(TABLE, &row.currency)?,
+                accrual_id: row.accrual_id,
+                amount_minor: row.total,
+            });
+        }
+    }
+    Ok(positions_of_lines(&lines))
 }
 
 impl Store {

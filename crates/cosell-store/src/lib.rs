@@ -87,6 +87,8 @@ fn page<T>(mut items: Vec<T>, limit: u64, id: impl Fn(&T) -> uuid::Uuid) -> Page
 pub struct Store {
     db: DatabaseConnection,
     hooks: hooks::SharedHooks,
+    /// Statement lines a settlement run writes per part (see `settlement`).
+    settlement_part_lines: usize,
 }
 
 // By hand: the hooks are a trait object.
@@ -138,6 +140,7 @@ impl Store {
         Ok(Store {
             db,
             hooks: Arc::new(NoHooks),
+            settlement_part_lines: settlement::PART_LINES,
         })
     }
 
@@ -146,6 +149,14 @@ impl Store {
     /// plugin falls back to the built-in model or rule, and the fallback is recorded.
     pub fn with_hooks(mut self, hooks: Arc<dyn Hooks>) -> Self {
         self.hooks = hooks;
+        self
+    }
+
+    /// This store, writing each settlement statement's lines and entry in parts of
+    /// `lines` statement lines (default 10,000): how much of a statement is in memory at
+    /// once. The rows written are the same whatever the part size.
+    pub fn with_settlement_part_lines(mut self, lines: usize) -> Self {
+        self.settlement_part_lines = lines.max(1);
         self
     }
 

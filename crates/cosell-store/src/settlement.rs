@@ -9,12 +9,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use cosell_core::ledger::{positions, release};
+use cosell_core::PartnerId;
+use cosell_core::ledger::release;
 use cosell_core::settlement::{
     CarriedForward, ItemKind, SettlementItem, SettlementPolicy, Statement, StatementKey,
-    open_items, settle,
+    open_items_of, settle,
 };
-use cosell_core::{Currency, PartnerId};
 use sea_orm::sea_query::{Expr, Query, SimpleExpr};
 use sea_orm::{
     ActiveValue::Set, Condition, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
@@ -26,7 +26,9 @@ use crate::attribution::accrual_of;
 use crate::entities::{
     attribution_credit, journal_entry, settlement_run, statement, statement_line,
 };
-use crate::journal::{IN_CHUNK, insert_all, insert_entry_parts, is_unique_violation, kind_str};
+use crate::journal::{
+    IN_CHUNK, insert_all, insert_entry_parts, is_unique_violation, kind_str, positions_of,
+};
 use crate::money::currency;
 use crate::{Store, StoreError, Tenant};
 
@@ -35,8 +37,9 @@ const TABLE: &str = "statements";
 /// Credits handled per round trip of a run.
 const PAGE: u64 = 20_000;
 
-/// Statement lines written per part (with their settlement entry's lines).
-const PART_LINES: usize = 10_000;
+/// Statement lines written per part (with their settlement entry's lines), unless the
+/// store says otherwise (`Store::with_settlement_part_lines`).
+pub(crate) const PART_LINES: usize = 10_000;
 
 /// How often a run gathers its items again after other runs finished first.
 const ATTEMPTS: usize = 3;
@@ -62,6 +65,17 @@ pub struct StatementRecord {
     pub paid_at: Option<DateTime<Utc>>,
     pub paid_reference: Option<String>,
     pub lines: Vec<StatementLine>,
+}
+
+/// What a run did, without the period's statements (see [`Store::settle_period`]).
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    pub period_end: NaiveDate,
+    /// Commissions moved from pending to payable by this run.
+    pub released: usize,
+    /// Statements this run wrote (0 when the period was settled already).
+    pub created: usize,
+    pub carried_forward: Vec<CarriedForward>,
 }
 
 /// What a run did.
@@ -149,9 +163,10 @@ async fn write_lines<C: ConnectionTrait>(
     id: Uuid,
     s: &Statement,
     at: DateTime<Utc>,
+    part_lines: usize,
 ) -> Result<(), StoreError> {
-    for (p, part) in s.lines.chunks(PART_LINES).enumerate() {
-        let first = p * PART_LINES;
+    for (p, part) in s.lines.chunks(part_lines).enumerate() {
+        let first = p * part_lines;
         let rows = part
             .iter()
             .enumerate()
@@ -166,7 +181,7 @@ async fn write_lines<C: ConnectionTrait>(
         insert_all(db, rows).await?;
     }
     let parts = s
-        .journal_entry_parts(at, PART_LINES)
+        .journal_entry_parts(at, part_lines)
         .map(|e| e.map_err(|e| StoreError::conflict("ledger", e.to_string())));
     insert_entry_parts(db, parts).await
 }
@@ -205,17 +220,32 @@ impl Store {
         as_of: NaiveDate,
         policy: &SettlementPolicy,
     ) -> Result<SettlementOutcome, StoreError> {
+        let run = self.settle_period(as_of, policy).await?;
+        Ok(SettlementOutcome {
+            statements: self.list_statements(Tenant::All, Some(as_of)).await?,
+            period_end: run.period_end,
+            released: run.released,
+            created: run.created,
+            carried_forward: run.carried_forward,
+        })
+    }
+
+    /// [`Store::run_settlement`] without reading the period's statements back: a run of
+    /// a million commissions has a million statement lines.
+    pub async fn settle_period(
+        &self,
+        as_of: NaiveDate,
+        policy: &SettlementPolicy,
+    ) -> Result<RunSummary, StoreError> {
         let mut released = 0;
         for _ in 0..ATTEMPTS {
             let attempt = self.try_settlement(as_of, policy).await?;
             released += attempt.released;
             if let Some(created) = attempt.created {
-                let statements = self.list_statements(Tenant::All, Some(as_of)).await?;
-                return Ok(SettlementOutcome {
+                return Ok(RunSummary {
                     period_end: as_of,
                     released,
                     created,
-                    statements,
                     carried_forward: attempt.carried_forward,
                 });
             }
@@ -254,6 +284,8 @@ impl Store {
         let items = self.open_items_at(at).await?;
         let run = settle(as_of, &items, policy)
             .map_err(|e| StoreError::conflict("ledger", e.to_string()))?;
+        // The statements hold the items now; a large run should not keep both.
+        drop(items);
         let created = self.write_run(seq, as_of, &run.statements).await?;
         Ok(Attempt {
             released,
@@ -266,18 +298,18 @@ impl Store {
     /// were new.
     async fn release_due(&self, at: DateTime<Utc>) -> Result<usize, StoreError> {
         use cosell_core::ledger::EntryKind::{Release, Supersession};
-        let mut released = 0;
         let due = Condition::all()
             .add(attribution_credit::COLUMN.payable_at.lte(at))
             .add(attribution_credit::COLUMN.commission_minor.gt(0))
             .add(has_entry(&[Release, Supersession]).not());
+        let mut released = 0;
         let mut after = None;
         loop {
             let page = self.credit_page(&due, after).await?;
             let Some(last) = page.last() else { break };
             after = Some(last.id);
             let ids: Vec<Uuid> = page.iter().map(|c| c.id).collect();
-            let held = positions(&Store::journal_of(self.db(), &ids).await?);
+            let held = positions_of(self.db(), &ids, None).await?;
             let mut entries = Vec::new();
             for credit in &page {
                 let accrual = accrual_of(credit)?;
@@ -307,11 +339,22 @@ impl Store {
         let mut items: Vec<SettlementItem> = Vec::new();
         let mut after = None;
         loop {
-            let page = self.credit_page(&open, after).await?;
-            let Some(last) = page.last() else { break };
-            after = Some(last.id);
-            let ids: Vec<Uuid> = page.iter().map(|c| c.id).collect();
-            items.extend(open_items(&Store::journal_of(self.db(), &ids).await?, at));
+            // Ids only: the positions come from the journal.
+            let mut query = attribution_credit::Entity::find()
+                .select_only()
+                .column(attribution_credit::Column::Id)
+                .filter(open.clone())
+                .order_by_asc(attribution_credit::COLUMN.id)
+                .limit(PAGE);
+            if let Some(last) = after {
+                query = query.filter(attribution_credit::COLUMN.id.gt(last));
+            }
+            let ids: Vec<Uuid> = query.into_tuple().all(self.db()).await?;
+            let Some(last) = ids.last() else { break };
+            after = Some(*last);
+            items.extend(open_items_of(
+                positions_of(self.db(), &ids, Some(at)).await?,
+            ));
         }
         Ok(items)
     }
@@ -364,7 +407,7 @@ impl Store {
             )
             .await?;
             for (id, s) in fresh {
-                write_lines(&txn, id, s, at).await?;
+                write_lines(&txn, id, s, at, self.settlement_part_lines).await?;
             }
             Ok::<_, StoreError>(created)
         }
@@ -390,6 +433,28 @@ impl Store {
         tenant: Tenant,
         period_end: Option<NaiveDate>,
     ) -> Result<Vec<StatementRecord>, StoreError> {
+        let heads = self.statement_heads(tenant, period_end).await?;
+        self.with_lines(heads).await
+    }
+
+    /// [`Store::list_statements`] without their lines (`lines` is empty).
+    pub async fn list_statement_totals(
+        &self,
+        tenant: Tenant,
+        period_end: Option<NaiveDate>,
+    ) -> Result<Vec<StatementRecord>, StoreError> {
+        self.statement_heads(tenant, period_end)
+            .await?
+            .into_iter()
+            .map(|h| record(h, Vec::new()))
+            .collect()
+    }
+
+    async fn statement_heads(
+        &self,
+        tenant: Tenant,
+        period_end: Option<NaiveDate>,
+    ) -> Result<Vec<statement::Model>, StoreError> {
         let mut query = statement::Entity::find().order_by_asc(statement::COLUMN.id);
         if let Tenant::Partner(own) = tenant {
             query = query.filter(
@@ -401,8 +466,7 @@ impl Store {
         if let Some(end) = period_end {
             query = query.filter(statement::COLUMN.period_end.eq(end));
         }
-        let heads = query.all(self.db()).await?;
-        self.with_lines(heads).await
+        Ok(query.all(self.db()).await?)
     }
 
     /// One statement `tenant` pays or receives.
@@ -488,39 +552,44 @@ impl Store {
             .map(|h| {
                 let mut own = lines.remove(&h.id).unwrap_or_default();
                 own.sort_by_key(|l| l.line_no);
-                let currency: Currency = currency(TABLE, &h.currency)?;
-                Ok(StatementRecord {
-                    id: h.id,
-                    key: StatementKey {
-                        period_end: h.period_end,
-                        payer: PartnerId(h.payer_id),
-                        payee: PartnerId(h.payee_id),
-                        currency,
-                    },
-                    commission_minor: h.commission_minor,
-                    clawback_minor: h.clawback_minor,
-                    net_minor: h.net_minor,
-                    created_at: h.created_at,
-                    paid_at: h.paid_at,
-                    paid_reference: h.paid_reference,
-                    lines: own
-                        .into_iter()
-                        .map(|l| {
-                            let kind = match l.kind.as_str() {
-                                "commission" => ItemKind::Commission,
-                                "clawback" => ItemKind::Clawback,
-                                other => return Err(StoreError::corrupt(TABLE, other)),
-                            };
-                            Ok(StatementLine {
-                                kind,
-                                accrual_id: l.accrual_id,
-                                conversion_id: conversion_of.get(&l.accrual_id).copied(),
-                                amount_minor: l.amount_minor,
-                            })
+                let lines = own
+                    .into_iter()
+                    .map(|l| {
+                        let kind = match l.kind.as_str() {
+                            "commission" => ItemKind::Commission,
+                            "clawback" => ItemKind::Clawback,
+                            other => return Err(StoreError::corrupt(TABLE, other)),
+                        };
+                        Ok(StatementLine {
+                            kind,
+                            accrual_id: l.accrual_id,
+                            conversion_id: conversion_of.get(&l.accrual_id).copied(),
+                            amount_minor: l.amount_minor,
                         })
-                        .collect::<Result<_, StoreError>>()?,
-                })
+                    })
+                    .collect::<Result<_, StoreError>>()?;
+                record(h, lines)
             })
             .collect()
     }
+}
+
+/// A stored statement with `lines`.
+fn record(h: statement::Model, lines: Vec<StatementLine>) -> Result<StatementRecord, StoreError> {
+    Ok(StatementRecord {
+        id: h.id,
+        key: StatementKey {
+            period_end: h.period_end,
+            payer: PartnerId(h.payer_id),
+            payee: PartnerId(h.payee_id),
+            currency: currency(TABLE, &h.currency)?,
+        },
+        commission_minor: h.commission_minor,
+        clawback_minor: h.clawback_minor,
+        net_minor: h.net_minor,
+        created_at: h.created_at,
+        paid_at: h.paid_at,
+        paid_reference: h.paid_reference,
+        lines,
+    })
 }

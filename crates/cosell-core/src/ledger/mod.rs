@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use postings::{
-    Accrual, Position, RefundProgress, accrue, positions, refund, release, supersede,
+    Accrual, Position, RefundProgress, accrue, positions, positions_of_lines, refund, release,
+    supersede,
 };
 
 use crate::ids::PartnerId;

@@ -7,7 +7,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{EntryKind, EntryRef, JournalEntry, LedgerError, Side, State, pair};
+use super::{EntryKind, EntryRef, JournalEntry, JournalLine, LedgerError, Side, State, pair};
 use crate::ids::PartnerId;
 use crate::money::Currency;
 
@@ -107,8 +107,16 @@ impl Position {
 pub fn positions<'a>(
     entries: impl IntoIterator<Item = &'a JournalEntry>,
 ) -> BTreeMap<Uuid, Position> {
+    positions_of_lines(entries.into_iter().flat_map(|e| e.lines()))
+}
+
+/// [`positions`] from lines alone. Lines of one commission and account may come summed
+/// (a database's `SUM … GROUP BY`): a position depends only on each account's total.
+pub fn positions_of_lines<'a>(
+    lines: impl IntoIterator<Item = &'a JournalLine>,
+) -> BTreeMap<Uuid, Position> {
     let mut out: BTreeMap<Uuid, Position> = BTreeMap::new();
-    for line in entries.into_iter().flat_map(|e| e.lines()) {
+    for line in lines {
         if line.account.side != Side::Receivable {
             continue;
         }
