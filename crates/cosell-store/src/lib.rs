@@ -111,6 +111,10 @@ impl Store {
     /// page cache of 128 MiB per connection instead of 2 MiB, so the index pages of
     /// tables growing by millions of rows stay in memory instead of being read back
     /// from the operating system for nearly every row. Durability is unchanged.
+    ///
+    /// At most two SQLite connections: a bulk load uses one at a time, but the pool
+    /// opens another whenever the last one is not back yet, and each fills its own
+    /// cache (with eight, a 1M-conversion import peaked at 0.9 GiB instead of 0.7).
     pub async fn connect_for_bulk_load(url: &str) -> Result<Self, StoreError> {
         Self::open(url, Some(128 * 1024)).await
     }
@@ -134,7 +138,7 @@ impl Store {
                 }
             });
         if url.starts_with("sqlite:") {
-            options.max_connections(8);
+            options.max_connections(if cache_kib.is_some() { 2 } else { 8 });
         }
         let db = Database::connect(options).await?;
         Ok(Store {
