@@ -13,6 +13,7 @@ mod m20261123_000004_plugins;
 mod m20261123_000005_plugin_hooks;
 mod m20261123_000006_settlement_runs;
 mod m20261123_000008_customer_figures;
+mod m20261125_000009_ledger_guard;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_plugin_hooks::Migration),
             Box::new(m20261123_000006_settlement_runs::Migration),
             Box::new(m20261123_000008_customer_figures::Migration),
+            Box::new(m20261125_000009_ledger_guard::Migration),
         ]
     }
 }

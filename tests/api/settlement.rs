@@ -544,3 +544,48 @@ async fn settling_in_parts_equals_one_pass() {
         assert_eq!(settled_in_parts(part_lines).await, (whole.clone(), 0));
     }
 }
+
+/// A refund that lands while a run gathers: the run must not pay the commission as it
+/// gathered it (it would pay 4.00 while the refund reversed 2.00 of it as unsettled, and
+/// nothing would ever be clawed back). A refund of a sale the run does not pay lets it
+/// write.
+#[tokio::test]
+async fn a_refund_while_a_run_gathers_makes_it_gather_again() {
+    use cosell_core::settlement::SettlementPolicy;
+    let app = TestApp::new().await;
+    let (merchant, referrer) = merchant_and_referrer(&app).await;
+    touch(&app, &referrer, "a", "click", "c", minutes(-10)).await;
+    let credited = order("o-1", "c", minutes(-1), &[("A", 2, "20.00")]);
+    let credited = convert(&app, &merchant, credited).await;
+    let uncredited = order("o-2", "stranger", minutes(-1), &[("B", 2, "20.00")]);
+    let uncredited = convert(&app, &merchant, uncredited).await;
+    let refund_half = |sale: &serde_json::Value| {
+        let path = format!("/v1/conversions/{}/refunds", sale["id"].as_str().unwrap());
+        let app = &app;
+        let token = merchant.token.clone();
+        async move {
+            app.post(
+                &path,
+                Some(&token),
+                json!({ "lines": [{ "line": 0, "quantity": 1 }] }),
+            )
+            .await
+            .expect(StatusCode::CREATED);
+        }
+    };
+    let policy = SettlementPolicy::default();
+
+    let gathered = app.store.gather_settlement(day(30), &policy).await.unwrap();
+    refund_half(&credited).await;
+    assert_eq!(app.store.write_settlement(&gathered).await.unwrap(), None);
+
+    let gathered = app.store.gather_settlement(day(30), &policy).await.unwrap();
+    refund_half(&uncredited).await;
+    assert_eq!(
+        app.store.write_settlement(&gathered).await.unwrap(),
+        Some(1)
+    );
+    // What it paid is what the refund left: 2.00 of the 4.00.
+    let run = settle(&app, 30).await;
+    assert_eq!(nets(&run), vec![(referrer.id.clone(), "2.00".to_owned())]);
+}

@@ -11,6 +11,7 @@ mod money;
 mod attribution;
 mod bulk;
 mod journal;
+mod ledger_guard;
 
 pub mod api_keys;
 pub mod baskets;

@@ -1,19 +1,21 @@
 //! Refunds: whole or per line, never more than was sold. Each credited commission of the
 //! current attribution is reversed in proportion (pending or payable) or clawed back
-//! (settled) by `cosell_core::ledger::refund`, in the refund's own transaction.
+//! (settled) by `cosell_core::ledger::refund`, in the refund's own transaction, which
+//! takes its turn on the ledger guard before reading the positions.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use cosell_core::ValidationErrors;
-use cosell_core::ledger::{RefundProgress, positions, refund};
+use cosell_core::ledger::{RefundProgress, refund};
 use sea_orm::{ActiveValue::Set, EntityTrait, QueryFilter, TransactionTrait};
 use uuid::Uuid;
 
 use crate::attribution::accrual_of;
 use crate::conversions::{MAX_CLOCK_SKEW, current_result, find};
 use crate::entities::{attribution_credit, conversion_line, refund as refund_row, refund_line};
-use crate::journal::{insert_all, insert_entries, is_unique_violation};
+use crate::journal::{insert_all, insert_entries, is_unique_violation, positions_of};
+use crate::ledger_guard;
 use crate::{Store, StoreError, Tenant};
 
 /// A refund as the merchant asks for it.
@@ -123,8 +125,11 @@ impl Store {
             .all(self.db())
             .await?;
         let ids: Vec<Uuid> = credits.iter().map(|c| c.id).collect();
-        let journal = Store::journal_of(self.db(), &ids).await?;
-        let held = positions(&journal);
+        let txn = self.db().begin().await?;
+        // Whether a commission is reversed or clawed back depends on whether a settlement
+        // run paid it: read its position only once no run is writing (see `ledger_guard`).
+        let ledger_version = ledger_guard::refund_turn(&txn).await?;
+        let held = positions_of(&txn, &ids, None).await?;
         let mut entries = Vec::new();
         for credit in &credits {
             let accrual = accrual_of(credit)?;
@@ -143,13 +148,13 @@ impl Store {
                     .map_err(|e| StoreError::conflict("ledger", e.to_string()))?,
             );
         }
-        let txn = self.db().begin().await?;
         refund_row::Entity::insert(refund_row::ActiveModel {
             id: Set(id),
             conversion_id: Set(conversion_id),
             amount_minor: Set(amount),
             refunded_before_minor: Set(before),
             occurred_at: Set(new.occurred_at),
+            ledger_version: Set(Some(ledger_version)),
         })
         .exec_without_returning(&txn)
         .await

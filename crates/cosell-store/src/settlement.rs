@@ -24,11 +24,14 @@ use uuid::Uuid;
 
 use crate::attribution::accrual_of;
 use crate::entities::{
-    attribution_credit, journal_entry, settlement_run, statement, statement_line,
+    attribution_credit, journal_entry, refund as refund_row, settlement_run, statement,
+    statement_line,
 };
 use crate::journal::{
-    IN_CHUNK, insert_all, insert_entry_parts, is_unique_violation, kind_str, positions_of,
+    IN_CHUNK, insert_all, insert_entries, insert_entry_parts, is_unique_violation, kind_str,
+    positions_of,
 };
+use crate::ledger_guard;
 use crate::money::currency;
 use crate::{Store, StoreError, Tenant};
 
@@ -91,11 +94,55 @@ pub struct SettlementOutcome {
     pub carried_forward: Vec<CarriedForward>,
 }
 
-/// One attempt at a run; `created` is `None` when another run finished first.
-struct Attempt {
-    released: usize,
-    created: Option<usize>,
-    carried_forward: Vec<CarriedForward>,
+/// A run's statements, gathered and grouped but not yet written
+/// ([`Store::gather_settlement`], then [`Store::write_settlement`]).
+#[derive(Debug)]
+pub struct GatheredRun {
+    /// The number this run will take, unless another run takes it first.
+    seq: i64,
+    as_of: NaiveDate,
+    /// The ledger guard's version before the run released and gathered anything: a
+    /// refund with a later version came while the run gathered.
+    ledger_version: i64,
+    /// Commissions this attempt moved from pending to payable.
+    pub released: usize,
+    statements: Vec<Statement>,
+    pub carried_forward: Vec<CarriedForward>,
+}
+
+/// Whether a refund recorded after ledger version `since` touched a commission that
+/// `statements` pay or claw back.
+async fn refunded_since<C: ConnectionTrait>(
+    txn: &C,
+    since: i64,
+    statements: &[Statement],
+) -> Result<bool, StoreError> {
+    let conversions: Vec<Uuid> = refund_row::Entity::find()
+        .select_only()
+        .column(refund_row::Column::ConversionId)
+        .filter(refund_row::COLUMN.ledger_version.gt(since))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    let mut touched = BTreeSet::new();
+    for chunk in conversions.chunks(IN_CHUNK) {
+        let ids: Vec<Uuid> = attribution_credit::Entity::find()
+            .select_only()
+            .column(attribution_credit::Column::Id)
+            .filter(
+                attribution_credit::COLUMN
+                    .conversion_id
+                    .is_in(chunk.iter().copied()),
+            )
+            .into_tuple()
+            .all(txn)
+            .await?;
+        touched.extend(ids);
+    }
+    Ok(statements
+        .iter()
+        .flat_map(|s| &s.lines)
+        .any(|line| touched.contains(&line.accrual_id)))
 }
 
 /// The last instant of `date` (UTC): a run as of a date includes the whole day.
@@ -239,31 +286,35 @@ impl Store {
     ) -> Result<RunSummary, StoreError> {
         let mut released = 0;
         for _ in 0..ATTEMPTS {
-            let attempt = self.try_settlement(as_of, policy).await?;
-            released += attempt.released;
-            if let Some(created) = attempt.created {
+            let run = self.gather_settlement(as_of, policy).await?;
+            released += run.released;
+            if let Some(created) = self.write_settlement(&run).await? {
                 return Ok(RunSummary {
                     period_end: as_of,
                     released,
                     created,
-                    carried_forward: attempt.carried_forward,
+                    carried_forward: run.carried_forward,
                 });
             }
         }
         Err(StoreError::conflict(
             "settlement_busy",
-            "other settlement runs kept finishing while this one ran; run it again",
+            "other settlement runs, or refunds of the commissions it was paying, kept \
+             coming while this one ran; run it again",
         ))
     }
 
-    /// One attempt at a run: reads the latest run's number, releases what is due,
-    /// gathers the open items and writes the statements under the next number.
-    async fn try_settlement(
+    /// The first half of a run: reads the latest run's number and the ledger guard's
+    /// version, releases what is due, gathers the open items and groups them into
+    /// statements. Nothing of the statements is written: [`Store::write_settlement`].
+    pub async fn gather_settlement(
         &self,
         as_of: NaiveDate,
         policy: &SettlementPolicy,
-    ) -> Result<Attempt, StoreError> {
-        // Read before the items: a run that finishes after this read takes our number.
+    ) -> Result<GatheredRun, StoreError> {
+        // Read before the items: a run that finishes after this read takes our number,
+        // and a refund recorded after it has a later version.
+        let ledger_version = ledger_guard::version(self.db()).await?;
         let latest = settlement_run::Entity::find()
             .order_by_desc(settlement_run::COLUMN.seq)
             .one(self.db())
@@ -286,12 +337,22 @@ impl Store {
             .map_err(|e| StoreError::conflict("ledger", e.to_string()))?;
         // The statements hold the items now; a large run should not keep both.
         drop(items);
-        let created = self.write_run(seq, as_of, &run.statements).await?;
-        Ok(Attempt {
+        Ok(GatheredRun {
+            seq,
+            as_of,
+            ledger_version,
             released,
-            created,
+            statements: run.statements,
             carried_forward: run.carried_forward,
         })
+    }
+
+    /// The second half of a run: writes `run`'s statements, or nothing (`None`) when
+    /// another run took its number first or a refund recorded since it gathered touched
+    /// a commission it pays (the refund may have reversed part of it). Either way the
+    /// run must gather again.
+    pub async fn write_settlement(&self, run: &GatheredRun) -> Result<Option<usize>, StoreError> {
+        self.write_run(run).await
     }
 
     /// Posts the release of every commission whose hold ended by `at`; returns how many
@@ -309,7 +370,11 @@ impl Store {
             let Some(last) = page.last() else { break };
             after = Some(last.id);
             let ids: Vec<Uuid> = page.iter().map(|c| c.id).collect();
-            let held = positions_of(self.db(), &ids, None).await?;
+            // Read and post on one turn of the ledger guard: a refund committed between
+            // the two would reverse pending commission this entry also releases.
+            let txn = self.db().begin().await?;
+            ledger_guard::settlement_turn(&txn).await?;
+            let held = positions_of(&txn, &ids, None).await?;
             let mut entries = Vec::new();
             for credit in &page {
                 let accrual = accrual_of(credit)?;
@@ -321,7 +386,19 @@ impl Store {
                     );
                 }
             }
-            released += self.post(&entries).await?;
+            // Another run's release of the same commission would have come first and
+            // left nothing pending; `post` skips any that slipped past all the same.
+            match insert_entries(&txn, &entries).await {
+                Ok(()) => {
+                    txn.commit().await?;
+                    released += entries.len();
+                }
+                Err(StoreError::Db(e)) if is_unique_violation(&e) => {
+                    txn.rollback().await?;
+                    released += self.post(&entries).await?;
+                }
+                Err(e) => return Err(e),
+            }
         }
         Ok(released)
     }
@@ -365,13 +442,18 @@ impl Store {
     /// statement and commission-line keys, should anything slip past it). `None`: another
     /// run got there first, nothing was written. Groups whose statement a run of the same
     /// period wrote already are skipped; their items stay open for the next period.
-    async fn write_run(
-        &self,
-        seq: i64,
-        as_of: NaiveDate,
-        statements: &[Statement],
-    ) -> Result<Option<usize>, StoreError> {
+    async fn write_run(&self, run: &GatheredRun) -> Result<Option<usize>, StoreError> {
+        let (seq, as_of, statements) = (run.seq, run.as_of, &run.statements);
         let txn = self.db().begin().await?;
+        // The turn first: no refund commits from here to our commit, and those that did
+        // since the run gathered are visible now.
+        let version = ledger_guard::settlement_turn(&txn).await?;
+        if version != run.ledger_version
+            && refunded_since(&txn, run.ledger_version, statements).await?
+        {
+            txn.rollback().await?;
+            return Ok(None);
+        }
         let written = async {
             settlement_run::Entity::insert(settlement_run::ActiveModel {
                 seq: Set(seq),

@@ -12,6 +12,8 @@ pub struct Model {
     pub amount_minor: i64,
     pub refunded_before_minor: i64,
     pub occurred_at: DateTimeUtc,
+    /// The ledger guard's version this refund took (`NULL` before the guard existed).
+    pub ledger_version: Option<i64>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

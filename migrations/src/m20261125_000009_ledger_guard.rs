@@ -1,0 +1,64 @@
+//! The ledger guard: one row that every refund and every write of settlement (releases,
+//! statements) updates first in its transaction, so they take turns.
+//!
+//! A refund decides from the commission's position whether it reverses the commission or
+//! claws it back, and a settlement run pays what its gathered positions say. Both read
+//! before they write; without a turn each, a refund could reverse a commission that a
+//! run was paying at that moment (the partner is paid in full and owes nothing back).
+//! The guard's row lock (PostgreSQL) or write lock (SQLite) makes the second wait for the
+//! first to commit and then read what it wrote.
+//!
+//! - `ledger_guard`: the one row (`id` 1) and `version`, which each refund bumps.
+//! - `refunds.ledger_version`: the version its refund took, so a run can ask which
+//!   refunds came after it gathered (`NULL` for refunds recorded before this migration).
+
+use sea_orm_migration::{prelude::*, schema::*};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table("ledger_guard")
+                    .col(integer("id").primary_key())
+                    .col(big_integer("version"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .exec_stmt(
+                Query::insert()
+                    .into_table("ledger_guard")
+                    .columns(["id", "version"])
+                    .values_panic([1.into(), 0i64.into()])
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("refunds")
+                    .add_column(big_integer_null("ledger_version"))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("refunds")
+                    .drop_column("ledger_version")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .drop_table(Table::drop().table("ledger_guard").to_owned())
+            .await
+    }
+}
