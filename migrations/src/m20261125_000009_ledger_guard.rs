@@ -1,21 +1,27 @@
 //! The ledger guard: one row that every refund and every write of settlement (releases,
 //! statements) updates first in its transaction, so they take turns.
 //!
-//! A refund decides from the commission's position whether it reverses the commission or
-//! claws it back, and a settlement run pays what its gathered positions say. Both read
-//! before they write; without a turn each, a refund could reverse a commission that a
-//! run was paying at that moment (the partner is paid in full and owes nothing back).
+//! A refund (or a re-attribution) decides from the commission's position whether it
+//! reverses the commission or claws it back, and a settlement run pays what its gathered
+//! positions say. Both read before they write; without a turn each, a refund could reverse
+//! a commission that a run was paying at that moment (the partner is paid in full and
+//! owes nothing back).
 //! The guard's row lock (PostgreSQL) or write lock (SQLite) makes the second wait for the
 //! first to commit and then read what it wrote.
 //!
-//! - `ledger_guard`: the one row (`id` 1) and `version`, which each refund bumps.
-//! - `refunds.ledger_version`: the version its refund took, so a run can ask which
-//!   refunds came after it gathered (`NULL` for refunds recorded before this migration).
+//! - `ledger_guard`: the one row (`id` 1) and `version`, which each refund and each
+//!   re-attributed conversion bumps.
+//! - `refunds.ledger_version`, `attribution_results.ledger_version`: the version the refund
+//!   or the re-attribution that made the result took, so a run can ask which came after it
+//!   gathered (`NULL` before this migration, and for a conversion's first result).
 
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
+
+/// Tables whose rows record the guard version of the change that wrote them.
+const VERSIONED: [&str; 2] = ["refunds", "attribution_results"];
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -38,25 +44,30 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table("refunds")
-                    .add_column(big_integer_null("ledger_version"))
-                    .to_owned(),
-            )
-            .await
+        for table in VERSIONED {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(table)
+                        .add_column(big_integer_null("ledger_version"))
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table("refunds")
-                    .drop_column("ledger_version")
-                    .to_owned(),
-            )
-            .await?;
+        for table in VERSIONED {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(table)
+                        .drop_column("ledger_version")
+                        .to_owned(),
+                )
+                .await?;
+        }
         manager
             .drop_table(Table::drop().table("ledger_guard").to_owned())
             .await

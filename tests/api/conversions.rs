@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 use serde_json::json;
 
-use crate::sales::{convert, exclusions, merchant_and_referrer, minutes, order, set_model, touch};
+use crate::sales::{convert, exclusions, merchant_and_referrer, minutes, order, touch};
 use crate::support::TestApp;
 
 #[tokio::test]
@@ -197,11 +197,7 @@ async fn other_tenants_cannot_reach_a_conversion() {
 #[tokio::test]
 async fn reattribution_keeps_the_old_result_and_moves_the_commission() {
     let app = TestApp::new().await;
-    let (merchant, first) = merchant_and_referrer(&app).await;
-    let second = app.partner("news").await;
-    app.partnership(&merchant, &second).await;
-    touch(&app, &first, "a", "click", "cust", minutes(-30)).await;
-    touch(&app, &second, "b", "click", "cust", minutes(-20)).await;
+    let (merchant, first, second) = crate::sales::two_referrers_touched(&app, "cust").await;
     let sale = convert(
         &app,
         &merchant,
@@ -210,16 +206,8 @@ async fn reattribution_keeps_the_old_result_and_moves_the_commission() {
     .await;
     assert_eq!(sale["model"], "last_touch");
     assert_eq!(sale["credits"][0]["partner_id"], second.id.as_str());
-    set_model(&app, &merchant, "first_touch").await;
-    let done = app
-        .post(
-            "/v1/conversions/reattribute",
-            Some(&merchant.token),
-            json!({ "from": minutes(-60), "to": minutes(1) }),
-        )
-        .await
-        .expect(StatusCode::OK);
-    assert_eq!(done.body["reattributed"], 1);
+    let done = crate::sales::reattribute_last_hour(&app, &merchant, "first_touch").await;
+    assert_eq!(done["reattributed"], 1);
     let id = sale["id"].as_str().unwrap();
     let now = app
         .get(&format!("/v1/conversions/{id}"), Some(&merchant.token))

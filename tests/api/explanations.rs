@@ -147,11 +147,7 @@ async fn each_role_sees_what_it_may_of_an_attribution() {
 #[tokio::test]
 async fn a_referrer_a_reattribution_uncredited_still_sees_why() {
     let app = TestApp::new().await;
-    let (merchant, blog) = merchant_and_referrer(&app).await;
-    let news = app.partner("news").await;
-    app.partnership(&merchant, &news).await;
-    touch(&app, &blog, "b", "click", "cust", minutes(-30)).await;
-    touch(&app, &news, "n", "click", "cust", minutes(-20)).await;
+    let (merchant, blog, news) = crate::sales::two_referrers_touched(&app, "cust").await;
     set_model(&app, &merchant, "first_touch").await;
     let sale = convert(
         &app,
@@ -168,14 +164,7 @@ async fn a_referrer_a_reattribution_uncredited_still_sees_why() {
     .await
     .expect_problem(StatusCode::NOT_FOUND, "not_found");
 
-    set_model(&app, &merchant, "last_touch").await;
-    app.post(
-        "/v1/conversions/reattribute",
-        Some(&merchant.token),
-        json!({ "from": minutes(-60), "to": minutes(1) }),
-    )
-    .await
-    .expect(StatusCode::OK);
+    crate::sales::reattribute_last_hour(&app, &merchant, "last_touch").await;
     // Blog lost the credit but was credited before: it sees both results, its touch
     // weighing 0 in the current one and everything in the old one.
     let mine = explain(&app, &blog.token, id).await;

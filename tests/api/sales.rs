@@ -15,6 +15,20 @@ pub async fn merchant_and_referrer(app: &TestApp) -> (TestPartner, TestPartner) 
     (merchant, referrer)
 }
 
+/// A merchant and two referrers it pays 10% (`blog`, then `news`), each with a click for
+/// `customer`: `blog` 30 minutes ago, `news` 20 minutes ago.
+pub async fn two_referrers_touched(
+    app: &TestApp,
+    customer: &str,
+) -> (TestPartner, TestPartner, TestPartner) {
+    let (merchant, first) = merchant_and_referrer(app).await;
+    let second = app.partner("news").await;
+    app.partnership(&merchant, &second).await;
+    touch(app, &first, "first", "click", customer, minutes(-30)).await;
+    touch(app, &second, "second", "click", customer, minutes(-20)).await;
+    (merchant, first, second)
+}
+
 /// `referrer`'s new tracking link to `merchant`'s `destination`, with `extra` fields
 /// (`label`, `offer_id`) merged into the request.
 pub async fn create_link(
@@ -118,6 +132,20 @@ pub async fn set_model(app: &TestApp, merchant: &TestPartner, model: &str) {
     )
     .await
     .expect(StatusCode::OK);
+}
+
+/// `merchant` switches its default model to `model` and re-attributes the last hour's
+/// conversions; returns the answer (`reattributed`: how many).
+pub async fn reattribute_last_hour(app: &TestApp, merchant: &TestPartner, model: &str) -> Value {
+    set_model(app, merchant, model).await;
+    app.post(
+        "/v1/conversions/reattribute",
+        Some(&merchant.token),
+        json!({ "from": minutes(-60), "to": minutes(1) }),
+    )
+    .await
+    .expect(StatusCode::OK)
+    .body
 }
 
 /// A settlement run as of `days` from today.

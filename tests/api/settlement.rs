@@ -589,3 +589,22 @@ async fn a_refund_while_a_run_gathers_makes_it_gather_again() {
     let run = settle(&app, 30).await;
     assert_eq!(nets(&run), vec![(referrer.id.clone(), "2.00".to_owned())]);
 }
+
+/// A re-attribution that lands while a run gathers withdraws the commission the run was
+/// about to pay: the run gathers again and pays the new credit instead.
+#[tokio::test]
+async fn a_reattribution_while_a_run_gathers_makes_it_gather_again() {
+    use cosell_core::settlement::SettlementPolicy;
+    let app = TestApp::new().await;
+    let (merchant, first, _) = crate::sales::two_referrers_touched(&app, "c").await;
+    let sale = order("o-1", "c", minutes(-1), &[("A", 1, "90.00")]);
+    convert(&app, &merchant, sale).await;
+    let policy = SettlementPolicy::default();
+
+    // Gathered under last touch: 9.00 for `second`.
+    let gathered = app.store.gather_settlement(day(30), &policy).await.unwrap();
+    crate::sales::reattribute_last_hour(&app, &merchant, "first_touch").await;
+    assert_eq!(app.store.write_settlement(&gathered).await.unwrap(), None);
+    let run = settle(&app, 30).await;
+    assert_eq!(nets(&run), vec![(first.id.clone(), "9.00".to_owned())]);
+}

@@ -491,6 +491,7 @@ pub(crate) async fn attribute_sale(
         created_at: Set(Utc::now()),
         plugin_id: Set(plugin_id),
         plugin_fallback: Set(plugin_fallback),
+        ledger_version: Set(None),
     });
     Ok((result_id, out))
 }

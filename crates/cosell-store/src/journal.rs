@@ -2,7 +2,7 @@
 //! retry, lines per account and accrual, and entries rebuilt through `JournalEntry::new`
 //! so an unbalanced entry can never be read back as valid.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use cosell_core::ledger::{
@@ -42,21 +42,6 @@ pub(crate) fn kind_str(kind: EntryKind) -> &'static str {
     }
 }
 
-fn parse_kind(s: &str) -> Result<EntryKind, StoreError> {
-    use EntryKind::*;
-    [
-        Accrual,
-        Release,
-        Reversal,
-        Clawback,
-        Settlement,
-        Supersession,
-    ]
-    .into_iter()
-    .find(|k| kind_str(*k) == s)
-    .ok_or_else(|| StoreError::corrupt(TABLE, format!("kind {s}")))
-}
-
 pub(crate) fn state_str(state: State) -> &'static str {
     match state {
         State::Pending => "pending",
@@ -78,14 +63,6 @@ fn side_str(side: Side) -> &'static str {
     match side {
         Side::Receivable => "receivable",
         Side::Payable => "payable",
-    }
-}
-
-fn parse_side(s: &str) -> Result<Side, StoreError> {
-    match s {
-        "receivable" => Ok(Side::Receivable),
-        "payable" => Ok(Side::Payable),
-        other => Err(StoreError::corrupt(TABLE, format!("side {other}"))),
     }
 }
 
@@ -202,8 +179,8 @@ struct SummedLine {
 }
 
 /// The positions of `accruals` from their receivable lines dated up to `upto` (all of
-/// them when `None`), summed per account by the database: what
-/// `positions(&journal_of(…))` gives without reading every line and entry back.
+/// them when `None`), summed per account by the database: what `ledger::positions` gives
+/// over the commissions' whole entries, without reading every line and entry back.
 pub(crate) async fn positions_of<C: ConnectionTrait>(
     db: &C,
     accruals: &[Uuid],
@@ -293,74 +270,5 @@ impl Store {
             txn.commit().await?;
         }
         Ok(posted)
-    }
-
-    /// Every entry touching the `accruals`, with only those accruals' lines (each
-    /// commission's lines balance on their own, so the part of a settlement entry is
-    /// still a valid entry), in posting order.
-    pub(crate) async fn journal_of<C: ConnectionTrait>(
-        db: &C,
-        accruals: &[Uuid],
-    ) -> Result<Vec<JournalEntry>, StoreError> {
-        let mut lines: BTreeMap<Uuid, Vec<journal_line::Model>> = BTreeMap::new();
-        for chunk in accruals.chunks(IN_CHUNK) {
-            for l in journal_line::Entity::find()
-                .filter(journal_line::COLUMN.accrual_id.is_in(chunk.iter().copied()))
-                .all(db)
-                .await?
-            {
-                lines.entry(l.entry_id).or_default().push(l);
-            }
-        }
-        let ids: Vec<Uuid> = lines.keys().copied().collect();
-        let mut heads = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(IN_CHUNK) {
-            heads.extend(
-                journal_entry::Entity::find()
-                    .filter(journal_entry::COLUMN.id.is_in(chunk.iter().copied()))
-                    .all(db)
-                    .await?,
-            );
-        }
-        heads.sort_by_key(|h| (h.occurred_at, h.id));
-        let currencies: BTreeSet<String> = lines
-            .values()
-            .flatten()
-            .map(|l| l.currency.clone())
-            .collect();
-        let currencies: BTreeMap<String, cosell_core::Currency> = currencies
-            .into_iter()
-            .map(|c| currency(TABLE, &c).map(|cur| (c, cur)))
-            .collect::<Result<_, _>>()?;
-        heads
-            .into_iter()
-            .map(|h| {
-                let mut own = lines.remove(&h.id).unwrap_or_default();
-                own.sort_by_key(|l| l.line_no);
-                let lines = own
-                    .into_iter()
-                    .map(|l| {
-                        Ok(JournalLine {
-                            account: Account {
-                                side: parse_side(&l.side)?,
-                                state: parse_state(&l.state)?,
-                                owner: l.owner_id.into(),
-                                counterparty: l.counterparty_id.into(),
-                            },
-                            currency: currencies
-                                .get(&l.currency)
-                                .copied()
-                                .ok_or_else(|| StoreError::corrupt(TABLE, &l.currency))?,
-                            accrual_id: l.accrual_id,
-                            amount_minor: l.amount_minor,
-                        })
-                    })
-                    .collect::<Result<Vec<_>, StoreError>>()?;
-                let reference: EntryRef = serde_json::from_str(&h.reference)
-                    .map_err(|e| StoreError::corrupt(TABLE, e))?;
-                JournalEntry::new(parse_kind(&h.kind)?, reference, h.occurred_at, lines)
-                    .map_err(|e| StoreError::corrupt(TABLE, e))
-            })
-            .collect()
     }
 }

@@ -1,19 +1,21 @@
 //! Turns on the ledger (migration `m20261125_000009_ledger_guard`, which says why): a
-//! refund and each write of settlement update the guard's one row first in their
-//! transaction, so one waits for the other to commit and then reads what it wrote.
+//! refund, a re-attributed conversion and each write of settlement update the guard's one
+//! row first in their transaction, so one waits for the other to commit and then reads
+//! what it wrote.
 
 use sea_orm::{ConnectionTrait, Statement};
 
 use crate::StoreError;
 
-/// A refund's turn: waits for any settlement write or other refund in progress, and
-/// returns the new version, which the refund records.
-pub(crate) async fn refund_turn<C: ConnectionTrait>(txn: &C) -> Result<i64, StoreError> {
+/// The turn of a change to commissions a run may be paying (a refund, a re-attributed
+/// conversion): waits for any settlement write or other change in progress, and returns
+/// the new version, which the change records with its rows.
+pub(crate) async fn change_turn<C: ConnectionTrait>(txn: &C) -> Result<i64, StoreError> {
     take(txn, "version + 1").await
 }
 
-/// A settlement write's turn: waits for any refund in progress; returns the version, so
-/// the run can tell which refunds came after it gathered.
+/// A settlement write's turn: waits for any change in progress; returns the version, so
+/// the run can tell which changes came after it gathered.
 pub(crate) async fn settlement_turn<C: ConnectionTrait>(txn: &C) -> Result<i64, StoreError> {
     take(txn, "version").await
 }

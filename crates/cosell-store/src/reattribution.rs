@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use cosell_core::PartnerId;
 use cosell_core::attribution::Conversion;
 use cosell_core::commission::SaleLine;
-use cosell_core::ledger::{positions, supersede};
+use cosell_core::ledger::supersede;
 use cosell_core::metrics::Period;
 use sea_orm::{ActiveValue::Set, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
 use uuid::Uuid;
@@ -18,7 +18,8 @@ use crate::attribution::{
 };
 use crate::conversions::{current_result, refunded};
 use crate::entities::{attribution_credit, attribution_result, conversion, conversion_line};
-use crate::journal::{insert_all, insert_entries};
+use crate::journal::{insert_all, insert_entries, positions_of};
+use crate::ledger_guard;
 use crate::money::currency;
 use crate::{Store, StoreError};
 
@@ -114,7 +115,14 @@ impl Store {
             let (new_id, mut fresh): (Uuid, Attributed) =
                 attribute_sale(self.hooks(), &terms, sale, touches, base, &mut revenue).await?;
             let ids: Vec<Uuid> = credits.iter().map(|c| c.id).collect();
-            let held = positions(&Store::journal_of(self.db(), &ids).await?);
+            let txn = self.db().begin().await?;
+            // As a refund: read what the old commissions hold once no settlement run is
+            // writing, so what a run just paid is clawed back, not withdrawn as unpaid.
+            let version = ledger_guard::change_turn(&txn).await?;
+            for result in &mut fresh.results {
+                result.ledger_version = Set(Some(version));
+            }
+            let held = positions_of(&txn, &ids, None).await?;
             for credit in &credits {
                 if let Some(p) = held.get(&credit.id) {
                     fresh.entries.extend(
@@ -123,7 +131,6 @@ impl Store {
                     );
                 }
             }
-            let txn = self.db().begin().await?;
             insert_all(&txn, fresh.results).await?;
             insert_all(&txn, fresh.credits).await?;
             insert_entries(&txn, &fresh.entries).await?;

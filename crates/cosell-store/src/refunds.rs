@@ -128,7 +128,7 @@ impl Store {
         let txn = self.db().begin().await?;
         // Whether a commission is reversed or clawed back depends on whether a settlement
         // run paid it: read its position only once no run is writing (see `ledger_guard`).
-        let ledger_version = ledger_guard::refund_turn(&txn).await?;
+        let ledger_version = ledger_guard::change_turn(&txn).await?;
         let held = positions_of(&txn, &ids, None).await?;
         let mut entries = Vec::new();
         for credit in &credits {

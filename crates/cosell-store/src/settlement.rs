@@ -24,8 +24,8 @@ use uuid::Uuid;
 
 use crate::attribution::accrual_of;
 use crate::entities::{
-    attribution_credit, journal_entry, refund as refund_row, settlement_run, statement,
-    statement_line,
+    attribution_credit, attribution_result, journal_entry, refund as refund_row, settlement_run,
+    statement, statement_line,
 };
 use crate::journal::{
     IN_CHUNK, insert_all, insert_entries, insert_entry_parts, is_unique_violation, kind_str,
@@ -102,7 +102,7 @@ pub struct GatheredRun {
     seq: i64,
     as_of: NaiveDate,
     /// The ledger guard's version before the run released and gathered anything: a
-    /// refund with a later version came while the run gathered.
+    /// refund or re-attribution with a later version came while the run gathered.
     ledger_version: i64,
     /// Commissions this attempt moved from pending to payable.
     pub released: usize,
@@ -110,20 +110,29 @@ pub struct GatheredRun {
     pub carried_forward: Vec<CarriedForward>,
 }
 
-/// Whether a refund recorded after ledger version `since` touched a commission that
-/// `statements` pay or claw back.
-async fn refunded_since<C: ConnectionTrait>(
+/// Whether a refund or re-attribution recorded after ledger version `since` touched a
+/// commission that `statements` pay or claw back.
+async fn changed_since<C: ConnectionTrait>(
     txn: &C,
     since: i64,
     statements: &[Statement],
 ) -> Result<bool, StoreError> {
-    let conversions: Vec<Uuid> = refund_row::Entity::find()
+    let mut conversions: Vec<Uuid> = refund_row::Entity::find()
         .select_only()
         .column(refund_row::Column::ConversionId)
         .filter(refund_row::COLUMN.ledger_version.gt(since))
         .into_tuple()
         .all(txn)
         .await?;
+    conversions.extend(
+        attribution_result::Entity::find()
+            .select_only()
+            .column(attribution_result::Column::ConversionId)
+            .filter(attribution_result::COLUMN.ledger_version.gt(since))
+            .into_tuple::<Uuid>()
+            .all(txn)
+            .await?,
+    );
     let mut touched = BTreeSet::new();
     for chunk in conversions.chunks(IN_CHUNK) {
         let ids: Vec<Uuid> = attribution_credit::Entity::find()
@@ -313,7 +322,7 @@ impl Store {
         policy: &SettlementPolicy,
     ) -> Result<GatheredRun, StoreError> {
         // Read before the items: a run that finishes after this read takes our number,
-        // and a refund recorded after it has a later version.
+        // and a refund or re-attribution recorded after it has a later version.
         let ledger_version = ledger_guard::version(self.db()).await?;
         let latest = settlement_run::Entity::find()
             .order_by_desc(settlement_run::COLUMN.seq)
@@ -348,9 +357,9 @@ impl Store {
     }
 
     /// The second half of a run: writes `run`'s statements, or nothing (`None`) when
-    /// another run took its number first or a refund recorded since it gathered touched
-    /// a commission it pays (the refund may have reversed part of it). Either way the
-    /// run must gather again.
+    /// another run took its number first or a refund or re-attribution recorded since it
+    /// gathered touched a commission it pays (it may have withdrawn part of it). Either
+    /// way the run must gather again.
     pub async fn write_settlement(&self, run: &GatheredRun) -> Result<Option<usize>, StoreError> {
         self.write_run(run).await
     }
@@ -445,11 +454,11 @@ impl Store {
     async fn write_run(&self, run: &GatheredRun) -> Result<Option<usize>, StoreError> {
         let (seq, as_of, statements) = (run.seq, run.as_of, &run.statements);
         let txn = self.db().begin().await?;
-        // The turn first: no refund commits from here to our commit, and those that did
-        // since the run gathered are visible now.
+        // The turn first: no refund or re-attribution commits from here to our commit, and
+        // those that did since the run gathered are visible now.
         let version = ledger_guard::settlement_turn(&txn).await?;
         if version != run.ledger_version
-            && refunded_since(&txn, run.ledger_version, statements).await?
+            && changed_since(&txn, run.ledger_version, statements).await?
         {
             txn.rollback().await?;
             return Ok(None);

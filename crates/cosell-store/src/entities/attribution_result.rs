@@ -18,6 +18,9 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub plugin_id: Option<String>,
     pub plugin_fallback: Option<String>,
+    /// The ledger guard's version the re-attribution that made this result took
+    /// (`NULL` for a conversion's first result).
+    pub ledger_version: Option<i64>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}
