@@ -20,8 +20,14 @@ use sea_orm_migration::{prelude::*, schema::*};
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-/// Tables whose rows record the guard version of the change that wrote them.
-const VERSIONED: [&str; 2] = ["refunds", "attribution_results"];
+/// `ledger_version` on the tables whose rows record the guard version of the change that
+/// wrote them.
+fn versioned_columns() -> Vec<(&'static str, ColumnDef)> {
+    ["refunds", "attribution_results"]
+        .into_iter()
+        .map(|table| (table, big_integer_null("ledger_version")))
+        .collect()
+}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -44,30 +50,11 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        for table in VERSIONED {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(table)
-                        .add_column(big_integer_null("ledger_version"))
-                        .to_owned(),
-                )
-                .await?;
-        }
-        Ok(())
+        crate::columns::add(manager, versioned_columns()).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in VERSIONED {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(table)
-                        .drop_column("ledger_version")
-                        .to_owned(),
-                )
-                .await?;
-        }
+        crate::columns::drop(manager, versioned_columns()).await?;
         manager
             .drop_table(Table::drop().table("ledger_guard").to_owned())
             .await
