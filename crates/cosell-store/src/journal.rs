@@ -1,6 +1,6 @@
 //! The journal as stored: entries keyed by (kind, reference) so every posting is safe to
-//! retry, lines per account and accrual, and entries rebuilt through `JournalEntry::new`
-//! so an unbalanced entry can never be read back as valid.
+//! retry, lines per account and accrual, and commissions' positions summed from those
+//! lines by the database and folded by `cosell_core::ledger`.
 
 use std::collections::BTreeMap;
 
@@ -9,16 +9,16 @@ use cosell_core::ledger::{
     Account, EntryKind, EntryRef, JournalEntry, JournalLine, Position, Side, State,
     positions_of_lines,
 };
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, ExprTrait, FromQueryResult, QueryFilter,
-    QuerySelect, SqlErr, TransactionTrait,
+    QuerySelect, SqlErr,
 };
 use uuid::Uuid;
 
+use crate::StoreError;
 use crate::entities::{journal_entry, journal_line};
 use crate::money::currency;
-use crate::{Store, StoreError};
 
 const TABLE: &str = "journal_entries";
 
@@ -229,46 +229,4 @@ pub(crate) async fn positions_of<C: ConnectionTrait>(
         }
     }
     Ok(positions_of_lines(&lines))
-}
-
-impl Store {
-    /// Posts `entries`, skipping those already posted (same kind and reference): all in
-    /// one transaction, or, when a concurrent poster got there first, one by one.
-    /// Returns how many were new.
-    pub(crate) async fn post(&self, entries: &[JournalEntry]) -> Result<usize, StoreError> {
-        if entries.is_empty() {
-            return Ok(0);
-        }
-        let txn = self.db().begin().await?;
-        match insert_entries(&txn, entries).await {
-            Ok(()) => {
-                txn.commit().await?;
-                return Ok(entries.len());
-            }
-            Err(StoreError::Db(e)) if is_unique_violation(&e) => txn.rollback().await?,
-            Err(e) => return Err(e),
-        }
-        let mut posted = 0;
-        for e in entries {
-            let (heads, lines) = rows(std::slice::from_ref(e))?;
-            let txn = self.db().begin().await?;
-            let inserted = journal_entry::Entity::insert_many(heads)
-                .on_conflict(
-                    OnConflict::columns([
-                        journal_entry::Column::Kind,
-                        journal_entry::Column::Reference,
-                    ])
-                    .do_nothing()
-                    .to_owned(),
-                )
-                .exec_without_returning(&txn)
-                .await?;
-            if inserted == 1 {
-                insert_all(&txn, lines).await?;
-                posted += 1;
-            }
-            txn.commit().await?;
-        }
-        Ok(posted)
-    }
 }

@@ -18,7 +18,7 @@ use cosell_core::settlement::{
 use sea_orm::sea_query::{Expr, Query, SimpleExpr};
 use sea_orm::{
     ActiveValue::Set, Condition, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    QuerySelect, Select, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -154,6 +154,21 @@ async fn changed_since<C: ConnectionTrait>(
         .any(|line| touched.contains(&line.accrual_id)))
 }
 
+/// The next `PAGE` credits matching `condition` after the id `after`, in id order.
+fn credit_page_query(
+    condition: &Condition,
+    after: Option<Uuid>,
+) -> Select<attribution_credit::Entity> {
+    let query = attribution_credit::Entity::find()
+        .filter(condition.clone())
+        .order_by_asc(attribution_credit::COLUMN.id)
+        .limit(PAGE);
+    match after {
+        Some(last) => query.filter(attribution_credit::COLUMN.id.gt(last)),
+        None => query,
+    }
+}
+
 /// The last instant of `date` (UTC): a run as of a date includes the whole day.
 pub fn end_of_day(date: NaiveDate) -> DateTime<Utc> {
     date.and_time(NaiveTime::MIN).and_utc() + chrono::TimeDelta::days(1)
@@ -256,14 +271,7 @@ impl Store {
         condition: &Condition,
         after: Option<Uuid>,
     ) -> Result<Vec<attribution_credit::Model>, StoreError> {
-        let mut query = attribution_credit::Entity::find()
-            .filter(condition.clone())
-            .order_by_asc(attribution_credit::COLUMN.id)
-            .limit(PAGE);
-        if let Some(last) = after {
-            query = query.filter(attribution_credit::COLUMN.id.gt(last));
-        }
-        Ok(query.all(self.db()).await?)
+        Ok(credit_page_query(condition, after).all(self.db()).await?)
     }
 
     /// Settles every (payer, payee, currency) as of the end of `as_of`.
@@ -308,8 +316,8 @@ impl Store {
         }
         Err(StoreError::conflict(
             "settlement_busy",
-            "other settlement runs, or refunds of the commissions it was paying, kept \
-             coming while this one ran; run it again",
+            "other settlement runs, or refunds and re-attributions of the commissions it was \
+             paying, kept coming while this one ran; run it again",
         ))
     }
 
@@ -356,14 +364,6 @@ impl Store {
         })
     }
 
-    /// The second half of a run: writes `run`'s statements, or nothing (`None`) when
-    /// another run took its number first or a refund or re-attribution recorded since it
-    /// gathered touched a commission it pays (it may have withdrawn part of it). Either
-    /// way the run must gather again.
-    pub async fn write_settlement(&self, run: &GatheredRun) -> Result<Option<usize>, StoreError> {
-        self.write_run(run).await
-    }
-
     /// Posts the release of every commission whose hold ended by `at`; returns how many
     /// were new.
     async fn release_due(&self, at: DateTime<Utc>) -> Result<usize, StoreError> {
@@ -395,19 +395,12 @@ impl Store {
                     );
                 }
             }
-            // Another run's release of the same commission would have come first and
-            // left nothing pending; `post` skips any that slipped past all the same.
-            match insert_entries(&txn, &entries).await {
-                Ok(()) => {
-                    txn.commit().await?;
-                    released += entries.len();
-                }
-                Err(StoreError::Db(e)) if is_unique_violation(&e) => {
-                    txn.rollback().await?;
-                    released += self.post(&entries).await?;
-                }
-                Err(e) => return Err(e),
-            }
+            // A concurrent run's release of the same commission took its turn first and
+            // left nothing pending here, so no entry repeats (the (kind, reference) key
+            // would refuse one).
+            insert_entries(&txn, &entries).await?;
+            txn.commit().await?;
+            released += entries.len();
         }
         Ok(released)
     }
@@ -426,16 +419,12 @@ impl Store {
         let mut after = None;
         loop {
             // Ids only: the positions come from the journal.
-            let mut query = attribution_credit::Entity::find()
+            let ids: Vec<Uuid> = credit_page_query(&open, after)
                 .select_only()
                 .column(attribution_credit::Column::Id)
-                .filter(open.clone())
-                .order_by_asc(attribution_credit::COLUMN.id)
-                .limit(PAGE);
-            if let Some(last) = after {
-                query = query.filter(attribution_credit::COLUMN.id.gt(last));
-            }
-            let ids: Vec<Uuid> = query.into_tuple().all(self.db()).await?;
+                .into_tuple()
+                .all(self.db())
+                .await?;
             let Some(last) = ids.last() else { break };
             after = Some(*last);
             items.extend(open_items_of(
@@ -445,13 +434,16 @@ impl Store {
         Ok(items)
     }
 
-    /// Writes run `seq` and its statements, with their lines and settlement entries, in
-    /// one transaction. The run's row goes first: of two runs that read the same latest
+    /// The second half of a run: writes run `seq` and its statements, with their lines
+    /// and settlement entries, in one transaction, or nothing (`None`) when the run must
+    /// gather again. The ledger guard's turn goes first: a refund or re-attribution
+    /// recorded since the run gathered that touched a commission it pays may have
+    /// withdrawn part of it. Then the run's row: of two runs that read the same latest
     /// number, the second waits for the first and then fails on the key (so do the
-    /// statement and commission-line keys, should anything slip past it). `None`: another
-    /// run got there first, nothing was written. Groups whose statement a run of the same
-    /// period wrote already are skipped; their items stay open for the next period.
-    async fn write_run(&self, run: &GatheredRun) -> Result<Option<usize>, StoreError> {
+    /// statement and commission-line keys, should anything slip past it). Groups whose
+    /// statement a run of the same period wrote already are skipped; their items stay
+    /// open for the next period.
+    pub async fn write_settlement(&self, run: &GatheredRun) -> Result<Option<usize>, StoreError> {
         let (seq, as_of, statements) = (run.seq, run.as_of, &run.statements);
         let txn = self.db().begin().await?;
         // The turn first: no refund or re-attribution commits from here to our commit, and
