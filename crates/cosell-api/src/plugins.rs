@@ -91,11 +91,21 @@ pub async fn require(
         Err(StoreError::NotFound(_)) => return Err(PluginOpError::UnknownPlugin(id.to_string())),
         Err(other) => return Err(other.into()),
     }
+    nameable(registry, &id, capability)
+}
+
+/// The part of [`require`] the registry answers, for a plugin known to be installed:
+/// loaded, enabled, and both granted and declaring `capability`.
+pub fn nameable(
+    registry: &PluginRegistry,
+    id: &PluginId,
+    capability: Capability,
+) -> Result<(), PluginOpError> {
     let unavailable = |state| PluginOpError::PluginUnavailable {
         id: id.to_string(),
         state,
     };
-    let (Some(info), Some(stats)) = (registry.info(&id), registry.stats(&id)) else {
+    let (Some(info), Some(stats)) = (registry.info(id), registry.stats(id)) else {
         return Err(unavailable("not loaded"));
     };
     match stats.state {

@@ -6,7 +6,6 @@
 use axum::Json;
 use axum::extract::State;
 use cosell_plugin_abi::Capability;
-use cosell_plugin_host::PluginState;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -36,8 +35,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The plugins any caller may name as an attribution model or commission rule: loaded,
-/// enabled, not quarantined, and both declaring and granted the capability (exactly what
-/// naming one checks). A plugin that stops answering later is still named; attribution
+/// enabled, not quarantined, and both declaring and granted the capability (the check
+/// naming one makes, `plugins::nameable`). A plugin that stops answering later is still named; attribution
 /// falls back and records why.
 #[utoipa::path(get, path = "/v1/plugins/nameable", operation_id = "list_nameable_plugins", tag = "plugins",
     security(("bearer" = [])),
@@ -46,30 +45,28 @@ async fn list_nameable_plugins(
     State(state): State<AppState>,
     _caller: Caller,
 ) -> Result<Json<Listed<NameablePluginDto>>, ApiError> {
+    let registry = state.plugins();
     let mut items = Vec::new();
-    for status in ops::list(state.store(), state.plugins()).await? {
-        let enabled = status
-            .stats
-            .as_ref()
-            .is_some_and(|s| s.state == PluginState::Enabled);
-        let Some((vendor, declared)) = status.loaded.filter(|_| enabled) else {
+    for registration in state.store().list_plugins().await? {
+        let Ok(id) = ops::plugin_id(&registration.id) else {
             continue;
         };
-        let granted = ops::granted_of(&status.registration)?;
         let capabilities: Vec<CapabilityDto> = [Capability::Attribution, Capability::Commission]
             .into_iter()
-            .filter(|c| declared.contains(c) && granted.contains(c))
+            .filter(|c| ops::nameable(registry, &id, *c).is_ok())
             .map(CapabilityDto::from)
             .collect();
-        if !capabilities.is_empty() {
-            items.push(NameablePluginDto {
-                id: status.registration.id,
-                name: status.registration.name,
-                version: status.registration.version,
-                vendor,
-                capabilities,
-            });
-        }
+        // Nameable means loaded, so the registry has the manifest.
+        let Some(info) = registry.info(&id).filter(|_| !capabilities.is_empty()) else {
+            continue;
+        };
+        items.push(NameablePluginDto {
+            id: registration.id,
+            name: registration.name,
+            version: registration.version,
+            vendor: info.manifest.vendor,
+            capabilities,
+        });
     }
     Ok(Json(Listed { items }))
 }
