@@ -65,7 +65,7 @@ pub fn evaluate_leave_one_out(
             for n in model.neighbours(anchor) {
                 if !visible.contains(&n.item) {
                     let score = scores.entry(n.item).or_insert(0.0);
-                    *score = combine(&[*score, copurchase_relevance(n)]);
+                    *score = combine([*score, copurchase_relevance(n)]);
                 }
             }
         }

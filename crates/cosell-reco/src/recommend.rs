@@ -19,6 +19,7 @@ use crate::score::{
     BUNDLE_RELEVANCE, OFFER_RELEVANCE, combine, copurchase_relevance, relation_relevance,
     value_factor,
 };
+use candidate::{Candidate, Clue, Grounds, Why};
 
 /// Why nobody is pitched anything: the answer is empty on purpose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -190,13 +191,6 @@ fn offer_allowed(offer: &Offer, req: &Request<'_>) -> bool {
             .any(|r| r.partner == offer.partner && offer.excluded_relationships.contains(&r.kind))
 }
 
-/// Evidence gathered for one candidate product.
-#[derive(Default)]
-struct Evidence {
-    relevances: Vec<f64>,
-    reasons: Vec<Reason>,
-}
-
 /// Ranks recommendations for `req`, or says which guardrail suppresses them.
 pub fn recommend(
     catalog: &Catalog,
@@ -217,21 +211,72 @@ pub fn recommend(
         limit = limit.min(left);
     }
 
-    let mut evidence: FxHashMap<ProductId, Evidence> = FxHashMap::default();
+    let (mut clues, competing) = gather_clues(catalog, model, req, config);
+    // Stable: a product's clues stay in the order they were found, which is the order
+    // of its reasons.
+    clues.sort_by_key(|c| c.product);
+    let in_cart: FxHashSet<ProductId> = req.anchors.iter().map(|a| a.product).collect();
+    let replaced_categories: FxHashSet<&str> = req
+        .anchors
+        .iter()
+        .filter(|a| !a.accessory_type)
+        .map(|a| a.category.as_str())
+        .collect();
+    let mut ranked: Vec<Candidate> = Vec::new();
+    for product_clues in clues.chunk_by(|a, b| a.product == b.product) {
+        let pid = product_clues[0].product;
+        let Some(p) = catalog.product(pid) else {
+            continue;
+        };
+        let excluded = !p.active
+            || p.price.currency != req.currency
+            || in_cart.contains(&pid)
+            || req.customer.is_some_and(|c| c.purchased.contains(&pid))
+            || competing.contains(&pid)
+            || replaced_categories.contains(p.category.as_str());
+        if excluded {
+            continue;
+        }
+        ranked.extend(rank_product(catalog, p, product_clues, req, config));
+    }
+    ranked.extend(bundles(catalog, req, &in_cart, &competing, config));
+    ranked.sort_by(|x, y| {
+        y.score
+            .total_cmp(&x.score)
+            .then_with(|| subject_key(x.subject).cmp(&subject_key(y.subject)))
+    });
+    Outcome::Items(
+        diversify(ranked, limit, config.max_per_category)
+            .into_iter()
+            .map(|c| c.into_recommendation(req.anchors))
+            .collect(),
+    )
+}
+
+/// Every clue the anchors give (relations, co-purchase neighbours, anchored partner
+/// offers), and the products that compete with an anchor.
+fn gather_clues(
+    catalog: &Catalog,
+    model: &CoPurchaseModel,
+    req: &Request<'_>,
+    config: &RecommenderConfig,
+) -> (Vec<Clue>, FxHashSet<ProductId>) {
+    let mut clues = Vec::with_capacity(req.anchors.len() * (config.neighbours_per_anchor + 4));
     let mut competing: FxHashSet<ProductId> = FxHashSet::default();
     let mut anchor_offers: Vec<usize> = Vec::new();
-    for anchor in req.anchors {
+    for (index, anchor) in req.anchors.iter().enumerate() {
         for link in catalog.links.get(&anchor.product).into_iter().flatten() {
             if link.kind == RelationKind::Competing {
                 competing.insert(link.to);
                 continue;
             }
-            let e = evidence.entry(link.to).or_default();
-            e.relevances
-                .push(relation_relevance(link.kind, link.weight));
-            e.reasons.push(Reason::Related {
-                kind: link.kind,
-                anchor: anchor.name.clone(),
+            clues.push(Clue {
+                product: link.to,
+                relevance: relation_relevance(link.kind, link.weight),
+                why: Why::Related {
+                    kind: link.kind,
+                    anchor: index,
+                },
             });
         }
         let item = anchor.item_key.as_deref().and_then(|k| model.item_id(k));
@@ -241,17 +286,19 @@ pub fn recommend(
             .iter()
             .take(config.neighbours_per_anchor)
         {
-            let Some(&pid) = catalog.by_item_key.get(model.name(n.item)) else {
+            let Some(&product) = catalog.by_item_key.get(model.name(n.item)) else {
                 continue;
             };
             let relevance = copurchase_relevance(n);
             if relevance > 0.0 {
-                let e = evidence.entry(pid).or_default();
-                e.relevances.push(relevance);
-                e.reasons.push(Reason::BoughtTogether {
-                    anchor: anchor.name.clone(),
-                    support: n.support,
-                    lift: n.lift,
+                clues.push(Clue {
+                    product,
+                    relevance,
+                    why: Why::BoughtTogether {
+                        anchor: index,
+                        support: n.support,
+                        lift: n.lift,
+                    },
                 });
             }
         }
@@ -268,54 +315,18 @@ pub fn recommend(
     anchor_offers.dedup();
     for &i in &anchor_offers {
         if offer_allowed(&catalog.offers[i], req) {
-            evidence
-                .entry(catalog.offers[i].product)
-                .or_default()
-                .relevances
-                .push(OFFER_RELEVANCE);
+            clues.push(Clue {
+                product: catalog.offers[i].product,
+                relevance: OFFER_RELEVANCE,
+                why: Why::AnchoredOffer,
+            });
         }
     }
-
-    let in_cart: FxHashSet<ProductId> = req.anchors.iter().map(|a| a.product).collect();
-    let replaced_categories: FxHashSet<&str> = req
-        .anchors
-        .iter()
-        .filter(|a| !a.accessory_type)
-        .map(|a| a.category.as_str())
-        .collect();
-    let mut ranked: Vec<(Recommendation, &str)> = Vec::new();
-    for (pid, e) in evidence {
-        let Some(p) = catalog.product(pid) else {
-            continue;
-        };
-        let excluded = !p.active
-            || p.price.currency != req.currency
-            || in_cart.contains(&pid)
-            || req.customer.is_some_and(|c| c.purchased.contains(&pid))
-            || competing.contains(&pid)
-            || replaced_categories.contains(p.category.as_str());
-        if excluded {
-            continue;
-        }
-        if let Some(r) = rank_product(catalog, p, e, req, config) {
-            ranked.push((r, p.category.as_str()));
-        }
-    }
-    ranked.extend(
-        bundles(catalog, req, &in_cart, &competing, config)
-            .into_iter()
-            .map(|r| (r, "bundle")),
-    );
-    ranked.sort_by(|(x, _), (y, _)| {
-        y.score
-            .total_cmp(&x.score)
-            .then_with(|| subject_key(x).cmp(&subject_key(y)))
-    });
-    Outcome::Items(diversify(ranked, limit, config.max_per_category))
+    (clues, competing)
 }
 
-fn subject_key(r: &Recommendation) -> (u8, uuid::Uuid) {
-    match r.subject {
+fn subject_key(subject: Subject) -> (u8, uuid::Uuid) {
+    match subject {
         Subject::Product(id) => (0, id.0),
         Subject::Bundle(id) => (1, id.0),
     }
@@ -324,13 +335,13 @@ fn subject_key(r: &Recommendation) -> (u8, uuid::Uuid) {
 /// Scores one product that passed the exclusions: through its best allowed partner
 /// offer (commission) when it has one, else on the merchant's own margin when the
 /// merchant owns it.
-fn rank_product(
-    catalog: &Catalog,
-    p: &Product,
-    mut e: Evidence,
+fn rank_product<'c>(
+    catalog: &'c Catalog,
+    p: &'c Product,
+    clues: &'c [Clue],
     req: &Request<'_>,
     config: &RecommenderConfig,
-) -> Option<Recommendation> {
+) -> Option<Candidate<'c>> {
     let best_offer = catalog
         .offers_by_product
         .get(&p.id)
@@ -343,31 +354,27 @@ fn rank_product(
             (o, price, o.commission)
         })
         .max_by(|x, y| x.2.cmp(&y.2).then(y.0.id.cmp(&x.0.id)));
+    let has_reasons = clues.iter().any(|c| !matches!(c.why, Why::AnchoredOffer));
     let (offer, price, expected) = match best_offer {
-        Some((o, price, commission)) => {
-            e.reasons.push(Reason::PartnerOffer {
-                partner: o.partner_name.clone(),
-                discount_percent: o.discount_percent,
-            });
-            (Some(o), price, commission)
-        }
+        Some((o, price, commission)) => (Some(o), price, commission),
         // Evidence from an anchored offer alone, or another partner's product with no
         // offer this customer may see: nothing the merchant can sell here.
-        None if e.reasons.is_empty() || p.owner != req.merchant => return None,
+        None if !has_reasons || p.owner != req.merchant => return None,
         None => (None, p.price, p.price.amount - p.unit_cost.amount),
     };
     // A product sold at a loss (or earning nothing) is never pushed, however relevant.
     if expected <= Decimal::ZERO {
         return None;
     }
-    let score = combine(&e.relevances) * value_factor(expected, config.value_scale);
-    Some(Recommendation {
+    let relevance = combine(clues.iter().map(|c| c.relevance));
+    Some(Candidate {
         subject: Subject::Product(p.id),
         partner: offer.map_or(p.owner, |o| o.partner),
-        offer: offer.map(|o| o.id),
+        offer,
         price,
-        score,
-        reasons: e.reasons,
+        score: relevance * value_factor(expected, config.value_scale),
+        category: p.category.as_str(),
+        grounds: Grounds::Clues(clues),
     })
 }
 
@@ -384,16 +391,16 @@ pub fn discounted(price: Money, percent: Decimal) -> Money {
 
 /// Bundles holding an anchor whose other members may all be recommended, at the
 /// bundle price, kept only while that price still clears the bundle's margin floor.
-fn bundles(
-    catalog: &Catalog,
+fn bundles<'c>(
+    catalog: &'c Catalog,
     req: &Request<'_>,
     in_cart: &FxHashSet<ProductId>,
     competing: &FxHashSet<ProductId>,
     config: &RecommenderConfig,
-) -> Vec<Recommendation> {
+) -> Vec<Candidate<'c>> {
     let mut seen = FxHashSet::default();
     let mut out = Vec::new();
-    for anchor in req.anchors {
+    for (index, anchor) in req.anchors.iter().enumerate() {
         for &i in catalog
             .bundles_by_member
             .get(&anchor.product)
@@ -421,20 +428,20 @@ fn bundles(
             if !others_ok || !adds || margin < b.margin_floor.amount || margin <= Decimal::ZERO {
                 continue;
             }
-            let saving = Money {
-                amount: list - b.price.amount,
-                currency: b.price.currency,
-            };
-            out.push(Recommendation {
+            out.push(Candidate {
                 subject: Subject::Bundle(b.id),
                 partner: b.owner,
                 offer: None,
                 price: b.price,
                 score: BUNDLE_RELEVANCE * value_factor(margin, config.value_scale),
-                reasons: vec![Reason::Bundle {
-                    anchor: anchor.name.clone(),
-                    saving,
-                }],
+                category: "bundle",
+                grounds: Grounds::Bundle {
+                    anchor: index,
+                    saving: Money {
+                        amount: list - b.price.amount,
+                        currency: b.price.currency,
+                    },
+                },
             });
         }
     }
@@ -443,19 +450,15 @@ fn bundles(
 
 /// Picks from the ranked list keeping at most `per_category` items of one category;
 /// when that leaves slots empty, fills them with the best remaining items anyway.
-fn diversify(
-    ranked: Vec<(Recommendation, &str)>,
-    limit: usize,
-    per_category: usize,
-) -> Vec<Recommendation> {
+fn diversify(ranked: Vec<Candidate>, limit: usize, per_category: usize) -> Vec<Candidate> {
     let mut taken: FxHashMap<&str, usize> = FxHashMap::default();
     let mut picked = vec![false; ranked.len()];
     let mut order = Vec::new();
-    for (i, (_, category)) in ranked.iter().enumerate() {
+    for (i, candidate) in ranked.iter().enumerate() {
         if order.len() == limit {
             break;
         }
-        let n = taken.entry(category).or_insert(0);
+        let n = taken.entry(candidate.category).or_insert(0);
         if *n < per_category {
             *n += 1;
             picked[i] = true;
@@ -471,10 +474,11 @@ fn diversify(
             order.push(i);
         }
     }
-    let mut slots: Vec<Option<Recommendation>> = ranked.into_iter().map(|(r, _)| Some(r)).collect();
+    let mut slots: Vec<Option<Candidate>> = ranked.into_iter().map(Some).collect();
     order.sort_by_key(|&i| i);
     order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
+mod candidate;
 #[cfg(test)]
 mod tests;

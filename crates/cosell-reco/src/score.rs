@@ -38,9 +38,9 @@ pub fn copurchase_relevance(n: &Neighbour) -> f64 {
 
 /// Noisy-or of independent pieces of evidence: 1 − Π(1 − rᵢ). Stays in [0, 1], never
 /// below the strongest piece, and grows with every further one.
-pub fn combine(relevances: &[f64]) -> f64 {
+pub fn combine(relevances: impl IntoIterator<Item = f64>) -> f64 {
     1.0 - relevances
-        .iter()
+        .into_iter()
         .map(|r| 1.0 - r.clamp(0.0, 1.0))
         .product::<f64>()
 }
@@ -69,11 +69,11 @@ mod tests {
 
     #[test]
     fn combined_relevance_is_at_least_the_strongest_and_at_most_one() {
-        assert_eq!(combine(&[]), 0.0);
-        assert!((combine(&[0.6]) - 0.6).abs() < 1e-12);
-        let both = combine(&[0.6, 0.5]);
+        assert_eq!(combine([]), 0.0);
+        assert!((combine([0.6]) - 0.6).abs() < 1e-12);
+        let both = combine([0.6, 0.5]);
         assert!(both > 0.6 && both < 1.0);
-        assert!((combine(&[1.0, 0.2]) - 1.0).abs() < 1e-12);
+        assert!((combine([1.0, 0.2]) - 1.0).abs() < 1e-12);
     }
 
     #[test]
