@@ -168,6 +168,8 @@ pub struct TestApp {
     /// The state `router` serves: its store and plugin registry.
     pub state: AppState,
     pub store: Store,
+    /// Where `store` is connected, for tests that look at the database itself.
+    pub database_url: String,
     pub operator: String,
     _database: TestDatabase,
 }
@@ -214,6 +216,7 @@ impl TestApp {
             router: cosell_api::app(state.clone()),
             state,
             store,
+            database_url: url,
             operator: String::new(),
             _database: database,
         };

@@ -1,6 +1,7 @@
 //! Tracking links, the click redirect and the touchpoints API.
 
 use axum::http::{Method, StatusCode};
+use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 use serde_json::json;
 
 use crate::sales::{
@@ -225,4 +226,41 @@ async fn a_sale_is_split_between_referrers_to_the_cent() {
         .map(|c| c["weight"].as_str().unwrap())
         .collect();
     assert_eq!(weights, vec!["0.500000000000", "0.500000000000"]);
+}
+
+/// Bulk imports refresh the planner's statistics as they grow the tables: on PostgreSQL an
+/// `ANALYZE` that records the rows stored; on SQLite nothing (no statistics table appears,
+/// so no plan of the application changes).
+#[tokio::test]
+async fn refreshing_statistics_counts_the_stored_rows_on_postgres_only() {
+    let app = TestApp::new().await;
+    let (_, referrer) = merchant_and_referrer(&app).await;
+    for n in 0..3 {
+        touch(
+            &app,
+            &referrer,
+            &format!("e{n}"),
+            "click",
+            "c1",
+            minutes(-1),
+        )
+        .await;
+    }
+    app.store.refresh_statistics().await.unwrap();
+    let db = Database::connect(&app.database_url).await.unwrap();
+    let backend = db.get_database_backend();
+    let probe = match backend {
+        DbBackend::Postgres => {
+            "SELECT reltuples::bigint AS n FROM pg_class WHERE relname = 'touchpoints'"
+        }
+        _ => "SELECT count(*) AS n FROM sqlite_master WHERE name = 'sqlite_stat1'",
+    };
+    let row = db
+        .query_one_raw(Statement::from_string(backend, probe))
+        .await
+        .unwrap()
+        .unwrap();
+    let n: i64 = row.try_get("", "n").unwrap();
+    let expected = if backend == DbBackend::Postgres { 3 } else { 0 };
+    assert_eq!(n, expected, "{backend:?}");
 }

@@ -43,7 +43,7 @@ use std::time::Duration;
 use cosell_core::PartnerId;
 use cosell_migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
 
 pub use error::StoreError;
 use hooks::{Hooks, NoHooks};
@@ -174,6 +174,18 @@ impl Store {
     /// How many migrations the code has that the database has not applied.
     pub async fn pending_migrations(&self) -> Result<usize, StoreError> {
         Ok(Migrator::get_pending_migrations(&self.db).await?.len())
+    }
+
+    /// Brings PostgreSQL's planner statistics up to date (`ANALYZE`); on SQLite, which
+    /// plans these queries from the indexes alone, does nothing. For bulk loads: they grow
+    /// tables faster than autovacuum re-analyses them (and where autovacuum is off, nothing
+    /// else would), and with statistics of near-empty tables the planner looked up each
+    /// chunk's order ids by scanning every conversion of the merchant.
+    pub async fn refresh_statistics(&self) -> Result<(), StoreError> {
+        if self.db.get_database_backend() == DbBackend::Postgres {
+            self.db.execute_unprepared("ANALYZE").await?;
+        }
+        Ok(())
     }
 
     /// Whether the database answers.

@@ -34,6 +34,11 @@ pub async fn settle(store: &Store, args: &SettleArgs) -> anyhow::Result<()> {
     let policy = SettlementPolicy {
         minimum_payout_minor: args.minimum_payout.iter().copied().collect(),
     };
+    // A bulk import may have just grown the tables settlement reads.
+    store
+        .refresh_statistics()
+        .await
+        .context("cannot refresh the database's statistics")?;
     let outcome = store
         .settle_period(args.as_of, &policy)
         .await
