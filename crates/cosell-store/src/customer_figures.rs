@@ -21,6 +21,7 @@ use sea_orm::{ColumnTrait, EntityTrait, ExprTrait, QueryFilter, QuerySelect, Que
 
 use crate::attribution::current_credit;
 use crate::entities::{attribution_credit, conversion, refund};
+use crate::single_row::AtMostOneRow;
 use crate::{Store, StoreError};
 
 /// How far back a customer's conversions count towards its computed figures.
@@ -111,7 +112,7 @@ impl Store {
             // PostgreSQL sums BIGINT as NUMERIC, which does not decode as i64.
             .column_as(Expr::col(column).sum().cast_as("BIGINT"), "total")
             .into_tuple()
-            .one(self.db())
+            .at_most_one_row(self.db())
             .await?;
         Ok(sum.flatten().unwrap_or(0))
     }

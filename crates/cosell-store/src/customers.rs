@@ -20,6 +20,7 @@ use crate::attribution::kind_str;
 use crate::customer_figures::CustomerFigures;
 use crate::entities::{customer, recommendation_impression, touchpoint};
 use crate::money::{currency, decimal, to_minor};
+use crate::single_row::AtMostOneRow;
 use crate::{Store, StoreError};
 
 const TABLE: &str = "customers";
@@ -226,10 +227,11 @@ impl Store {
         merchant: PartnerId,
         reference: &str,
     ) -> Result<Option<customer::Model>, StoreError> {
+        // (merchant_id, reference) is unique.
         Ok(customer::Entity::find()
             .filter(customer::COLUMN.merchant_id.eq(merchant.0))
             .filter(customer::COLUMN.reference.eq(reference))
-            .one(self.db())
+            .at_most_one_row(self.db())
             .await?)
     }
 

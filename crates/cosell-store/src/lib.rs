@@ -12,6 +12,7 @@ mod attribution;
 mod bulk;
 mod journal;
 mod ledger_guard;
+mod single_row;
 
 pub mod api_keys;
 pub mod baskets;
