@@ -4,6 +4,9 @@
 # co-purchase item key), the model is mined from those baskets, a partner with an active
 # partnership offers a product next to whole milk, and each request is an anonymous web
 # checkout of whole milk and rolls/buns (three items shown, three impressions written).
+# Then the same cart for 100,000 known customers picked at random: each request reads the
+# customer's profile and shown impressions; most customers are asked once in the run and get
+# a full answer, a few again (and are then at the contact cap of 3).
 # Usage: tests/bench/recommendations.sh [path/to/release/cosell] [path/to/groceries.csv]
 # (needs curl, jq, python3, wrk; loopback only)
 set -euo pipefail
@@ -65,3 +68,30 @@ echo "# POST /v1/recommendations"
 wrk -t2 -c16 -d15s --latency -s "$WORK/reco.lua" "$BASE/v1/recommendations"
 echo "# GET /healthz (trivial handler, same run)"
 wrk -t2 -c16 -d15s --latency "$BASE/healthz"
+
+CUSTOMERS=100000
+python3 - "$PORT" "$ST" "$CUSTOMERS" <<'PY'
+import http.client, json, sys
+port, token, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+conn = http.client.HTTPConnection("127.0.0.1", int(port))
+body = json.dumps({"satisfaction": "ok", "consents": ["web"], "currency": "EUR",
+                   "return_rate": "0", "service_cost": "0", "revenue": "100"})
+headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
+for i in range(1, count + 1):
+    conn.request("PUT", f"/v1/customers/c{i}", body, headers)
+    reply = conn.getresponse()
+    reply.read()
+    assert reply.status in (200, 201), reply.status
+PY
+KNOWN="{\"customer_ref\":\"c%d\",${BODY:1}"
+echo "# one answer for a known customer:"; post /v1/recommendations "$ST" "$(printf "$KNOWN" 1)" | jq -c '[.suppressed, (.items | length)]'
+cat > "$WORK/known.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["content-type"] = "application/json"
+wrk.headers["authorization"] = "Bearer $ST"
+request = function()
+  return wrk.format(nil, nil, nil, string.format('$KNOWN', math.random($CUSTOMERS)))
+end
+LUA
+echo "# POST /v1/recommendations for $CUSTOMERS known customers"
+wrk -t2 -c16 -d15s --latency -s "$WORK/known.lua" "$BASE/v1/recommendations"
