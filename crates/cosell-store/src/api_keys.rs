@@ -8,6 +8,7 @@ use sea_orm::{
 };
 
 use crate::entities::{api_key, partner};
+use crate::single_row::AtMostOneRow;
 use crate::{Store, StoreError, Tenant};
 
 const TABLE: &str = "api_keys";
@@ -101,7 +102,7 @@ impl Store {
     /// Revokes a key; tokens minted from it stop working on their next request.
     pub async fn revoke_api_key(&self, tenant: Tenant, id: ApiKeyId) -> Result<ApiKey, StoreError> {
         let row = api_key::Entity::find_by_id(id.0)
-            .one(self.db())
+            .at_most_one_row(self.db())
             .await?
             .ok_or(StoreError::NotFound("api key"))?;
         let key = to_domain(row)?;

@@ -13,6 +13,7 @@ use sea_orm::{
 use crate::entities::{bundle, bundle_item};
 use crate::money::{currency, decimal, to_minor};
 use crate::products::find_product;
+use crate::single_row::AtMostOneRow;
 use crate::{Store, StoreError, Tenant};
 
 const TABLE: &str = "bundles";
@@ -72,7 +73,7 @@ async fn load<C: ConnectionTrait>(
     id: BundleId,
 ) -> Result<Bundle, StoreError> {
     let m = bundle::Entity::find_by_id(id.0)
-        .one(db)
+        .at_most_one_row(db)
         .await?
         .ok_or(StoreError::NotFound("bundle"))?;
     if !tenant.sees(PartnerId(m.partner_id)) {

@@ -28,6 +28,7 @@ use crate::entities::{
 };
 use crate::journal::{IN_CHUNK, insert_all, insert_entries, is_unique_violation};
 use crate::money::currency;
+use crate::single_row::AtMostOneRow;
 use crate::{Store, StoreError, Tenant};
 
 const TABLE: &str = "conversions";
@@ -539,7 +540,7 @@ pub(crate) async fn find<C: ConnectionTrait>(
     id: Uuid,
 ) -> Result<conversion::Model, StoreError> {
     conversion::Entity::find_by_id(id)
-        .one(db)
+        .at_most_one_row(db)
         .await?
         .filter(|c| tenant.sees(c.merchant_id.into()))
         .ok_or(StoreError::NotFound("conversion"))

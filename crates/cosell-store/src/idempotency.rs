@@ -5,6 +5,7 @@ use sea_orm::{ActiveValue::Set, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::entities::idempotency_key;
+use crate::single_row::AtMostOneRow;
 use crate::{Store, StoreError};
 
 /// What to do with a keyed request.
@@ -46,7 +47,7 @@ impl Store {
             Err(e) => return Err(e.into()),
         }
         let existing = idempotency_key::Entity::find_by_id((principal, key.to_owned()))
-            .one(self.db())
+            .at_most_one_row(self.db())
             .await?;
         Ok(match existing {
             None => Claim::InFlight,

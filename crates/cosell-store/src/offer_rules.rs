@@ -6,6 +6,7 @@ use cosell_reco::EligibilityRule;
 use sea_orm::{ActiveValue::Set, EntityTrait, sea_query::OnConflict};
 
 use crate::entities::offer_rule;
+use crate::single_row::AtMostOneRow;
 use crate::{Store, StoreError, Tenant};
 
 const TABLE: &str = "offer_rules";
@@ -92,7 +93,7 @@ impl Store {
     ) -> Result<OfferRules, StoreError> {
         self.get_offer(tenant, offer).await?;
         match offer_rule::Entity::find_by_id(offer.0)
-            .one(self.db())
+            .at_most_one_row(self.db())
             .await?
         {
             Some(m) => from_row(&m),

@@ -14,6 +14,7 @@ use sea_orm::{
 use crate::entities::{offer, offer_anchor};
 use crate::money::decimal;
 use crate::products::find_product;
+use crate::single_row::AtMostOneRow;
 use crate::{Store, StoreError, Tenant};
 
 const TABLE: &str = "offers";
@@ -90,7 +91,7 @@ async fn load<C: ConnectionTrait>(
     id: OfferId,
 ) -> Result<Offer, StoreError> {
     let m = offer::Entity::find_by_id(id.0)
-        .one(db)
+        .at_most_one_row(db)
         .await?
         .ok_or(StoreError::NotFound("offer"))?;
     if !tenant.sees(PartnerId(m.partner_id)) {

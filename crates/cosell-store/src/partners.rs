@@ -7,6 +7,7 @@ use cosell_core::catalog::{Email, Partner, PartnerStatus, Slug};
 use sea_orm::{ActiveValue::Set, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::entities::partner;
+use crate::single_row::AtMostOneRow;
 use crate::{Page, Store, StoreError, Tenant, page};
 
 const TABLE: &str = "partners";
@@ -55,7 +56,9 @@ impl Store {
         if !tenant.sees(id) {
             return Err(StoreError::NotFound("partner"));
         }
-        let model = partner::Entity::find_by_id(id.0).one(self.db()).await?;
+        let model = partner::Entity::find_by_id(id.0)
+            .at_most_one_row(self.db())
+            .await?;
         model
             .map(to_domain)
             .transpose()?

@@ -11,6 +11,7 @@ use sea_orm::{ActiveValue::Set, Condition, EntityTrait, ExprTrait, QueryFilter, 
 
 use crate::entities::partnership;
 use crate::money::{currency, decimal, to_minor};
+use crate::single_row::AtMostOneRow;
 use crate::{Store, StoreError, Tenant};
 
 const TABLE: &str = "partnerships";
@@ -197,7 +198,7 @@ impl Store {
         id: PartnershipId,
     ) -> Result<Partnership, StoreError> {
         let m = partnership::Entity::find_by_id(id.0)
-            .one(self.db())
+            .at_most_one_row(self.db())
             .await?
             .ok_or(StoreError::NotFound("partnership"))?;
         let p = to_domain(m)?;

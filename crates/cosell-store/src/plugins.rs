@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, EntityTrait, QueryOrder};
 
 use crate::entities::plugin;
+use crate::single_row::AtMostOneRow;
 use crate::{Store, StoreError};
 
 /// An installed plugin, as persisted.
@@ -85,7 +86,7 @@ impl Store {
 
     pub async fn get_plugin(&self, id: &str) -> Result<PluginRegistration, StoreError> {
         plugin::Entity::find_by_id(id.to_owned())
-            .one(self.db())
+            .at_most_one_row(self.db())
             .await?
             .map(to_domain)
             .ok_or_else(not_found)

@@ -11,6 +11,7 @@ use sea_orm::{
 
 use crate::entities::product;
 use crate::money::{currency, to_minor};
+use crate::single_row::AtMostOneRow;
 use crate::{Page, Store, StoreError, Tenant, page};
 
 const TABLE: &str = "products";
@@ -218,7 +219,7 @@ pub(crate) async fn find_product<C: ConnectionTrait>(
     id: ProductId,
 ) -> Result<Product, StoreError> {
     let model = product::Entity::find_by_id(id.0)
-        .one(db)
+        .at_most_one_row(db)
         .await?
         .ok_or(StoreError::NotFound("product"))?;
     let product = to_domain(model)?;

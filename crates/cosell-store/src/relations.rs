@@ -9,6 +9,7 @@ use sea_orm::{ActiveValue::Set, Condition, EntityTrait, QueryFilter, QueryOrder}
 use crate::entities::product_relation;
 use crate::money::decimal;
 use crate::products::find_product;
+use crate::single_row::AtMostOneRow;
 use crate::{Store, StoreError, Tenant};
 
 const TABLE: &str = "product_relations";
@@ -115,7 +116,7 @@ impl Store {
 
     pub async fn delete_relation(&self, tenant: Tenant, id: RelationId) -> Result<(), StoreError> {
         let row = product_relation::Entity::find_by_id(id.0)
-            .one(self.db())
+            .at_most_one_row(self.db())
             .await?;
         match row {
             Some(r) if tenant.sees(PartnerId(r.partner_id)) => {

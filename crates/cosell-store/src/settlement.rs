@@ -33,6 +33,7 @@ use crate::journal::{
 };
 use crate::ledger_guard;
 use crate::money::currency;
+use crate::single_row::AtMostOneRow;
 use crate::{Store, StoreError, Tenant};
 
 const TABLE: &str = "statements";
@@ -559,7 +560,7 @@ impl Store {
         id: Uuid,
     ) -> Result<StatementRecord, StoreError> {
         let head = statement::Entity::find_by_id(id)
-            .one(self.db())
+            .at_most_one_row(self.db())
             .await?
             .filter(|s| tenant.sees(s.payer_id.into()) || tenant.sees(s.payee_id.into()))
             .ok_or(StoreError::NotFound("statement"))?;

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::attribution::kind_str;
 use crate::entities::{click, offer, touchpoint, tracking_link};
+use crate::single_row::AtMostOneRow;
 use crate::{Store, StoreError, Tenant};
 
 /// A link a partner shares; `/r/{code}` records a click and redirects to `destination`.
@@ -156,7 +157,7 @@ impl Store {
         id: Uuid,
     ) -> Result<TrackingLink, StoreError> {
         tracking_link::Entity::find_by_id(id)
-            .one(self.db())
+            .at_most_one_row(self.db())
             .await?
             .map(to_domain)
             .filter(|l| tenant.sees(l.partner_id))
@@ -166,7 +167,7 @@ impl Store {
     /// An offer of `partner`'s, or not found.
     async fn own_offer(&self, partner: PartnerId, id: OfferId) -> Result<(), StoreError> {
         offer::Entity::find_by_id(id.0)
-            .one(self.db())
+            .at_most_one_row(self.db())
             .await?
             .filter(|m| m.partner_id == partner.0)
             .map(|_| ())
@@ -266,7 +267,7 @@ impl Store {
         let Some(link) = tracking_link::Entity::find()
             .filter(tracking_link::COLUMN.code.eq(code))
             .filter(tracking_link::COLUMN.archived_at.is_null())
-            .one(self.db())
+            .at_most_one_row(self.db())
             .await?
         else {
             return Ok(None);
