@@ -266,15 +266,6 @@ fn item_str(kind: ItemKind) -> &'static str {
 }
 
 impl Store {
-    /// The next page of credits matching `condition` after the credit id `after`.
-    async fn credit_page(
-        &self,
-        condition: &Condition,
-        after: Option<Uuid>,
-    ) -> Result<Vec<attribution_credit::Model>, StoreError> {
-        Ok(credit_page_query(condition, after).all(self.db()).await?)
-    }
-
     /// Settles every (payer, payee, currency) as of the end of `as_of`.
     ///
     /// Refuses a period earlier than the latest run's (`period_closed`); the same period
@@ -376,7 +367,7 @@ impl Store {
         let mut released = 0;
         let mut after = None;
         loop {
-            let page = self.credit_page(&due, after).await?;
+            let page = credit_page_query(&due, after).all(self.db()).await?;
             let Some(last) = page.last() else { break };
             after = Some(last.id);
             let ids: Vec<Uuid> = page.iter().map(|c| c.id).collect();
