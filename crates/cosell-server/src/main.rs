@@ -12,7 +12,9 @@ use settings::StorageSettings;
 
 /// mimalloc instead of the system allocator: the store allocates and frees many small
 /// values per row, and glibc's malloc spent a quarter of a bulk import's CPU time on
-/// them (perf, docs/benchmarks.md); serving allocates per request the same way.
+/// them (perf, docs/benchmarks.md); serving allocates per request the same way. Its
+/// `override` feature also replaces `malloc` for the C code in the process, SQLite
+/// above all (see `.cargo/config.toml`).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
