@@ -3,7 +3,9 @@
 use axum::http::StatusCode;
 use serde_json::json;
 
-use crate::sales::{convert, exclusions, merchant_and_referrer, minutes, order, touch};
+use crate::sales::{
+    convert, exclusions, merchant_and_referrer, minutes, order, tiered_merchant_touched, touch,
+};
 use crate::support::TestApp;
 
 #[tokio::test]
@@ -234,12 +236,7 @@ async fn reattribution_keeps_the_old_result_and_moves_the_commission() {
 #[tokio::test]
 async fn reattribution_rates_tiers_without_the_results_it_supersedes() {
     let app = TestApp::new().await;
-    let merchant = app.partner("shop").await;
-    let referrer = app.partner("blog").await;
-    // 10%, and 20% once the month's attributed revenue reaches 100.00.
-    let terms = json!({ "commission_percent": "10", "currency": "EUR", "tiers": [{ "from": "100.00", "percent": "20" }] });
-    app.partnership_on(&merchant, &referrer, terms).await;
-    touch(&app, &referrer, "t", "click", "cust", minutes(-20)).await;
+    let merchant = tiered_merchant_touched(&app).await;
     let mut sales = Vec::new();
     for (n, at, price) in [(1, -10, "70.00"), (2, -3, "20.00"), (3, -2, "20.00")] {
         let body = order(&format!("o-{n}"), "cust", minutes(at), &[("A", 1, price)]);

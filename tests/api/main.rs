@@ -13,6 +13,7 @@ mod build_plugins;
 
 mod auth;
 mod bundles;
+mod conversion_import;
 mod conversions;
 mod errors;
 mod explanations;

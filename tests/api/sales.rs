@@ -15,6 +15,17 @@ pub async fn merchant_and_referrer(app: &TestApp) -> (TestPartner, TestPartner) 
     (merchant, referrer)
 }
 
+/// A merchant paying a referrer 10%, and 20% once the month's attributed revenue reaches
+/// 100.00, with the referrer's click for customer `cust` 20 minutes ago.
+pub async fn tiered_merchant_touched(app: &TestApp) -> TestPartner {
+    let merchant = app.partner("shop").await;
+    let referrer = app.partner("blog").await;
+    let terms = json!({ "commission_percent": "10", "currency": "EUR", "tiers": [{ "from": "100.00", "percent": "20" }] });
+    app.partnership_on(&merchant, &referrer, terms).await;
+    touch(app, &referrer, "t", "click", "cust", minutes(-20)).await;
+    merchant
+}
+
 /// A merchant and two referrers it pays 10% (`blog`, then `news`), each with a click for
 /// `customer`: `blog` 30 minutes ago, `news` 20 minutes ago.
 pub async fn two_referrers_touched(

@@ -1,5 +1,6 @@
 //! The `cosell` binary as an operator uses it: first start on a fresh data directory, the
-//! first operator key, plain error messages, and the printed OpenAPI document.
+//! first operator key, plain error messages, the printed OpenAPI document, and importing
+//! conversions from a file.
 
 // A test binary reports failure by panicking: helpers unwrap freely.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -145,4 +146,84 @@ fn openapi_prints_the_served_document() {
         printed,
         serde_json::to_value(cosell_api::openapi()).unwrap()
     );
+}
+
+/// `cosell import conversions` of a merchant's orders (no partnerships: nothing to credit),
+/// given as JSON Lines with `n` as the order number and `price` as the one line's price.
+fn conversion_lines(merchant: &str, orders: &[(usize, &str)]) -> String {
+    orders
+        .iter()
+        .map(|(n, price)| {
+            serde_json::json!({
+                "merchant_id": merchant, "order_id": format!("o-{n}"), "customer_ref": format!("c{n}"),
+                "occurred_at": "2026-01-01T00:00:00Z", "currency": "EUR",
+                "lines": [{ "sku": "A", "quantity": 1, "unit_price": price }]
+            })
+            .to_string()
+                + "\n"
+        })
+        .collect()
+}
+
+fn import_conversions(data_dir: &std::path::Path, file: &std::path::Path) -> std::process::Output {
+    cosell(data_dir)
+        .arg("import")
+        .arg("conversions")
+        .arg(file)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn importing_conversions_replays_a_file_and_stops_at_a_conflict_or_a_bad_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let shop = create_partner(&data, "shop", "ops@shop.test");
+    let shop: serde_json::Value = serde_json::from_slice(&shop.stdout).unwrap();
+    let shop = shop["id"].as_str().unwrap();
+
+    // Two chunks of 5,000: the second is checked while the first is written.
+    let orders: Vec<(usize, &str)> = (1..=5_001).map(|n| (n, "10.00")).collect();
+    let file = dir.path().join("conversions.jsonl");
+    std::fs::write(&file, conversion_lines(shop, &orders)).unwrap();
+    let first = import_conversions(&data, &file);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let printed = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        printed.ends_with("{\"created\":5001,\"replayed\":0}\n"),
+        "{printed}"
+    );
+    let again = import_conversions(&data, &file);
+    let printed = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        printed.ends_with("{\"created\":0,\"replayed\":5001}\n"),
+        "{printed}"
+    );
+
+    // o-2 at another price conflicts; the chunk's other orders are still handled.
+    std::fs::write(
+        &file,
+        conversion_lines(shop, &[(1, "10.00"), (2, "11.00"), (6_000, "10.00")]),
+    )
+    .unwrap();
+    let conflict = import_conversions(&data, &file);
+    assert!(!conflict.status.success());
+    let message = String::from_utf8_lossy(&conflict.stderr);
+    assert!(
+        message.contains("stopped after 1 conversions created and 1 replayed")
+            && message.contains("imported before with another body"),
+        "{message}"
+    );
+
+    let mut lines = conversion_lines(shop, &[(7_000, "10.00")]);
+    lines.push_str("{\"merchant_id\": \"not json\n");
+    std::fs::write(&file, lines).unwrap();
+    let bad = import_conversions(&data, &file);
+    assert!(!bad.status.success());
+    let message = String::from_utf8_lossy(&bad.stderr);
+    assert!(message.contains("conversions.jsonl:2"), "{message}");
 }

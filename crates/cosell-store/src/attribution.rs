@@ -133,6 +133,12 @@ impl Terms {
         Ok(terms)
     }
 
+    /// Whether commissions on these terms depend on the partner's revenue so far in the
+    /// period, so conversions must be attributed in the order they are stored.
+    pub(crate) fn reads_period_revenue(&self) -> bool {
+        self.tiered().next().is_some()
+    }
+
     /// Pairs (partner, merchant) whose terms have tiers or a commission plugin: only
     /// they need period totals.
     fn tiered(&self) -> impl Iterator<Item = (PartnerId, PartnerId)> + '_ {

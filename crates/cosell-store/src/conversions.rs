@@ -148,6 +148,20 @@ pub struct AttributionRecord {
     pub credits: Vec<Credit>,
 }
 
+/// A batch checked against what was stored when it was read: each conversion's outcome,
+/// and the rows of the new ones, not yet written.
+pub(crate) struct Checked {
+    pub(crate) outcomes: Vec<Recorded>,
+    pub(crate) rows: Option<NewRows>,
+}
+
+/// The rows of a batch's new conversions with their attribution and accruals.
+pub(crate) struct NewRows {
+    conversions: Vec<conversion::ActiveModel>,
+    lines: Vec<conversion_line::ActiveModel>,
+    attributed: Attributed,
+}
+
 /// A validated conversion and its rows.
 struct Draft {
     hash: String,
@@ -305,6 +319,21 @@ impl Store {
         batch: &[NewConversion],
         now: DateTime<Utc>,
     ) -> Result<Vec<Recorded>, StoreError> {
+        let terms = Terms::load(self.db(), &[merchant].into()).await?;
+        let checked = self.check_conversions(merchant, batch, now, &terms).await?;
+        self.write_conversions(checked.rows).await?;
+        Ok(checked.outcomes)
+    }
+
+    /// Validates `batch`, tells new orders from replays and conflicts by what is stored,
+    /// and attributes the new ones on `terms`: everything but the write.
+    pub(crate) async fn check_conversions(
+        &self,
+        merchant: PartnerId,
+        batch: &[NewConversion],
+        now: DateTime<Utc>,
+        terms: &Terms,
+    ) -> Result<Checked, StoreError> {
         let wanted: BTreeSet<Uuid> = batch
             .iter()
             .flat_map(|c| c.lines.iter().filter_map(|l| l.product_id))
@@ -364,12 +393,14 @@ impl Store {
             }
         }
         if fresh.is_empty() {
-            return Ok(outcomes);
+            return Ok(Checked {
+                outcomes,
+                rows: None,
+            });
         }
         let sales: Vec<Sale> = fresh.iter().map(|d| d.sale.clone()).collect();
-        let terms = Terms::load(self.db(), &[merchant].into()).await?;
         let touchpoints = candidates(self.db(), &sales).await?;
-        let mut revenue = period_revenue(self.db(), &terms, &sales).await?;
+        let mut revenue = period_revenue(self.db(), terms, &sales).await?;
         let mut attributed = Attributed::default();
         for (sale, touches) in sales.iter().zip(&touchpoints) {
             let base = Base {
@@ -377,23 +408,37 @@ impl Store {
                 refunded_minor: 0,
             };
             let (_, one) =
-                attribute_sale(self.hooks(), &terms, sale, touches, base, &mut revenue).await?;
+                attribute_sale(self.hooks(), terms, sale, touches, base, &mut revenue).await?;
             attributed.extend(one);
         }
-        let mut rows = Vec::with_capacity(fresh.len());
+        let mut conversions = Vec::with_capacity(fresh.len());
         let mut lines = Vec::with_capacity(fresh.len());
         for d in fresh {
-            rows.push(d.row);
+            conversions.push(d.row);
             lines.extend(d.lines);
         }
+        Ok(Checked {
+            outcomes,
+            rows: Some(NewRows {
+                conversions,
+                lines,
+                attributed,
+            }),
+        })
+    }
+
+    /// Writes a checked batch's new rows in one transaction. An order stored since the
+    /// check fails it on the (merchant, order id) key.
+    pub(crate) async fn write_conversions(&self, rows: Option<NewRows>) -> Result<(), StoreError> {
+        let Some(rows) = rows else { return Ok(()) };
         let txn = self.db().begin().await?;
-        insert_all(&txn, rows).await?;
-        insert_all(&txn, lines).await?;
-        insert_all(&txn, attributed.results).await?;
-        insert_all(&txn, attributed.credits).await?;
-        insert_entries(&txn, &attributed.entries).await?;
+        insert_all(&txn, rows.conversions).await?;
+        insert_all(&txn, rows.lines).await?;
+        insert_all(&txn, rows.attributed.results).await?;
+        insert_all(&txn, rows.attributed.credits).await?;
+        insert_entries(&txn, &rows.attributed.entries).await?;
         txn.commit().await?;
-        Ok(outcomes)
+        Ok(())
     }
 
     /// One conversion of `tenant` (its merchant) with its current attribution.

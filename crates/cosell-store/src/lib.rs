@@ -17,6 +17,7 @@ mod single_row;
 pub mod api_keys;
 pub mod baskets;
 pub mod bundles;
+pub mod conversion_import;
 pub mod conversions;
 pub mod customer_figures;
 pub mod customers;

@@ -14,6 +14,7 @@ use clap::Subcommand;
 use cosell_api::plugins::hooks::PluginHooks;
 use cosell_core::PartnerId;
 use cosell_plugin_host::PluginRegistry;
+use cosell_store::conversion_import::ConversionImport;
 use cosell_store::conversions::{NewConversion, NewLine, Recorded};
 use cosell_store::touchpoints::NewTouchpoint;
 use cosell_store::{Store, Tenant};
@@ -192,8 +193,39 @@ async fn touchpoints(store: &Store, file: &Path) -> anyhow::Result<()> {
 }
 
 async fn conversions(store: &Store, file: &Path) -> anyhow::Result<()> {
-    let (bar, mut chunks) = chunks::<ConversionLine>(file, "conversions")?;
-    let (mut created, mut replayed) = (0, 0);
+    let (bar, chunks) = chunks::<ConversionLine>(file, "conversions")?;
+    let mut counts = Counts::default();
+    // Checks each chunk while the one before it is written (see `ConversionImport`).
+    let mut import = ConversionImport::new(store.clone());
+    let fed = feed(store, chunks, &mut import, &mut counts).await;
+    // Whatever stopped the import, the chunks handed over before it are stored.
+    let finished = import
+        .finish()
+        .await
+        .map_err(anyhow::Error::from)
+        .and_then(|stored| counts.add(&stored));
+    if let Err(stop) = fed.and(finished) {
+        return Err(stop.context(format!(
+            "stopped after {} conversions created and {} replayed",
+            counts.created, counts.replayed
+        )));
+    }
+    bar.finish();
+    println!(
+        "{}",
+        serde_json::json!({ "created": counts.created, "replayed": counts.replayed })
+    );
+    Ok(())
+}
+
+/// Hands every chunk to `import`, one merchant's conversions at a time, and counts what
+/// is stored.
+async fn feed(
+    store: &Store,
+    mut chunks: mpsc::Receiver<anyhow::Result<Vec<ConversionLine>>>,
+    import: &mut ConversionImport,
+    counts: &mut Counts,
+) -> anyhow::Result<()> {
     let mut statistics = Statistics::new();
     while let Some(chunk) = chunks.recv().await {
         let mut chunk = chunk?;
@@ -202,27 +234,36 @@ async fn conversions(store: &Store, file: &Path) -> anyhow::Result<()> {
         for group in chunk.chunk_by(|a, b| a.merchant_id == b.merchant_id) {
             let merchant = PartnerId(group[0].merchant_id);
             let batch: Vec<NewConversion> = group.iter().map(new_conversion).collect();
-            for outcome in store
-                .record_conversions(merchant, &batch, Utc::now())
-                .await?
-            {
-                match outcome {
-                    Recorded::Created(_) => created += 1,
-                    Recorded::Replayed(_) => replayed += 1,
-                    Recorded::Conflict(id) => {
-                        bail!("an order of conversion {id} was imported before with another body")
-                    }
-                }
+            counts.add(&import.record(merchant, batch, Utc::now()).await?)?;
+        }
+        statistics.stored(store, counts.created).await?;
+    }
+    Ok(())
+}
+
+/// What the import did with the conversions stored so far.
+#[derive(Default)]
+struct Counts {
+    created: usize,
+    replayed: usize,
+}
+
+impl Counts {
+    /// Counts `stored`; an order imported before with another body stops the import.
+    fn add(&mut self, stored: &[Recorded]) -> anyhow::Result<()> {
+        let mut conflict = None;
+        for outcome in stored {
+            match outcome {
+                Recorded::Created(_) => self.created += 1,
+                Recorded::Replayed(_) => self.replayed += 1,
+                Recorded::Conflict(id) => conflict = conflict.or(Some(*id)),
             }
         }
-        statistics.stored(store, created).await?;
+        match conflict {
+            Some(id) => bail!("an order of conversion {id} was imported before with another body"),
+            None => Ok(()),
+        }
     }
-    bar.finish();
-    println!(
-        "{}",
-        serde_json::json!({ "created": created, "replayed": replayed })
-    );
-    Ok(())
 }
 
 fn new_conversion(c: &ConversionLine) -> NewConversion {
