@@ -165,10 +165,11 @@ fn conversion_lines(merchant: &str, orders: &[(usize, &str)]) -> String {
         .collect()
 }
 
-fn import_conversions(data_dir: &std::path::Path, file: &std::path::Path) -> std::process::Output {
+/// Runs `cosell import KIND FILE`.
+fn import(data_dir: &std::path::Path, kind: &str, file: &std::path::Path) -> std::process::Output {
     cosell(data_dir)
         .arg("import")
-        .arg("conversions")
+        .arg(kind)
         .arg(file)
         .output()
         .unwrap()
@@ -186,7 +187,7 @@ fn importing_conversions_replays_a_file_and_stops_at_a_conflict_or_a_bad_line() 
     let orders: Vec<(usize, &str)> = (1..=5_001).map(|n| (n, "10.00")).collect();
     let file = dir.path().join("conversions.jsonl");
     std::fs::write(&file, conversion_lines(shop, &orders)).unwrap();
-    let first = import_conversions(&data, &file);
+    let first = import(&data, "conversions", &file);
     assert!(
         first.status.success(),
         "{}",
@@ -197,7 +198,7 @@ fn importing_conversions_replays_a_file_and_stops_at_a_conflict_or_a_bad_line() 
         printed.ends_with("{\"created\":5001,\"replayed\":0}\n"),
         "{printed}"
     );
-    let again = import_conversions(&data, &file);
+    let again = import(&data, "conversions", &file);
     let printed = String::from_utf8_lossy(&again.stdout);
     assert!(
         printed.ends_with("{\"created\":0,\"replayed\":5001}\n"),
@@ -210,7 +211,7 @@ fn importing_conversions_replays_a_file_and_stops_at_a_conflict_or_a_bad_line() 
         conversion_lines(shop, &[(1, "10.00"), (2, "11.00"), (6_000, "10.00")]),
     )
     .unwrap();
-    let conflict = import_conversions(&data, &file);
+    let conflict = import(&data, "conversions", &file);
     assert!(!conflict.status.success());
     let message = String::from_utf8_lossy(&conflict.stderr);
     assert!(
@@ -222,8 +223,57 @@ fn importing_conversions_replays_a_file_and_stops_at_a_conflict_or_a_bad_line() 
     let mut lines = conversion_lines(shop, &[(7_000, "10.00")]);
     lines.push_str("{\"merchant_id\": \"not json\n");
     std::fs::write(&file, lines).unwrap();
-    let bad = import_conversions(&data, &file);
+    let bad = import(&data, "conversions", &file);
     assert!(!bad.status.success());
     let message = String::from_utf8_lossy(&bad.stderr);
     assert!(message.contains("conversions.jsonl:2"), "{message}");
+}
+
+#[test]
+fn importing_touchpoints_skips_repeated_events_and_reports_refused_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let blog = create_partner(&data, "blog", "ops@blog.test");
+    let blog: serde_json::Value = serde_json::from_slice(&blog.stdout).unwrap();
+    let event = |id: &str, kind: &str, at: &str| {
+        serde_json::json!({
+            "event_id": id, "partner_id": blog["id"], "kind": kind,
+            "customer_ref": "c1", "occurred_at": at
+        })
+        .to_string()
+            + "\n"
+    };
+    let file = dir.path().join("touchpoints.jsonl");
+    std::fs::write(
+        &file,
+        [
+            event("e-1", "click", "2026-01-01T00:00:00Z"),
+            event("e-2", "impression", "2026-01-01T00:01:00Z"),
+            event("e-3", "click", "2999-01-01T00:00:00Z"),
+        ]
+        .concat(),
+    )
+    .unwrap();
+    let first = import(&data, "touchpoints", &file);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let refused = String::from_utf8_lossy(&first.stderr);
+    assert!(
+        refused.contains("refused event e-3") && refused.contains("future"),
+        "{refused}"
+    );
+    let printed = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        printed.ends_with("{\"accepted\":2,\"duplicates\":0,\"rejected\":1}\n"),
+        "{printed}"
+    );
+    let again = import(&data, "touchpoints", &file);
+    let printed = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        printed.ends_with("{\"accepted\":0,\"duplicates\":2,\"rejected\":1}\n"),
+        "{printed}"
+    );
 }

@@ -174,10 +174,18 @@ async fn touchpoints(store: &Store, file: &Path) -> anyhow::Result<()> {
             .ingest_touchpoints(Tenant::All, &events, true, Utc::now())
             .await?;
         if let Some(first) = report.rejected.first() {
-            bar.println(format!(
-                "refused event {}: {}: {}",
-                first.event_id, first.code, first.message
-            ));
+            // On stderr whether or not the bar is drawn (it is hidden when stderr is not a
+            // terminal, and `println` on a hidden bar prints nothing).
+            let more = match report.rejected.len() - 1 {
+                0 => String::new(),
+                n => format!(" (and {n} more of the same chunk)"),
+            };
+            bar.suspend(|| {
+                eprintln!(
+                    "refused event {}: {}: {}{more}",
+                    first.event_id, first.code, first.message
+                );
+            });
         }
         accepted += report.accepted;
         duplicates += report.duplicates.len();
