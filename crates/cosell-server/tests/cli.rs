@@ -176,7 +176,7 @@ fn import(data_dir: &std::path::Path, kind: &str, file: &std::path::Path) -> std
 }
 
 #[test]
-fn importing_conversions_replays_a_file_and_stops_at_a_conflict_or_a_bad_line() {
+fn importing_conversions_replays_a_file_and_names_the_line_it_stops_at() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let shop = create_partner(&data, "shop", "ops@shop.test");
@@ -220,13 +220,33 @@ fn importing_conversions_replays_a_file_and_stops_at_a_conflict_or_a_bad_line() 
         "{message}"
     );
 
+    // Refusals name the file's line: a line that is not JSON, a conversion the store
+    // refuses (the third line, second of its merchant's batch), an unknown merchant.
     let mut lines = conversion_lines(shop, &[(7_000, "10.00")]);
     lines.push_str("{\"merchant_id\": \"not json\n");
-    std::fs::write(&file, lines).unwrap();
-    let bad = import(&data, "conversions", &file);
-    assert!(!bad.status.success());
-    let message = String::from_utf8_lossy(&bad.stderr);
-    assert!(message.contains("conversions.jsonl:2"), "{message}");
+    let unknown = "01a2158b-603e-7199-af58-9235fe01dd3b";
+    let refused = [
+        (lines, "conversions.jsonl:2: "),
+        (
+            conversion_lines(shop, &[(7_000, "10.00"), (7_001, "10.00"), (7_002, "-1")]),
+            "conversions.jsonl:3: lines[0].unit_price: must be a non-negative amount in EUR",
+        ),
+        (
+            conversion_lines(unknown, &[(1, "10.00")]),
+            "conversions.jsonl:1: merchant_id 01a2158b-603e-7199-af58-9235fe01dd3b is not a partner",
+        ),
+    ];
+    for (lines, expected) in refused {
+        std::fs::write(&file, lines).unwrap();
+        let bad = import(&data, "conversions", &file);
+        assert!(!bad.status.success());
+        let message = String::from_utf8_lossy(&bad.stderr);
+        assert!(
+            message.contains("stopped after 0 conversions created and 0 replayed")
+                && message.contains(expected),
+            "{message}"
+        );
+    }
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! same store calls as the API, a few thousand at a time, so they are checked, deduplicated
 //! and attributed exactly as if they had been posted.
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,7 +18,7 @@ use cosell_plugin_host::PluginRegistry;
 use cosell_store::conversion_import::ConversionImport;
 use cosell_store::conversions::{NewConversion, NewLine, Recorded};
 use cosell_store::touchpoints::NewTouchpoint;
-use cosell_store::{Store, Tenant};
+use cosell_store::{Store, StoreError, Tenant};
 use indicatif::{ProgressBar, ProgressStyle};
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -108,12 +109,15 @@ struct ConversionLine {
     lines: Vec<SaleLineIn>,
 }
 
+/// A chunk of parsed lines, each with its line number in the file (from 1).
+type Chunk<T> = anyhow::Result<Vec<(usize, T)>>;
+
 /// Reads `file` as JSON Lines in chunks on a thread of its own, with a progress bar over
 /// its bytes: parsing the next chunk overlaps with storing the current one.
 fn chunks<T: serde::de::DeserializeOwned + Send + 'static>(
     file: &Path,
     message: &'static str,
-) -> anyhow::Result<(ProgressBar, mpsc::Receiver<anyhow::Result<Vec<T>>>)> {
+) -> anyhow::Result<(ProgressBar, mpsc::Receiver<Chunk<T>>)> {
     let handle =
         std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
     let bar = ProgressBar::new(handle.metadata()?.len());
@@ -134,7 +138,7 @@ fn chunks<T: serde::de::DeserializeOwned + Send + 'static>(
                     .and_then(|l| serde_json::from_str(&l).map_err(anyhow::Error::from))
                     .with_context(|| format!("{name}:{}", n + 1));
                 match parsed {
-                    Ok(item) => chunk.push(item),
+                    Ok(item) => chunk.push((n + 1, item)),
                     Err(e) => {
                         let _ = sender.blocking_send(Err(e));
                         return;
@@ -160,7 +164,7 @@ async fn touchpoints(store: &Store, file: &Path) -> anyhow::Result<()> {
     while let Some(chunk) = chunks.recv().await {
         let events: Vec<NewTouchpoint> = chunk?
             .into_iter()
-            .map(|t| NewTouchpoint {
+            .map(|(_, t)| NewTouchpoint {
                 event_id: t.event_id,
                 partner_id: PartnerId(t.partner_id),
                 offer_id: t.offer_id,
@@ -205,7 +209,8 @@ async fn conversions(store: &Store, file: &Path) -> anyhow::Result<()> {
     let mut counts = Counts::default();
     // Checks each chunk while the one before it is written (see `ConversionImport`).
     let mut import = ConversionImport::new(store.clone());
-    let fed = feed(store, chunks, &mut import, &mut counts).await;
+    let name = file.display().to_string();
+    let fed = feed(store, &name, chunks, &mut import, &mut counts).await;
     // Whatever stopped the import, the chunks handed over before it are stored.
     let finished = import
         .finish()
@@ -226,27 +231,67 @@ async fn conversions(store: &Store, file: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Hands every chunk to `import`, one merchant's conversions at a time, and counts what
-/// is stored.
+/// Hands every chunk of `file` to `import`, one merchant's conversions at a time, and
+/// counts what is stored.
 async fn feed(
     store: &Store,
-    mut chunks: mpsc::Receiver<anyhow::Result<Vec<ConversionLine>>>,
+    file: &str,
+    mut chunks: mpsc::Receiver<Chunk<ConversionLine>>,
     import: &mut ConversionImport,
     counts: &mut Counts,
 ) -> anyhow::Result<()> {
     let mut statistics = Statistics::new();
+    let mut merchants = BTreeSet::new();
     while let Some(chunk) = chunks.recv().await {
         let mut chunk = chunk?;
-        // The store takes one merchant per call.
-        chunk.sort_by_key(|c| c.merchant_id);
-        for group in chunk.chunk_by(|a, b| a.merchant_id == b.merchant_id) {
-            let merchant = PartnerId(group[0].merchant_id);
-            let batch: Vec<NewConversion> = group.iter().map(new_conversion).collect();
-            counts.add(&import.record(merchant, batch, Utc::now()).await?)?;
+        // The store takes one merchant per call; the sort keeps each one's lines in order.
+        chunk.sort_by_key(|(_, c)| c.merchant_id);
+        for group in chunk.chunk_by(|(_, a), (_, b)| a.merchant_id == b.merchant_id) {
+            let (first_line, first) = &group[0];
+            let merchant = PartnerId(first.merchant_id);
+            if merchants.insert(merchant) {
+                match store.get_partner(Tenant::All, merchant).await {
+                    Err(StoreError::NotFound(_)) => bail!(
+                        "{file}:{first_line}: merchant_id {} is not a partner",
+                        merchant.0
+                    ),
+                    other => other?,
+                };
+            }
+            let lines: Vec<usize> = group.iter().map(|(n, _)| *n).collect();
+            let batch = group.iter().map(|(_, c)| new_conversion(c)).collect();
+            let stored = import
+                .record(merchant, batch, Utc::now())
+                .await
+                .map_err(|e| at_lines(e, file, &lines))?;
+            counts.add(&stored)?;
         }
         statistics.stored(store, counts.created).await?;
     }
     Ok(())
+}
+
+/// Names the file's lines in a refused batch's errors: the store numbers a batch's
+/// conversions (`conversions[2].currency`, or no prefix for a batch of one).
+fn at_lines(error: StoreError, file: &str, lines: &[usize]) -> anyhow::Error {
+    let StoreError::Invalid(errors) = error else {
+        return error.into();
+    };
+    let described: Vec<String> = errors
+        .0
+        .iter()
+        .map(|e| {
+            let (index, field) = e
+                .field
+                .strip_prefix("conversions[")
+                .and_then(|rest| rest.split_once("]."))
+                .and_then(|(i, field)| Some((i.parse::<usize>().ok()?, field)))
+                .unwrap_or((0, e.field.as_str()));
+            let line = lines.get(index).copied().unwrap_or_default();
+            format!("{file}:{line}: {field}: {}", e.message)
+        })
+        .collect();
+    anyhow::anyhow!(described.join("; "))
 }
 
 /// What the import did with the conversions stored so far.
