@@ -296,4 +296,17 @@ fn importing_touchpoints_skips_repeated_events_and_reports_refused_ones() {
         printed.ends_with("{\"accepted\":0,\"duplicates\":2,\"rejected\":1}\n"),
         "{printed}"
     );
+    std::fs::write(
+        &file,
+        event("e-4", "click", "2026-01-01T00:02:00Z") + "not json\n",
+    )
+    .unwrap();
+    let bad = import(&data, "touchpoints", &file);
+    assert!(!bad.status.success());
+    let message = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        message.contains("stopped after 0 touchpoints accepted")
+            && message.contains("touchpoints.jsonl:2"),
+        "{message}"
+    );
 }

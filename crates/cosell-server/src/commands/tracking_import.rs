@@ -4,28 +4,27 @@
 //! same store calls as the API, a few thousand at a time, so they are checked, deduplicated
 //! and attributed exactly as if they had been posted.
 
-use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
 use cosell_api::plugins::hooks::PluginHooks;
 use cosell_core::PartnerId;
 use cosell_plugin_host::PluginRegistry;
-use cosell_store::conversion_import::ConversionImport;
-use cosell_store::conversions::{NewConversion, NewLine, Recorded};
 use cosell_store::touchpoints::NewTouchpoint;
-use cosell_store::{Store, StoreError, Tenant};
+use cosell_store::{Store, Tenant};
 use indicatif::{ProgressBar, ProgressStyle};
-use rust_decimal::Decimal;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
 use super::settle::{SettleArgs, settle};
 use crate::settings::{PluginFitSettings, PluginSettings, StorageSettings};
+use conversions::conversions;
+
+mod conversions;
 
 /// Lines handed to the store per call: large enough for few round trips, small enough
 /// to keep memory flat.
@@ -89,26 +88,6 @@ struct TouchpointLine {
     occurred_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Deserialize)]
-struct SaleLineIn {
-    product_id: Option<uuid::Uuid>,
-    sku: Option<String>,
-    category: Option<String>,
-    quantity: i64,
-    unit_price: Decimal,
-}
-
-#[derive(Debug, Deserialize)]
-struct ConversionLine {
-    merchant_id: uuid::Uuid,
-    order_id: String,
-    customer_ref: String,
-    click_id: Option<String>,
-    occurred_at: DateTime<Utc>,
-    currency: String,
-    lines: Vec<SaleLineIn>,
-}
-
 /// A chunk of parsed lines, each with its line number in the file (from 1).
 type Chunk<T> = anyhow::Result<Vec<(usize, T)>>;
 
@@ -158,8 +137,39 @@ fn chunks<T: serde::de::DeserializeOwned + Send + 'static>(
 }
 
 async fn touchpoints(store: &Store, file: &Path) -> anyhow::Result<()> {
-    let (bar, mut chunks) = chunks::<TouchpointLine>(file, "touchpoints")?;
-    let (mut accepted, mut duplicates, mut rejected) = (0, 0, 0);
+    let (bar, chunks) = chunks::<TouchpointLine>(file, "touchpoints")?;
+    let mut tally = Tally::default();
+    if let Err(stop) = ingest(store, &bar, chunks, &mut tally).await {
+        // The chunks before the stop are stored: say how much of the file that was.
+        return Err(stop.context(format!(
+            "stopped after {} touchpoints accepted, {} duplicates and {} refused",
+            tally.accepted, tally.duplicates, tally.rejected
+        )));
+    }
+    bar.finish();
+    println!(
+        "{}",
+        serde_json::json!({ "accepted": tally.accepted, "duplicates": tally.duplicates, "rejected": tally.rejected })
+    );
+    Ok(())
+}
+
+/// What a touchpoint import did so far.
+#[derive(Default)]
+struct Tally {
+    accepted: usize,
+    duplicates: usize,
+    rejected: usize,
+}
+
+/// Stores every chunk's events (each chunk its own transaction), skipping repeated ones
+/// and reporting refused ones.
+async fn ingest(
+    store: &Store,
+    bar: &ProgressBar,
+    mut chunks: mpsc::Receiver<Chunk<TouchpointLine>>,
+    tally: &mut Tally,
+) -> anyhow::Result<()> {
     let mut statistics = Statistics::new();
     while let Some(chunk) = chunks.recv().await {
         let events: Vec<NewTouchpoint> = chunk?
@@ -191,153 +201,12 @@ async fn touchpoints(store: &Store, file: &Path) -> anyhow::Result<()> {
                 );
             });
         }
-        accepted += report.accepted;
-        duplicates += report.duplicates.len();
-        rejected += report.rejected.len();
-        statistics.stored(store, accepted).await?;
-    }
-    bar.finish();
-    println!(
-        "{}",
-        serde_json::json!({ "accepted": accepted, "duplicates": duplicates, "rejected": rejected })
-    );
-    Ok(())
-}
-
-async fn conversions(store: &Store, file: &Path) -> anyhow::Result<()> {
-    let (bar, chunks) = chunks::<ConversionLine>(file, "conversions")?;
-    let mut counts = Counts::default();
-    // Checks each chunk while the one before it is written (see `ConversionImport`).
-    let mut import = ConversionImport::new(store.clone());
-    let name = file.display().to_string();
-    let fed = feed(store, &name, chunks, &mut import, &mut counts).await;
-    // Whatever stopped the import, the chunks handed over before it are stored.
-    let finished = import
-        .finish()
-        .await
-        .map_err(anyhow::Error::from)
-        .and_then(|stored| counts.add(&stored));
-    if let Err(stop) = fed.and(finished) {
-        return Err(stop.context(format!(
-            "stopped after {} conversions created and {} replayed",
-            counts.created, counts.replayed
-        )));
-    }
-    bar.finish();
-    println!(
-        "{}",
-        serde_json::json!({ "created": counts.created, "replayed": counts.replayed })
-    );
-    Ok(())
-}
-
-/// Hands every chunk of `file` to `import`, one merchant's conversions at a time, and
-/// counts what is stored.
-async fn feed(
-    store: &Store,
-    file: &str,
-    mut chunks: mpsc::Receiver<Chunk<ConversionLine>>,
-    import: &mut ConversionImport,
-    counts: &mut Counts,
-) -> anyhow::Result<()> {
-    let mut statistics = Statistics::new();
-    let mut merchants = BTreeSet::new();
-    while let Some(chunk) = chunks.recv().await {
-        let mut chunk = chunk?;
-        // The store takes one merchant per call; the sort keeps each one's lines in order.
-        chunk.sort_by_key(|(_, c)| c.merchant_id);
-        for group in chunk.chunk_by(|(_, a), (_, b)| a.merchant_id == b.merchant_id) {
-            let (first_line, first) = &group[0];
-            let merchant = PartnerId(first.merchant_id);
-            if merchants.insert(merchant) {
-                match store.get_partner(Tenant::All, merchant).await {
-                    Err(StoreError::NotFound(_)) => bail!(
-                        "{file}:{first_line}: merchant_id {} is not a partner",
-                        merchant.0
-                    ),
-                    other => other?,
-                };
-            }
-            let lines: Vec<usize> = group.iter().map(|(n, _)| *n).collect();
-            let batch = group.iter().map(|(_, c)| new_conversion(c)).collect();
-            let stored = import
-                .record(merchant, batch, Utc::now())
-                .await
-                .map_err(|e| at_lines(e, file, &lines))?;
-            counts.add(&stored)?;
-        }
-        statistics.stored(store, counts.created).await?;
+        tally.accepted += report.accepted;
+        tally.duplicates += report.duplicates.len();
+        tally.rejected += report.rejected.len();
+        statistics.stored(store, tally.accepted).await?;
     }
     Ok(())
-}
-
-/// Names the file's lines in a refused batch's errors: the store numbers a batch's
-/// conversions (`conversions[2].currency`, or no prefix for a batch of one).
-fn at_lines(error: StoreError, file: &str, lines: &[usize]) -> anyhow::Error {
-    let StoreError::Invalid(errors) = error else {
-        return error.into();
-    };
-    let described: Vec<String> = errors
-        .0
-        .iter()
-        .map(|e| {
-            let (index, field) = e
-                .field
-                .strip_prefix("conversions[")
-                .and_then(|rest| rest.split_once("]."))
-                .and_then(|(i, field)| Some((i.parse::<usize>().ok()?, field)))
-                .unwrap_or((0, e.field.as_str()));
-            let line = lines.get(index).copied().unwrap_or_default();
-            format!("{file}:{line}: {field}: {}", e.message)
-        })
-        .collect();
-    anyhow::anyhow!(described.join("; "))
-}
-
-/// What the import did with the conversions stored so far.
-#[derive(Default)]
-struct Counts {
-    created: usize,
-    replayed: usize,
-}
-
-impl Counts {
-    /// Counts `stored`; an order imported before with another body stops the import.
-    fn add(&mut self, stored: &[Recorded]) -> anyhow::Result<()> {
-        let mut conflict = None;
-        for outcome in stored {
-            match outcome {
-                Recorded::Created(_) => self.created += 1,
-                Recorded::Replayed(_) => self.replayed += 1,
-                Recorded::Conflict(id) => conflict = conflict.or(Some(*id)),
-            }
-        }
-        match conflict {
-            Some(id) => bail!("an order of conversion {id} was imported before with another body"),
-            None => Ok(()),
-        }
-    }
-}
-
-fn new_conversion(c: &ConversionLine) -> NewConversion {
-    NewConversion {
-        order_id: c.order_id.clone(),
-        customer_ref: c.customer_ref.clone(),
-        click_id: c.click_id.clone(),
-        occurred_at: c.occurred_at,
-        currency: c.currency.clone(),
-        lines: c
-            .lines
-            .iter()
-            .map(|l| NewLine {
-                product_id: l.product_id,
-                sku: l.sku.clone(),
-                category: l.category.clone(),
-                quantity: l.quantity,
-                unit_price: l.unit_price,
-            })
-            .collect(),
-    }
 }
 
 /// `store` calling the installed plugins, loaded here and fitted on recent journeys.
