@@ -216,7 +216,8 @@ fn importing_conversions_replays_a_file_and_names_the_line_it_stops_at() {
     let message = String::from_utf8_lossy(&conflict.stderr);
     assert!(
         message.contains("stopped after 1 conversions created and 1 replayed")
-            && message.contains("imported before with another body"),
+            && message
+                .contains("conversions.jsonl:2: this order was imported before with another body"),
         "{message}"
     );
 

@@ -1,7 +1,7 @@
 //! `cosell import conversions FILE`: conversions checked, attributed and stored chunk by
 //! chunk through `ConversionImport`, with every refusal named by the file's line.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use std::path::Path;
 
 use anyhow::bail;
@@ -38,10 +38,10 @@ struct ConversionLine {
 
 pub(super) async fn conversions(store: &Store, file: &Path) -> anyhow::Result<()> {
     let (bar, chunks) = chunks::<ConversionLine>(file, "conversions")?;
-    let mut counts = Counts::default();
+    let name = file.display().to_string();
+    let mut counts = Counts::new(&name);
     // Checks each chunk while the one before it is written (see `ConversionImport`).
     let mut import = ConversionImport::new(store.clone());
-    let name = file.display().to_string();
     let fed = feed(store, &name, chunks, &mut import, &mut counts).await;
     // Whatever stopped the import, the chunks handed over before it are stored.
     let finished = import
@@ -70,7 +70,7 @@ async fn feed(
     file: &str,
     mut chunks: mpsc::Receiver<Chunk<ConversionLine>>,
     import: &mut ConversionImport,
-    counts: &mut Counts,
+    counts: &mut Counts<'_>,
 ) -> anyhow::Result<()> {
     let mut statistics = Statistics::new();
     let mut merchants = BTreeSet::new();
@@ -97,6 +97,7 @@ async fn feed(
                 .await
                 .map_err(|e| at_lines(e, file, &lines))?;
             counts.add(&stored)?;
+            counts.handed(lines);
         }
         statistics.stored(store, counts.created).await?;
     }
@@ -126,26 +127,46 @@ fn at_lines(error: StoreError, file: &str, lines: &[usize]) -> anyhow::Error {
     anyhow::anyhow!(described.join("; "))
 }
 
-/// What the import did with the conversions stored so far.
-#[derive(Default)]
-struct Counts {
+/// What the import did with the conversions stored so far, and the file's lines of those
+/// handed over and not stored yet, in order.
+struct Counts<'f> {
+    file: &'f str,
     created: usize,
     replayed: usize,
+    waiting: VecDeque<usize>,
 }
 
-impl Counts {
+impl<'f> Counts<'f> {
+    fn new(file: &'f str) -> Self {
+        Counts {
+            file,
+            created: 0,
+            replayed: 0,
+            waiting: VecDeque::new(),
+        }
+    }
+
+    /// `lines` were handed over; their outcomes come back in the same order.
+    fn handed(&mut self, lines: Vec<usize>) {
+        self.waiting.extend(lines);
+    }
+
     /// Counts `stored`; an order imported before with another body stops the import.
     fn add(&mut self, stored: &[Recorded]) -> anyhow::Result<()> {
         let mut conflict = None;
         for outcome in stored {
+            let line = self.waiting.pop_front().unwrap_or_default();
             match outcome {
                 Recorded::Created(_) => self.created += 1,
                 Recorded::Replayed(_) => self.replayed += 1,
-                Recorded::Conflict(id) => conflict = conflict.or(Some(*id)),
+                Recorded::Conflict(id) => conflict = conflict.or(Some((line, *id))),
             }
         }
         match conflict {
-            Some(id) => bail!("an order of conversion {id} was imported before with another body"),
+            Some((line, id)) => bail!(
+                "{}:{line}: this order was imported before with another body (conversion {id})",
+                self.file
+            ),
             None => Ok(()),
         }
     }
