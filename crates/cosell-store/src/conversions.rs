@@ -292,6 +292,19 @@ fn draft(
     })
 }
 
+/// How a refused batch names the fields of its `i`-th conversion: `conversions[i].field`.
+const BATCH_FIELD: &str = "conversions[";
+
+/// Which conversion of a refused batch `field` is about, and its field there: the inverse
+/// of the batch's naming (a batch of one names its fields without the prefix).
+pub fn conversion_of_field(field: &str) -> (usize, &str) {
+    field
+        .strip_prefix(BATCH_FIELD)
+        .and_then(|rest| rest.split_once("]."))
+        .and_then(|(i, inner)| Some((i.parse().ok()?, inner)))
+        .unwrap_or((0, field))
+}
+
 impl Store {
     /// Records `merchant`'s conversions: validates them all (any error refuses the
     /// batch, each field prefixed with `conversions[i].` when there are several),
@@ -357,7 +370,7 @@ impl Store {
                 Ok(d) => drafts.push(d),
                 Err(e) if batch.len() == 1 => errors.0.extend(e.0),
                 Err(e) => errors.0.extend(e.0.into_iter().map(|mut f| {
-                    f.field = format!("conversions[{i}].{}", f.field);
+                    f.field = format!("{BATCH_FIELD}{i}].{}", f.field);
                     f
                 })),
             }

@@ -8,7 +8,7 @@ use anyhow::bail;
 use chrono::{DateTime, Utc};
 use cosell_core::PartnerId;
 use cosell_store::conversion_import::ConversionImport;
-use cosell_store::conversions::{NewConversion, NewLine, Recorded};
+use cosell_store::conversions::{NewConversion, NewLine, Recorded, conversion_of_field};
 use cosell_store::{Store, StoreError, Tenant};
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -104,8 +104,8 @@ async fn feed(
     Ok(())
 }
 
-/// Names the file's lines in a refused batch's errors: the store numbers a batch's
-/// conversions (`conversions[2].currency`, or no prefix for a batch of one).
+/// Names the file's lines in a refused batch's errors, which name the batch's conversions
+/// by their place in it (`conversion_of_field`).
 fn at_lines(error: StoreError, file: &str, lines: &[usize]) -> anyhow::Error {
     let StoreError::Invalid(errors) = error else {
         return error.into();
@@ -114,12 +114,7 @@ fn at_lines(error: StoreError, file: &str, lines: &[usize]) -> anyhow::Error {
         .0
         .iter()
         .map(|e| {
-            let (index, field) = e
-                .field
-                .strip_prefix("conversions[")
-                .and_then(|rest| rest.split_once("]."))
-                .and_then(|(i, field)| Some((i.parse::<usize>().ok()?, field)))
-                .unwrap_or((0, e.field.as_str()));
+            let (index, field) = conversion_of_field(&e.field);
             let line = lines.get(index).copied().unwrap_or_default();
             format!("{file}:{line}: {field}: {}", e.message)
         })
