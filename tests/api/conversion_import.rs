@@ -81,6 +81,35 @@ async fn release_soon(held: DatabaseTransaction) {
     held.rollback().await.unwrap();
 }
 
+/// What an import answered for two chunks of `merchant`'s, the second handed over while
+/// the first one's write is held back by another transaction that stored `first`'s first
+/// order. The import is left to `finish`.
+struct TwoChunks {
+    import: ConversionImport,
+    first_answer: Vec<Recorded>,
+    second_answer: Result<Vec<Recorded>, StoreError>,
+}
+
+async fn two_chunks(
+    app: &TestApp,
+    merchant: PartnerId,
+    first: Vec<NewConversion>,
+    second: Vec<NewConversion>,
+) -> TwoChunks {
+    let held = hold_writes(app, merchant, &first[0].order_id).await;
+    let mut import = ConversionImport::new(app.store.clone());
+    let first_answer = import.record(merchant, first, Utc::now()).await.unwrap();
+    let (second_answer, ()) = tokio::join!(
+        import.record(merchant, second, Utc::now()),
+        release_soon(held)
+    );
+    TwoChunks {
+        import,
+        first_answer,
+        second_answer,
+    }
+}
+
 /// The order ids of every stored conversion, sorted.
 async fn stored_orders(app: &TestApp) -> Vec<String> {
     let db = Database::connect(&app.database_url).await.unwrap();
@@ -127,29 +156,18 @@ async fn merchant_with_touch(app: &TestApp) -> PartnerId {
 async fn an_order_repeated_in_the_next_chunk_replays_or_conflicts_as_one_by_one() {
     let app = TestApp::new().await;
     let merchant = merchant_with_touch(&app).await;
-    let held = hold_writes(&app, merchant, "o-1").await;
-    let mut import = ConversionImport::new(app.store.clone());
     let at = minutes(-5);
     let first = vec![sale("o-1", "50.00", at), sale("o-2", "30.00", at)];
-    assert!(
-        import
-            .record(merchant, first, Utc::now())
-            .await
-            .unwrap()
-            .is_empty()
-    );
     // Checked while the first chunk waits: o-1 and o-2 look new, and the key refuses them.
     let second = vec![
         sale("o-1", "50.00", at),
         sale("o-2", "31.00", at),
         sale("o-3", "20.00", at),
     ];
-    let (first_stored, ()) = tokio::join!(
-        import.record(merchant, second, Utc::now()),
-        release_soon(held)
-    );
-    let first_stored = first_stored.unwrap();
-    let second_stored = import.finish().await.unwrap();
+    let chunks = two_chunks(&app, merchant, first, second).await;
+    assert!(chunks.first_answer.is_empty());
+    let first_stored = chunks.second_answer.unwrap();
+    let second_stored = chunks.import.finish().await.unwrap();
 
     let [Recorded::Created(one), Recorded::Created(two)] = first_stored[..] else {
         panic!("{first_stored:?}");
@@ -170,19 +188,17 @@ async fn a_tier_reached_in_the_next_chunk_counts_the_chunk_before_it() {
     let merchant = tiered_merchant_touched(&app).await;
     let merchant = PartnerId(merchant.id.parse().unwrap());
 
-    let held = hold_writes(&app, merchant, "o-1").await;
-    let mut import = ConversionImport::new(app.store.clone());
     let first = vec![
         sale("o-1", "70.00", minutes(-10)),
         sale("o-2", "20.00", minutes(-3)),
     ];
-    import.record(merchant, first, Utc::now()).await.unwrap();
     let second = vec![sale("o-3", "20.00", minutes(-2))];
-    let (first_stored, ()) = tokio::join!(
-        import.record(merchant, second, Utc::now()),
-        release_soon(held)
-    );
-    let stored = [first_stored.unwrap(), import.finish().await.unwrap()].concat();
+    let chunks = two_chunks(&app, merchant, first, second).await;
+    let stored = [
+        chunks.second_answer.unwrap(),
+        chunks.import.finish().await.unwrap(),
+    ]
+    .concat();
     // Revenue 70 → 7.00; 90 → 2.00 at 10%; 110 reaches the tier → 4.00 at 20%.
     assert_eq!(commissions(&app, &stored).await, vec![700, 200, 400]);
 }
@@ -191,24 +207,19 @@ async fn a_tier_reached_in_the_next_chunk_counts_the_chunk_before_it() {
 async fn a_bad_chunk_is_refused_after_the_chunk_before_it_is_stored() {
     let app = TestApp::new().await;
     let merchant = merchant_with_touch(&app).await;
-    let held = hold_writes(&app, merchant, "o-1").await;
-    let mut import = ConversionImport::new(app.store.clone());
     let first = vec![sale("o-1", "50.00", minutes(-5))];
-    import.record(merchant, first, Utc::now()).await.unwrap();
     let future_dated = vec![sale(
         "o-2",
         "30.00",
         Utc::now() + chrono::Duration::hours(1),
     )];
-    let (refused, ()) = tokio::join!(
-        import.record(merchant, future_dated, Utc::now()),
-        release_soon(held)
-    );
+    let chunks = two_chunks(&app, merchant, first, future_dated).await;
+    let refused = chunks.second_answer;
     let Err(StoreError::Invalid(errors)) = refused else {
         panic!("{refused:?}");
     };
     assert!(errors.to_string().contains("occurred_at"), "{errors}");
-    let stored = import.finish().await.unwrap();
+    let stored = chunks.import.finish().await.unwrap();
     assert!(matches!(stored[..], [Recorded::Created(_)]), "{stored:?}");
     assert_eq!(stored_orders(&app).await, ["o-1"]);
 }

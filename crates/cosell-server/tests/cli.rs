@@ -175,34 +175,56 @@ fn import(data_dir: &std::path::Path, kind: &str, file: &std::path::Path) -> std
         .unwrap()
 }
 
+/// Runs an import that must succeed and end by printing `summary`; returns its stderr.
+fn import_ok(
+    data_dir: &std::path::Path,
+    kind: &str,
+    file: &std::path::Path,
+    summary: &str,
+) -> String {
+    let out = import(data_dir, kind, file);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(printed.ends_with(&format!("{summary}\n")), "{printed}");
+    stderr
+}
+
+/// Runs an import that must fail; returns its message.
+fn import_refused(data_dir: &std::path::Path, kind: &str, file: &std::path::Path) -> String {
+    let out = import(data_dir, kind, file);
+    assert!(!out.status.success());
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A new partner's id, from `cosell partner create`.
+fn partner_id(data_dir: &std::path::Path, slug: &str) -> String {
+    let created = create_partner(data_dir, slug, &format!("ops@{slug}.test"));
+    let created: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
+    created["id"].as_str().unwrap().to_owned()
+}
+
 #[test]
 fn importing_conversions_replays_a_file_and_names_the_line_it_stops_at() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let shop = create_partner(&data, "shop", "ops@shop.test");
-    let shop: serde_json::Value = serde_json::from_slice(&shop.stdout).unwrap();
-    let shop = shop["id"].as_str().unwrap();
+    let shop = &partner_id(&data, "shop");
 
     // Two chunks of 5,000: the second is checked while the first is written.
     let orders: Vec<(usize, &str)> = (1..=5_001).map(|n| (n, "10.00")).collect();
     let file = dir.path().join("conversions.jsonl");
     std::fs::write(&file, conversion_lines(shop, &orders)).unwrap();
-    let first = import(&data, "conversions", &file);
-    assert!(
-        first.status.success(),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
+    import_ok(
+        &data,
+        "conversions",
+        &file,
+        r#"{"created":5001,"replayed":0}"#,
     );
-    let printed = String::from_utf8_lossy(&first.stdout);
-    assert!(
-        printed.ends_with("{\"created\":5001,\"replayed\":0}\n"),
-        "{printed}"
-    );
-    let again = import(&data, "conversions", &file);
-    let printed = String::from_utf8_lossy(&again.stdout);
-    assert!(
-        printed.ends_with("{\"created\":0,\"replayed\":5001}\n"),
-        "{printed}"
+    import_ok(
+        &data,
+        "conversions",
+        &file,
+        r#"{"created":0,"replayed":5001}"#,
     );
 
     // o-2 at another price conflicts; the chunk's other orders are still handled.
@@ -211,9 +233,7 @@ fn importing_conversions_replays_a_file_and_names_the_line_it_stops_at() {
         conversion_lines(shop, &[(1, "10.00"), (2, "11.00"), (6_000, "10.00")]),
     )
     .unwrap();
-    let conflict = import(&data, "conversions", &file);
-    assert!(!conflict.status.success());
-    let message = String::from_utf8_lossy(&conflict.stderr);
+    let message = import_refused(&data, "conversions", &file);
     assert!(
         message.contains("stopped after 1 conversions created and 1 replayed")
             && message
@@ -239,9 +259,7 @@ fn importing_conversions_replays_a_file_and_names_the_line_it_stops_at() {
     ];
     for (lines, expected) in refused {
         std::fs::write(&file, lines).unwrap();
-        let bad = import(&data, "conversions", &file);
-        assert!(!bad.status.success());
-        let message = String::from_utf8_lossy(&bad.stderr);
+        let message = import_refused(&data, "conversions", &file);
         assert!(
             message.contains("stopped after 0 conversions created and 0 replayed")
                 && message.contains(expected),
@@ -254,11 +272,10 @@ fn importing_conversions_replays_a_file_and_names_the_line_it_stops_at() {
 fn importing_touchpoints_skips_repeated_events_and_reports_refused_ones() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let blog = create_partner(&data, "blog", "ops@blog.test");
-    let blog: serde_json::Value = serde_json::from_slice(&blog.stdout).unwrap();
+    let blog = partner_id(&data, "blog");
     let event = |id: &str, kind: &str, at: &str| {
         serde_json::json!({
-            "event_id": id, "partner_id": blog["id"], "kind": kind,
+            "event_id": id, "partner_id": blog, "kind": kind,
             "customer_ref": "c1", "occurred_at": at
         })
         .to_string()
@@ -275,36 +292,28 @@ fn importing_touchpoints_skips_repeated_events_and_reports_refused_ones() {
         .concat(),
     )
     .unwrap();
-    let first = import(&data, "touchpoints", &file);
-    assert!(
-        first.status.success(),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
+    let refused = import_ok(
+        &data,
+        "touchpoints",
+        &file,
+        r#"{"accepted":2,"duplicates":0,"rejected":1}"#,
     );
-    let refused = String::from_utf8_lossy(&first.stderr);
     assert!(
         refused.contains("refused event e-3") && refused.contains("future"),
         "{refused}"
     );
-    let printed = String::from_utf8_lossy(&first.stdout);
-    assert!(
-        printed.ends_with("{\"accepted\":2,\"duplicates\":0,\"rejected\":1}\n"),
-        "{printed}"
-    );
-    let again = import(&data, "touchpoints", &file);
-    let printed = String::from_utf8_lossy(&again.stdout);
-    assert!(
-        printed.ends_with("{\"accepted\":0,\"duplicates\":2,\"rejected\":1}\n"),
-        "{printed}"
+    import_ok(
+        &data,
+        "touchpoints",
+        &file,
+        r#"{"accepted":0,"duplicates":2,"rejected":1}"#,
     );
     std::fs::write(
         &file,
         event("e-4", "click", "2026-01-01T00:02:00Z") + "not json\n",
     )
     .unwrap();
-    let bad = import(&data, "touchpoints", &file);
-    assert!(!bad.status.success());
-    let message = String::from_utf8_lossy(&bad.stderr);
+    let message = import_refused(&data, "touchpoints", &file);
     assert!(
         message.contains("stopped after 0 touchpoints accepted")
             && message.contains("touchpoints.jsonl:2"),
