@@ -159,8 +159,9 @@ pub async fn reattribute_last_hour(app: &TestApp, merchant: &TestPartner, model:
     .body
 }
 
-/// A settlement run as of `days` from today.
+/// A settlement run as of `days` from today, once that day has passed.
 pub async fn settle(app: &TestApp, days: i64) -> Value {
+    app.days_pass(days + 1);
     app.post(
         "/v1/settlements",
         Some(&app.operator),

@@ -190,6 +190,7 @@ async fn rerunning_or_racing_a_settlement_writes_one_set() {
         order("o-2", "c-2", minutes(-1), &[("A", 1, "60.00")]),
     )
     .await;
+    app.days_pass(21);
     let body = json!({ "as_of": day(20) });
     let (a, b) = tokio::join!(
         app.post("/v1/settlements", Some(&app.operator), body.clone()),
@@ -247,6 +248,7 @@ async fn one_sale(app: &TestApp) -> (TestPartner, TestPartner) {
 async fn minimum_payouts_carry_forward_and_statements_stay_private() {
     let app = TestApp::new().await;
     let (merchant, _) = one_sale(&app).await;
+    app.days_pass(16);
     let small = app
         .post(
             "/v1/settlements",
@@ -345,6 +347,7 @@ async fn race_two_periods() {
             .to_owned()
     };
 
+    app.days_pass(21);
     let early = app.spawn_post(
         "/v1/settlements",
         Some(&app.operator),
@@ -385,6 +388,29 @@ async fn race_two_periods() {
     // Nothing is left to pay: a later run has no statement.
     assert_eq!(settle(&app, 40).await["statements"], json!([]));
     assert_eq!(statement_lines(&app).await, expected);
+}
+
+#[tokio::test]
+async fn a_period_that_has_not_ended_is_refused_and_closes_nothing() {
+    let app = TestApp::new().await;
+    let (_, referrer) = one_sale(&app).await;
+    // Today is day 16 by the API's clock: the sale's 14-day hold has passed.
+    app.days_pass(16);
+    for (days, when) in [(16, "today"), (17, "tomorrow"), (400, "next year")] {
+        let refused = app
+            .post(
+                "/v1/settlements",
+                Some(&app.operator),
+                json!({ "as_of": day(days) }),
+            )
+            .await
+            .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(refused.fields(), vec!["as_of"], "{when}");
+    }
+    assert_eq!(statement_lines(&app).await, vec![]);
+    // No period was closed by the refused runs: yesterday settles the sale.
+    let run = settle(&app, 15).await;
+    assert_eq!(nets(&run), vec![(referrer.id.clone(), "4.00".to_owned())]);
 }
 
 #[tokio::test]

@@ -225,6 +225,15 @@ impl TestApp {
         app
     }
 
+    /// Runs the API's clock `days` ahead of the system clock, so that the day `days - 1`
+    /// days from now has ended and may be settled: hold periods pass without waiting.
+    pub fn days_pass(&self, days: i64) {
+        self.state
+            .config()
+            .clock
+            .run_ahead(chrono::Duration::days(days));
+    }
+
     /// Creates an API key straight in the store (as `cosell api-key create` does) and returns its secret.
     pub async fn store_key(&self, role: Role, partner: Option<PartnerId>) -> String {
         let generated = keys::generate().unwrap();

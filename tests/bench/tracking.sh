@@ -52,7 +52,7 @@ kill $PID; wait $PID 2>/dev/null || true
 echo "# generating $CONVERSIONS conversions and $((CONVERSIONS * 3)) touchpoints"
 python3 "$HERE/gen_tracking.py" "$WORK" "$CONVERSIONS" "$M" "${REFERRERS[@]}"
 ls -la "$WORK"/*.jsonl
-for step in "touchpoints $WORK/touchpoints.jsonl" "conversions $WORK/conversions.jsonl --settle-as-of $(date -u -d '+60 days' +%F)"; do
+for step in "touchpoints $WORK/touchpoints.jsonl" "conversions $WORK/conversions.jsonl --settle-as-of $(date -u -d yesterday +%F)"; do
   echo "# cosell import $step"
   # shellcheck disable=SC2086
   /usr/bin/time -v "$BIN" import $step 2>"$WORK/time.txt" </dev/null

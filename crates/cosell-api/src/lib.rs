@@ -3,6 +3,7 @@
 
 pub mod auth;
 mod cache;
+pub mod clock;
 pub mod error;
 pub mod extract;
 pub mod impressions;

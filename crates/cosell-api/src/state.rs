@@ -9,6 +9,7 @@ use cosell_store::Store;
 
 use crate::auth::StandingCache;
 use crate::auth::jwt::JwtKeys;
+use crate::clock::Clock;
 use crate::impressions::ImpressionLog;
 use crate::plugins::fit::FitSettings;
 use crate::plugins::hooks::PluginHooks;
@@ -27,6 +28,8 @@ pub struct ApiConfig {
     pub plugins: HostConfig,
     /// Which journeys attribution plugins are fitted on.
     pub plugin_fit: FitSettings,
+    /// What day it is, for the rule that only ended periods are settled.
+    pub clock: Clock,
 }
 
 impl Default for ApiConfig {
@@ -38,6 +41,7 @@ impl Default for ApiConfig {
             // The data directory `cosell serve` uses by default.
             plugins: HostConfig::new("./data"),
             plugin_fit: FitSettings::default(),
+            clock: Clock::default(),
         }
     }
 }

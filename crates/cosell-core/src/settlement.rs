@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::error::ValidationError;
 use crate::ids::PartnerId;
 use crate::ledger::{
     EntryKind, EntryRef, JournalEntry, LedgerError, Position, State, pair, positions,
@@ -95,6 +96,23 @@ pub struct CarriedForward {
 pub struct SettlementRun {
     pub statements: Vec<Statement>,
     pub carried_forward: Vec<CarriedForward>,
+}
+
+/// Refuses a period that has not ended by `today` (UTC): a run as of today or later would
+/// release commissions whose hold has not passed, treat a refund still inside its hold as a
+/// clawback, and close the period for the runs that should have settled those days.
+pub fn check_period_ended(as_of: NaiveDate, today: NaiveDate) -> Result<(), ValidationError> {
+    if as_of < today {
+        return Ok(());
+    }
+    Err(ValidationError::new(
+        "as_of",
+        format!(
+            "the period ending {as_of} has not ended yet (today is {today}, UTC); settle a day \
+             that has passed, {} at the latest",
+            today.pred_opt().unwrap_or(today)
+        ),
+    ))
 }
 
 /// The open items of the ledger as of `as_of`: each commission's payable balance
@@ -269,6 +287,21 @@ mod tests {
     use super::*;
     use crate::ledger::{JournalLine, balances};
     use chrono::TimeZone;
+
+    #[test]
+    fn only_days_that_have_ended_are_settled() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+        let yesterday = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+        assert_eq!(check_period_ended(yesterday, today), Ok(()));
+        for as_of in [today, today.succ_opt().unwrap()] {
+            let refused = check_period_ended(as_of, today).unwrap_err();
+            assert_eq!(refused.field, "as_of");
+            assert!(
+                refused.message.contains("2026-11-25 at the latest"),
+                "{refused:?}"
+            );
+        }
+    }
 
     fn cur(c: &str) -> Currency {
         Currency::parse(c).unwrap()

@@ -320,3 +320,42 @@ fn importing_touchpoints_skips_repeated_events_and_reports_refused_ones() {
         "{message}"
     );
 }
+
+#[test]
+fn only_days_that_have_ended_are_settled() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let shop = &partner_id(&data, "shop");
+    let file = dir.path().join("conversions.jsonl");
+    std::fs::write(&file, conversion_lines(shop, &[(1, "10.00")])).unwrap();
+    let today = chrono::Utc::now().date_naive().to_string();
+
+    // Refused before the file is read: nothing imported, nothing settled.
+    let out = cosell(&data)
+        .args(["import", "conversions"])
+        .arg(&file)
+        .args(["--settle-as-of", &today])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(message.contains("has not ended yet"), "{message}");
+    import_ok(&data, "conversions", &file, r#"{"created":1,"replayed":0}"#);
+
+    let settle = |as_of: &str| cosell(&data).args(["settle", "--as-of", as_of]).output();
+    let out = settle(&today).unwrap();
+    assert!(!out.status.success());
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        message.contains(&format!("the period ending {today} has not ended")),
+        "{message}"
+    );
+    let out = settle("2026-01-31").unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed["period_end"], "2026-01-31");
+}

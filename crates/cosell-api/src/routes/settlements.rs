@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use cosell_core::Currency;
-use cosell_core::settlement::{ItemKind, SettlementPolicy};
+use cosell_core::settlement::{ItemKind, SettlementPolicy, check_period_ended};
 use cosell_store::settlement::StatementRecord;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -24,6 +24,7 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SettlementIn {
     /// The period's last day: commissions payable and clawbacks open by its end are settled.
+    /// It must have ended: yesterday (UTC) at the latest.
     pub as_of: NaiveDate,
     /// Smallest net paid per currency, e.g. `{"EUR": "50.00"}`; smaller nets carry forward.
     #[serde(default)]
@@ -142,7 +143,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(mark_statement_paid))
 }
 
-/// Run settlement for the period ending `as_of` (operators). Running it again changes
+/// Run settlement for the period ending `as_of` (operators), a day that has ended (422
+/// otherwise). Running it again changes
 /// nothing; runs started at once, for the same or different periods, pay each
 /// commission once. A period before the latest run's is closed: 409 `period_closed`.
 #[utoipa::path(post, path = "/v1/settlements", operation_id = "run_settlement", tag = "settlement",
@@ -155,6 +157,9 @@ async fn run_settlement(
 ) -> Result<Json<SettlementDto>, ApiError> {
     caller.require_operator()?;
     let mut errors = cosell_core::ValidationErrors::default();
+    if let Err(e) = check_period_ended(body.as_of, state.config().clock.today()) {
+        errors.push(e.field, e.message);
+    }
     let mut policy = SettlementPolicy::default();
     for (code, amount) in &body.minimum_payout {
         let field = format!("minimum_payout.{code}");

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
+use cosell_api::clock::Clock;
 use cosell_api::{ApiConfig, AppState, JwtKeys};
 use cosell_store::Store;
 use secrecy::ExposeSecret;
@@ -46,6 +47,7 @@ pub async fn run(storage: &StorageSettings, settings: ServeSettings) -> anyhow::
         recommender: settings.recommendations.recommender(),
         plugins: settings.plugins.host_config(&storage.data_dir),
         plugin_fit: settings.plugin_fit.fit(),
+        clock: Clock::default(),
     };
     let state = AppState::new(store.clone(), jwt, config);
     // A plugin that fails to load is logged and listed by GET /v1/plugins; serving goes on.

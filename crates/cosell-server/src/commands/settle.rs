@@ -1,17 +1,18 @@
 //! `cosell settle --as-of DATE`: the settlement run, from the command line.
 
 use anyhow::Context;
-use chrono::NaiveDate;
+use chrono::{NaiveDate, Utc};
 use clap::Args;
 use cosell_core::Currency;
-use cosell_core::settlement::SettlementPolicy;
+use cosell_core::settlement::{SettlementPolicy, check_period_ended};
 use cosell_store::{Store, Tenant};
 
 use crate::settings::StorageSettings;
 
 #[derive(Debug, Args)]
 pub struct SettleArgs {
-    /// The period's last day (YYYY-MM-DD): commissions payable by its end are settled.
+    /// The period's last day (YYYY-MM-DD), yesterday (UTC) at the latest: commissions
+    /// payable by its end are settled.
     #[arg(long)]
     pub as_of: NaiveDate,
     /// Smallest net paid, as CURRENCY=AMOUNT (e.g. EUR=50.00); repeat per currency.
@@ -29,8 +30,14 @@ fn parse_minimum(text: &str) -> Result<(Currency, i64), String> {
     Ok((currency, minor))
 }
 
+/// Refuses a period that has not ended yet, before anything is imported or settled.
+pub fn check_as_of(as_of: NaiveDate) -> anyhow::Result<()> {
+    check_period_ended(as_of, Utc::now().date_naive()).map_err(|e| anyhow::anyhow!(e.message))
+}
+
 /// Runs settlement on `store` and prints what it wrote.
 pub async fn settle(store: &Store, args: &SettleArgs) -> anyhow::Result<()> {
+    check_as_of(args.as_of)?;
     let policy = SettlementPolicy {
         minimum_payout_minor: args.minimum_payout.iter().copied().collect(),
     };

@@ -20,7 +20,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
-use super::settle::{SettleArgs, settle};
+use super::settle::{SettleArgs, check_as_of, settle};
 use crate::settings::{PluginFitSettings, PluginSettings, StorageSettings};
 use conversions::conversions;
 
@@ -67,7 +67,7 @@ pub enum TrackingImport {
     /// models and rules apply as they do in the server.
     Conversions {
         file: PathBuf,
-        /// Then run settlement as of this day (YYYY-MM-DD).
+        /// Then run settlement as of this day (YYYY-MM-DD; yesterday at the latest).
         #[arg(long)]
         settle_as_of: Option<chrono::NaiveDate>,
         #[command(flatten)]
@@ -235,6 +235,9 @@ pub async fn run(storage: &StorageSettings, command: TrackingImport) -> anyhow::
             limits,
             fit,
         } => {
+            if let Some(as_of) = settle_as_of {
+                check_as_of(as_of)?;
+            }
             let store = with_plugins(store, storage, &limits, &fit).await?;
             conversions(&store, &file).await?;
             match settle_as_of {
