@@ -408,9 +408,16 @@ async fn a_period_that_has_not_ended_is_refused_and_closes_nothing() {
         assert_eq!(refused.fields(), vec!["as_of"], "{when}");
     }
     assert_eq!(statement_lines(&app).await, vec![]);
-    // No period was closed by the refused runs: yesterday settles the sale.
-    let run = settle(&app, 15).await;
-    assert_eq!(nets(&run), vec![(referrer.id.clone(), "4.00".to_owned())]);
+    // No period was closed by the refused runs: yesterday, the default, settles the sale.
+    let run = app
+        .post("/v1/settlements", Some(&app.operator), json!({}))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(run.body["period_end"], day(15).to_string());
+    assert_eq!(
+        nets(&run.body),
+        vec![(referrer.id.clone(), "4.00".to_owned())]
+    );
 }
 
 #[tokio::test]

@@ -110,9 +110,14 @@ pub fn check_period_ended(as_of: NaiveDate, today: NaiveDate) -> Result<(), Vali
         format!(
             "the period ending {as_of} has not ended yet (today is {today}, UTC); settle a day \
              that has passed, {} at the latest",
-            today.pred_opt().unwrap_or(today)
+            last_ended_day(today)
         ),
     ))
+}
+
+/// The latest day that has ended by `today`: yesterday, the default period of a run.
+pub fn last_ended_day(today: NaiveDate) -> NaiveDate {
+    today.pred_opt().unwrap_or(NaiveDate::MIN)
 }
 
 /// The open items of the ledger as of `as_of`: each commission's payable balance

@@ -358,4 +358,15 @@ fn only_days_that_have_ended_are_settled() {
     );
     let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(printed["period_end"], "2026-01-31");
+
+    // Without --as-of, yesterday.
+    let out = cosell(&data).arg("settle").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let yesterday = chrono::Utc::now().date_naive().pred_opt().unwrap();
+    assert_eq!(printed["period_end"], yesterday.to_string());
 }

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use cosell_core::Currency;
-use cosell_core::settlement::{ItemKind, SettlementPolicy, check_period_ended};
+use cosell_core::settlement::{ItemKind, SettlementPolicy, check_period_ended, last_ended_day};
 use cosell_store::settlement::StatementRecord;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -24,8 +24,9 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SettlementIn {
     /// The period's last day: commissions payable and clawbacks open by its end are settled.
-    /// It must have ended: yesterday (UTC) at the latest.
-    pub as_of: NaiveDate,
+    /// It must have ended: yesterday (UTC) at the latest, which is also the default.
+    #[serde(default)]
+    pub as_of: Option<NaiveDate>,
     /// Smallest net paid per currency, e.g. `{"EUR": "50.00"}`; smaller nets carry forward.
     #[serde(default)]
     #[schema(value_type = Object)]
@@ -144,7 +145,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Run settlement for the period ending `as_of` (operators), a day that has ended (422
-/// otherwise). Running it again changes
+/// otherwise; without `as_of`, yesterday). Running it again changes
 /// nothing; runs started at once, for the same or different periods, pay each
 /// commission once. A period before the latest run's is closed: 409 `period_closed`.
 #[utoipa::path(post, path = "/v1/settlements", operation_id = "run_settlement", tag = "settlement",
@@ -157,7 +158,9 @@ async fn run_settlement(
 ) -> Result<Json<SettlementDto>, ApiError> {
     caller.require_operator()?;
     let mut errors = cosell_core::ValidationErrors::default();
-    if let Err(e) = check_period_ended(body.as_of, state.config().clock.today()) {
+    let today = state.config().clock.today();
+    let as_of = body.as_of.unwrap_or_else(|| last_ended_day(today));
+    if let Err(e) = check_period_ended(as_of, today) {
         errors.push(e.field, e.message);
     }
     let mut policy = SettlementPolicy::default();
@@ -171,7 +174,7 @@ async fn run_settlement(
         }
     }
     errors.into_result()?;
-    let outcome = state.store().run_settlement(body.as_of, &policy).await?;
+    let outcome = state.store().run_settlement(as_of, &policy).await?;
     Ok(Json(SettlementDto {
         period_end: outcome.period_end,
         released: outcome.released,

@@ -1,20 +1,20 @@
-//! `cosell settle --as-of DATE`: the settlement run, from the command line.
+//! `cosell settle [--as-of DATE]`: the settlement run, from the command line.
 
 use anyhow::Context;
 use chrono::{NaiveDate, Utc};
 use clap::Args;
 use cosell_core::Currency;
-use cosell_core::settlement::{SettlementPolicy, check_period_ended};
+use cosell_core::settlement::{SettlementPolicy, check_period_ended, last_ended_day};
 use cosell_store::{Store, Tenant};
 
 use crate::settings::StorageSettings;
 
 #[derive(Debug, Args)]
 pub struct SettleArgs {
-    /// The period's last day (YYYY-MM-DD), yesterday (UTC) at the latest: commissions
-    /// payable by its end are settled.
+    /// The period's last day (YYYY-MM-DD), yesterday (UTC) at the latest and by default:
+    /// commissions payable by its end are settled.
     #[arg(long)]
-    pub as_of: NaiveDate,
+    pub as_of: Option<NaiveDate>,
     /// Smallest net paid, as CURRENCY=AMOUNT (e.g. EUR=50.00); repeat per currency.
     #[arg(long = "minimum-payout", value_parser = parse_minimum)]
     pub minimum_payout: Vec<(Currency, i64)>,
@@ -35,9 +35,16 @@ pub fn check_as_of(as_of: NaiveDate) -> anyhow::Result<()> {
     check_period_ended(as_of, Utc::now().date_naive()).map_err(|e| anyhow::anyhow!(e.message))
 }
 
+/// The period a run settles: the one asked for, else yesterday.
+fn period_end(args: &SettleArgs) -> NaiveDate {
+    args.as_of
+        .unwrap_or_else(|| last_ended_day(Utc::now().date_naive()))
+}
+
 /// Runs settlement on `store` and prints what it wrote.
 pub async fn settle(store: &Store, args: &SettleArgs) -> anyhow::Result<()> {
-    check_as_of(args.as_of)?;
+    let as_of = period_end(args);
+    check_as_of(as_of)?;
     let policy = SettlementPolicy {
         minimum_payout_minor: args.minimum_payout.iter().copied().collect(),
     };
@@ -47,12 +54,12 @@ pub async fn settle(store: &Store, args: &SettleArgs) -> anyhow::Result<()> {
         .await
         .context("cannot refresh the database's statistics")?;
     let outcome = store
-        .settle_period(args.as_of, &policy)
+        .settle_period(as_of, &policy)
         .await
         .context("settlement failed")?;
     // Totals only: reading a million statement lines back would double the run's time.
     let statements = store
-        .list_statement_totals(Tenant::All, Some(args.as_of))
+        .list_statement_totals(Tenant::All, Some(as_of))
         .await?;
     let net: i64 = statements.iter().map(|s| s.net_minor).sum();
     println!(

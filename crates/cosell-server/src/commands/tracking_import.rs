@@ -243,7 +243,7 @@ pub async fn run(storage: &StorageSettings, command: TrackingImport) -> anyhow::
             match settle_as_of {
                 Some(as_of) => {
                     let args = SettleArgs {
-                        as_of,
+                        as_of: Some(as_of),
                         minimum_payout: Vec::new(),
                     };
                     settle(&store, &args).await
