@@ -30,21 +30,18 @@ fn parse_minimum(text: &str) -> Result<(Currency, i64), String> {
     Ok((currency, minor))
 }
 
-/// Refuses a period that has not ended yet, before anything is imported or settled.
-pub fn check_as_of(as_of: NaiveDate) -> anyhow::Result<()> {
-    check_period_ended(as_of, Utc::now().date_naive()).map_err(|e| anyhow::anyhow!(e.message))
-}
-
-/// The period a run settles: the one asked for, else yesterday.
-fn period_end(args: &SettleArgs) -> NaiveDate {
-    args.as_of
-        .unwrap_or_else(|| last_ended_day(Utc::now().date_naive()))
+/// The period a run settles: the day asked for, else yesterday; refused when that day has
+/// not ended yet (checked before anything is imported or settled).
+pub fn period_end(requested: Option<NaiveDate>) -> anyhow::Result<NaiveDate> {
+    let today = Utc::now().date_naive();
+    let as_of = requested.unwrap_or_else(|| last_ended_day(today));
+    check_period_ended(as_of, today).map_err(|e| anyhow::anyhow!(e.message))?;
+    Ok(as_of)
 }
 
 /// Runs settlement on `store` and prints what it wrote.
 pub async fn settle(store: &Store, args: &SettleArgs) -> anyhow::Result<()> {
-    let as_of = period_end(args);
-    check_as_of(as_of)?;
+    let as_of = period_end(args.as_of)?;
     let policy = SettlementPolicy {
         minimum_payout_minor: args.minimum_payout.iter().copied().collect(),
     };

@@ -20,7 +20,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
-use super::settle::{SettleArgs, check_as_of, settle};
+use super::settle::{SettleArgs, period_end, settle};
 use crate::settings::{PluginFitSettings, PluginSettings, StorageSettings};
 use conversions::conversions;
 
@@ -235,8 +235,8 @@ pub async fn run(storage: &StorageSettings, command: TrackingImport) -> anyhow::
             limits,
             fit,
         } => {
-            if let Some(as_of) = settle_as_of {
-                check_as_of(as_of)?;
+            if settle_as_of.is_some() {
+                period_end(settle_as_of)?;
             }
             let store = with_plugins(store, storage, &limits, &fit).await?;
             conversions(&store, &file).await?;
