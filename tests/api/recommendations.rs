@@ -421,6 +421,29 @@ async fn an_impression_counts_once_whether_written_yet_or_not() {
         ..shown(uuid::Uuid::now_v7())
     };
     assert_eq!(count(vec![other, old]).await, 1);
+    // Nor does a stored one of another customer or of 8 days ago.
+    let stored_elsewhere = [
+        ShownImpression {
+            customer_ref: Some("bob".into()),
+            ..shown(uuid::Uuid::now_v7())
+        },
+        ShownImpression {
+            shown_at: now - chrono::Duration::days(8),
+            ..shown(uuid::Uuid::now_v7())
+        },
+    ];
+    store.insert_impressions(&stored_elsewhere).await.unwrap();
+    assert_eq!(count(vec![]).await, 1);
+    // A customer whose only impressions are old is still known, with none counted.
+    s.customer("carl", json!({})).await;
+    let carls_old = ShownImpression {
+        customer_ref: Some("carl".into()),
+        shown_at: now - chrono::Duration::days(8),
+        ..shown(uuid::Uuid::now_v7())
+    };
+    store.insert_impressions(&[carls_old]).await.unwrap();
+    let carl = store.customer_profile(shop_id, "carl", now, &[]).await;
+    assert_eq!(carl.unwrap().map(|c| c.shown_last_7_days.len()), Some(0));
 }
 
 impl Shop {

@@ -11,13 +11,12 @@ use cosell_reco::{
 };
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
-use sea_orm::{
-    ActiveValue::Set, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait};
 use serde::{Deserialize, Serialize};
 
 use crate::attribution::kind_str;
 use crate::customer_figures::CustomerFigures;
+use crate::customer_lookup::customer_with_impressions_since;
 use crate::entities::{customer, recommendation_impression, touchpoint};
 use crate::money::{currency, decimal, to_minor};
 use crate::single_row::AtMostOneRow;
@@ -324,7 +323,10 @@ impl Store {
         now: DateTime<Utc>,
         unflushed: &[ShownImpression],
     ) -> Result<Option<CustomerProfile>, StoreError> {
-        let Some(row) = self.find_customer(merchant, reference).await? else {
+        let since = now - Duration::days(CONTACT_WINDOW_DAYS);
+        let Some((row, stored)) =
+            customer_with_impressions_since(self.db(), merchant, reference, since).await?
+        else {
             return Ok(None);
         };
         let f = to_domain(row)?.fields;
@@ -335,19 +337,6 @@ impl Store {
         } else {
             CustomerFigures::default()
         };
-        let since = now - Duration::days(CONTACT_WINDOW_DAYS);
-        let stored: Vec<(uuid::Uuid, uuid::Uuid, Option<uuid::Uuid>)> =
-            recommendation_impression::Entity::find()
-                .select_only()
-                .column(recommendation_impression::Column::Id)
-                .column(recommendation_impression::Column::SubjectId)
-                .column(recommendation_impression::Column::OfferId)
-                .filter(recommendation_impression::COLUMN.merchant_id.eq(merchant.0))
-                .filter(recommendation_impression::COLUMN.customer_ref.eq(reference))
-                .filter(recommendation_impression::COLUMN.shown_at.gt(since))
-                .into_tuple()
-                .all(self.db())
-                .await?;
         let stored_ids: HashSet<uuid::Uuid> = stored.iter().map(|(id, ..)| *id).collect();
         let unflushed = unflushed.iter().filter(|i| {
             i.merchant == merchant

@@ -10,6 +10,7 @@ mod money;
 
 mod attribution;
 mod bulk;
+mod customer_lookup;
 mod journal;
 mod ledger_guard;
 mod single_row;
