@@ -536,6 +536,28 @@ async fn return_rate_and_revenue_left_out_are_computed_from_conversions_and_refu
 }
 
 #[tokio::test]
+async fn service_cost_left_out_is_the_commission_credited_on_the_customers_sales() {
+    let s = shop().await;
+    s.customer(
+        "cora",
+        merged(json!({ "revenue": "5" }), json!({ "service_cost": null })),
+    )
+    .await;
+    let first = s.ask(json!({ "customer_ref": "cora", "limit": 2 })).await;
+    assert!(products(&first.expect(StatusCode::OK)).contains(&s.warranty));
+    // The partner's offer shown to Cora earns it 9.00 on her sale: more than the 5.00 of
+    // revenue the merchant declared.
+    let sale = warranty_sale(&s, "o-cora", "cora", None).await;
+    assert_eq!(sale["credits"][0]["commission"], "9.00");
+    // The sale is dated a second after the answer; figures count sales up to now.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(
+        s.suppressed(json!({ "customer_ref": "cora" })).await,
+        "unprofitable"
+    );
+}
+
+#[tokio::test]
 async fn a_product_competing_with_an_anchor_is_never_recommended() {
     let s = shop().await;
     let rival = s

@@ -16,12 +16,14 @@
 use chrono::{DateTime, Duration, Utc};
 use cosell_core::{Currency, PartnerId};
 use rust_decimal::Decimal;
-use sea_orm::sea_query::{Expr, SelectStatement};
-use sea_orm::{ColumnTrait, EntityTrait, ExprTrait, QueryFilter, QuerySelect, QueryTrait, Select};
+use sea_orm::sea_query::{Expr, Query, SelectStatement};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ExprTrait, QueryFilter, QuerySelect,
+    QueryTrait, Select,
+};
 
 use crate::attribution::current_credit;
 use crate::entities::{attribution_credit, conversion, refund};
-use crate::single_row::AtMostOneRow;
 use crate::{Store, StoreError};
 
 /// How far back a customer's conversions count towards its computed figures.
@@ -74,25 +76,43 @@ impl Store {
                 .column(conversion::Column::Id)
                 .into_query()
         };
-        let sold = self
-            .total(bought(), conversion::Column::AmountMinor)
-            .await?;
-        let refunded = self
-            .total(
-                refund::Entity::find()
-                    .filter(Expr::col(refund::Column::ConversionId).in_subquery(ids())),
-                refund::Column::AmountMinor,
+        // One statement for the three sums: on SQLite each statement is a round trip to a
+        // connection's thread, and this runs on every recommendation for such a customer.
+        let mut totals = Query::select();
+        totals
+            .expr_as(sum_of(bought(), conversion::Column::AmountMinor), SOLD)
+            .expr_as(
+                sum_of(
+                    refund::Entity::find()
+                        .filter(Expr::col(refund::Column::ConversionId).in_subquery(ids())),
+                    refund::Column::AmountMinor,
+                ),
+                REFUNDED,
             )
+            .expr_as(
+                sum_of(
+                    attribution_credit::Entity::find()
+                        .filter(
+                            Expr::col(attribution_credit::Column::ConversionId).in_subquery(ids()),
+                        )
+                        .filter(attribution_credit::COLUMN.currency.eq(currency.code()))
+                        .filter(current_credit()),
+                    attribution_credit::Column::CommissionMinor,
+                ),
+                COMMISSION,
+            );
+        let db = self.db();
+        let rows = db
+            .query_all_raw(db.get_database_backend().build(&totals))
             .await?;
-        let commission = self
-            .total(
-                attribution_credit::Entity::find()
-                    .filter(Expr::col(attribution_credit::Column::ConversionId).in_subquery(ids()))
-                    .filter(attribution_credit::COLUMN.currency.eq(currency.code()))
-                    .filter(current_credit()),
-                attribution_credit::Column::CommissionMinor,
-            )
-            .await?;
+        // A SELECT without FROM has exactly one row.
+        let row = rows.first().ok_or_else(|| {
+            StoreError::Db(DbErr::Custom("the customer's sums came back empty".into()))
+        })?;
+        let total = |name: &str| -> Result<i64, DbErr> {
+            Ok(row.try_get::<Option<i64>>("", name)?.unwrap_or(0))
+        };
+        let (sold, refunded, commission) = (total(SOLD)?, total(REFUNDED)?, total(COMMISSION)?);
         let amount = |minor: i64| currency.from_minor(minor);
         Ok(CustomerFigures {
             sold: amount(sold),
@@ -100,20 +120,18 @@ impl Store {
             commission: amount(commission),
         })
     }
+}
 
-    /// The sum of `column` over the rows `query` selects (0 for none).
-    async fn total<E: EntityTrait>(
-        &self,
-        query: Select<E>,
-        column: impl ColumnTrait,
-    ) -> Result<i64, StoreError> {
-        let sum: Option<Option<i64>> = query
-            .select_only()
-            // PostgreSQL sums BIGINT as NUMERIC, which does not decode as i64.
-            .column_as(Expr::col(column).sum().cast_as("BIGINT"), "total")
-            .into_tuple()
-            .at_most_one_row(self.db())
-            .await?;
-        Ok(sum.flatten().unwrap_or(0))
-    }
+const SOLD: &str = "sold";
+const REFUNDED: &str = "refunded";
+const COMMISSION: &str = "commission";
+
+/// The sum of `column` over the rows `query` selects, as a scalar subquery (NULL for none).
+fn sum_of<E: EntityTrait>(query: Select<E>, column: impl ColumnTrait) -> Expr {
+    query
+        .select_only()
+        // PostgreSQL sums BIGINT as NUMERIC, which does not decode as i64.
+        .column_as(Expr::col(column).sum().cast_as("BIGINT"), "total")
+        .into_query()
+        .into()
 }
