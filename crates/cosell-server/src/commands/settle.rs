@@ -39,19 +39,19 @@ pub fn period_end(requested: Option<NaiveDate>) -> anyhow::Result<NaiveDate> {
     Ok(as_of)
 }
 
-/// Runs settlement on `store` and prints what it wrote.
-pub async fn settle(store: &Store, args: &SettleArgs) -> anyhow::Result<()> {
-    let as_of = period_end(args.as_of)?;
-    let policy = SettlementPolicy {
-        minimum_payout_minor: args.minimum_payout.iter().copied().collect(),
-    };
+/// Runs settlement as of `as_of` (a [`period_end`]) on `store` and prints what it wrote.
+pub async fn settle(
+    store: &Store,
+    as_of: NaiveDate,
+    policy: &SettlementPolicy,
+) -> anyhow::Result<()> {
     // A bulk import may have just grown the tables settlement reads.
     store
         .refresh_statistics()
         .await
         .context("cannot refresh the database's statistics")?;
     let outcome = store
-        .settle_period(as_of, &policy)
+        .settle_period(as_of, policy)
         .await
         .context("settlement failed")?;
     // Totals only: reading a million statement lines back would double the run's time.
@@ -74,6 +74,10 @@ pub async fn settle(store: &Store, args: &SettleArgs) -> anyhow::Result<()> {
 }
 
 pub async fn run(storage: &StorageSettings, args: SettleArgs) -> anyhow::Result<()> {
+    let as_of = period_end(args.as_of)?;
+    let policy = SettlementPolicy {
+        minimum_payout_minor: args.minimum_payout.into_iter().collect(),
+    };
     let store = super::open_store(storage).await?;
-    settle(&store, &args).await
+    settle(&store, as_of, &policy).await
 }

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use clap::Subcommand;
 use cosell_api::plugins::hooks::PluginHooks;
 use cosell_core::PartnerId;
+use cosell_core::settlement::SettlementPolicy;
 use cosell_plugin_host::PluginRegistry;
 use cosell_store::touchpoints::NewTouchpoint;
 use cosell_store::{Store, Tenant};
@@ -20,7 +21,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
-use super::settle::{SettleArgs, period_end, settle};
+use super::settle::{period_end, settle};
 use crate::settings::{PluginFitSettings, PluginSettings, StorageSettings};
 use conversions::conversions;
 
@@ -235,19 +236,12 @@ pub async fn run(storage: &StorageSettings, command: TrackingImport) -> anyhow::
             limits,
             fit,
         } => {
-            if settle_as_of.is_some() {
-                period_end(settle_as_of)?;
-            }
+            // Refused before anything is imported.
+            let settle_as_of = settle_as_of.map(|d| period_end(Some(d))).transpose()?;
             let store = with_plugins(store, storage, &limits, &fit).await?;
             conversions(&store, &file).await?;
             match settle_as_of {
-                Some(as_of) => {
-                    let args = SettleArgs {
-                        as_of: Some(as_of),
-                        minimum_payout: Vec::new(),
-                    };
-                    settle(&store, &args).await
-                }
+                Some(as_of) => settle(&store, as_of, &SettlementPolicy::default()).await,
                 None => Ok(()),
             }
         }
