@@ -98,26 +98,26 @@ pub struct SettlementRun {
     pub carried_forward: Vec<CarriedForward>,
 }
 
-/// Refuses a period that has not ended by `today` (UTC): a run as of today or later would
+/// The period a run settles: the day `requested`, else the latest that has ended by `today`
+/// (UTC, yesterday). A day that has not ended is refused: a run as of today or later would
 /// release commissions whose hold has not passed, treat a refund still inside its hold as a
 /// clawback, and close the period for the runs that should have settled those days.
-pub fn check_period_ended(as_of: NaiveDate, today: NaiveDate) -> Result<(), ValidationError> {
-    if as_of < today {
-        return Ok(());
+pub fn period_to_settle(
+    requested: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Result<NaiveDate, ValidationError> {
+    let last_ended = today.pred_opt().unwrap_or(NaiveDate::MIN);
+    match requested {
+        None => Ok(last_ended),
+        Some(as_of) if as_of < today => Ok(as_of),
+        Some(as_of) => Err(ValidationError::new(
+            "as_of",
+            format!(
+                "the period ending {as_of} has not ended yet (today is {today}, UTC); settle a \
+                 day that has passed, {last_ended} at the latest"
+            ),
+        )),
     }
-    Err(ValidationError::new(
-        "as_of",
-        format!(
-            "the period ending {as_of} has not ended yet (today is {today}, UTC); settle a day \
-             that has passed, {} at the latest",
-            last_ended_day(today)
-        ),
-    ))
-}
-
-/// The latest day that has ended by `today`: yesterday, the default period of a run.
-pub fn last_ended_day(today: NaiveDate) -> NaiveDate {
-    today.pred_opt().unwrap_or(NaiveDate::MIN)
 }
 
 /// The open items of the ledger as of `as_of`: each commission's payable balance
@@ -297,9 +297,10 @@ mod tests {
     fn only_days_that_have_ended_are_settled() {
         let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
         let yesterday = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
-        assert_eq!(check_period_ended(yesterday, today), Ok(()));
+        assert_eq!(period_to_settle(Some(yesterday), today), Ok(yesterday));
+        assert_eq!(period_to_settle(None, today), Ok(yesterday));
         for as_of in [today, today.succ_opt().unwrap()] {
-            let refused = check_period_ended(as_of, today).unwrap_err();
+            let refused = period_to_settle(Some(as_of), today).unwrap_err();
             assert_eq!(refused.field, "as_of");
             assert!(
                 refused.message.contains("2026-11-25 at the latest"),

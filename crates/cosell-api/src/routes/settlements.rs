@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use cosell_core::Currency;
-use cosell_core::settlement::{ItemKind, SettlementPolicy, check_period_ended, last_ended_day};
+use cosell_core::settlement::{ItemKind, SettlementPolicy, period_to_settle};
 use cosell_store::settlement::StatementRecord;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -158,10 +158,9 @@ async fn run_settlement(
 ) -> Result<Json<SettlementDto>, ApiError> {
     caller.require_operator()?;
     let mut errors = cosell_core::ValidationErrors::default();
-    let today = state.config().clock.today();
-    let as_of = body.as_of.unwrap_or_else(|| last_ended_day(today));
-    if let Err(e) = check_period_ended(as_of, today) {
-        errors.push(e.field, e.message);
+    let as_of = period_to_settle(body.as_of, state.config().clock.today());
+    if let Err(e) = &as_of {
+        errors.push(e.field.clone(), e.message.clone());
     }
     let mut policy = SettlementPolicy::default();
     for (code, amount) in &body.minimum_payout {
@@ -174,6 +173,8 @@ async fn run_settlement(
         }
     }
     errors.into_result()?;
+    // Refused above with the other fields' errors when it is an error.
+    let as_of = as_of.map_err(cosell_core::ValidationErrors::from)?;
     let outcome = state.store().run_settlement(as_of, &policy).await?;
     Ok(Json(SettlementDto {
         period_end: outcome.period_end,

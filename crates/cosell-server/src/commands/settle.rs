@@ -4,7 +4,7 @@ use anyhow::Context;
 use chrono::{NaiveDate, Utc};
 use clap::Args;
 use cosell_core::Currency;
-use cosell_core::settlement::{SettlementPolicy, check_period_ended, last_ended_day};
+use cosell_core::settlement::{SettlementPolicy, period_to_settle};
 use cosell_store::{Store, Tenant};
 
 use crate::settings::StorageSettings;
@@ -33,10 +33,7 @@ fn parse_minimum(text: &str) -> Result<(Currency, i64), String> {
 /// The period a run settles: the day asked for, else yesterday; refused when that day has
 /// not ended yet (checked before anything is imported or settled).
 pub fn period_end(requested: Option<NaiveDate>) -> anyhow::Result<NaiveDate> {
-    let today = Utc::now().date_naive();
-    let as_of = requested.unwrap_or_else(|| last_ended_day(today));
-    check_period_ended(as_of, today).map_err(|e| anyhow::anyhow!(e.message))?;
-    Ok(as_of)
+    period_to_settle(requested, Utc::now().date_naive()).map_err(|e| anyhow::anyhow!(e.message))
 }
 
 /// Runs settlement as of `as_of` (a [`period_end`]) on `store` and prints what it wrote.
