@@ -9,6 +9,10 @@
 # a full answer, a few again (and are then at the contact cap of 3).
 # Usage: tests/bench/recommendations.sh [path/to/release/cosell] [path/to/groceries.csv]
 # (needs curl, jq, python3, wrk; loopback only)
+# PREPARE=DIR: no load; the prepared data directory (with the customers) and the two wrk
+# scripts (tokens valid for a day) go to DIR, for tests/bench/cpu_per_request.sh.
+# OMIT_FIGURES=1: the customers' profiles leave out return rate, service cost and revenue
+# (computed from conversions on every request).
 set -euo pipefail
 BIN=${1:-target/release/cosell}
 BASKETS=${2:-../shared/datasets/groceries.csv}
@@ -17,6 +21,8 @@ BASE=http://127.0.0.1:$PORT
 WORK=$(mktemp -d)
 trap 'kill $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 export COSELL_DATA_DIR=$WORK/data
+PREPARE=${PREPARE:-}
+[ -n "$PREPARE" ] && export COSELL_TOKEN_TTL_SECONDS=86400
 
 "$BIN" import baskets "$BASKETS" 2>/dev/null | tail -1
 KEY=$("$BIN" api-key create --operator --name bench 2>/dev/null)
@@ -64,18 +70,22 @@ wrk.headers["content-type"] = "application/json"
 wrk.headers["authorization"] = "Bearer $ST"
 LUA
 
-echo "# POST /v1/recommendations"
-wrk -t2 -c16 -d15s --latency -s "$WORK/reco.lua" "$BASE/v1/recommendations"
-echo "# GET /healthz (trivial handler, same run)"
-wrk -t2 -c16 -d15s --latency "$BASE/healthz"
+if [ -z "$PREPARE" ]; then
+  echo "# POST /v1/recommendations"
+  wrk -t2 -c16 -d15s --latency -s "$WORK/reco.lua" "$BASE/v1/recommendations"
+  echo "# GET /healthz (trivial handler, same run)"
+  wrk -t2 -c16 -d15s --latency "$BASE/healthz"
+fi
 
 CUSTOMERS=100000
 python3 - "$PORT" "$ST" "$CUSTOMERS" <<'PY'
-import http.client, json, sys
+import http.client, json, os, sys
 port, token, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 conn = http.client.HTTPConnection("127.0.0.1", int(port))
-body = json.dumps({"satisfaction": "ok", "consents": ["web"], "currency": "EUR",
-                   "return_rate": "0", "service_cost": "0", "revenue": "100"})
+profile = {"satisfaction": "ok", "consents": ["web"], "currency": "EUR"}
+if not os.environ.get("OMIT_FIGURES"):
+    profile.update({"return_rate": "0", "service_cost": "0", "revenue": "100"})
+body = json.dumps(profile)
 headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
 for i in range(1, count + 1):
     conn.request("PUT", f"/v1/customers/c{i}", body, headers)
@@ -93,5 +103,12 @@ request = function()
   return wrk.format(nil, nil, nil, string.format('$KNOWN', math.random($CUSTOMERS)))
 end
 LUA
+if [ -n "$PREPARE" ]; then
+  kill $PID; wait $PID 2>/dev/null || true
+  mkdir -p "$PREPARE"
+  cp -r "$WORK/data" "$WORK/reco.lua" "$WORK/known.lua" "$PREPARE/"
+  echo "# prepared in $PREPARE"
+  exit 0
+fi
 echo "# POST /v1/recommendations for $CUSTOMERS known customers"
 wrk -t2 -c16 -d15s --latency -s "$WORK/known.lua" "$BASE/v1/recommendations"

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Paired runs: for each round and each build in turn, a fresh copy of a prepared data
+# directory, the server started on it, wrk on one request and then on GET /healthz; prints
+# requests/s and the CPU time per request of the server (/proc/PID/stat) and of wrk
+# (/usr/bin/time), so that builds are compared under the same conditions.
+# Usage: ROUNDS=3 SECS=8 tests/bench/cpu_per_request.sh DIR reco.lua|known.lua BIN...
+# DIR comes from `PREPARE=DIR tests/bench/recommendations.sh BIN` (needs wrk, curl).
+set -euo pipefail
+DIR=$1; LUA=$2; shift 2
+ROUNDS=${ROUNDS:-3}; SECS=${SECS:-8}; PORT=${PORT:-18081}; BASE=http://127.0.0.1:$PORT
+RUN=$(mktemp -d)
+trap 'kill $PID 2>/dev/null || true; rm -rf "$RUN"' EXIT
+TICK=$(getconf CLK_TCK)
+cpu() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
+# load one wrk run: "<req/s> <server µs/req> <wrk µs/req> <non-2xx>"
+load() {
+  local before after out n
+  before=$(cpu)
+  out=$({ /usr/bin/time -f "WRKCPU %U %S" wrk -t2 -c16 -d"${SECS}s" "$@"; } 2>&1)
+  after=$(cpu)
+  n=$(awk '/requests in/{print $1}' <<<"$out")
+  awk -v n="$n" -v b="$before" -v a="$after" -v t="$TICK" '
+    /Requests\/sec/ {rps = $2} /WRKCPU/ {w = $2 + $3} /Non-2xx/ {bad = $NF}
+    END {printf "%s %.1f %.1f %d", rps, (a - b) / t / n * 1e6, w / n * 1e6, bad}' <<<"$out"
+}
+echo "round build req/s server_us wrk_us non2xx healthz_req/s server_us wrk_us ratio load"
+for round in $(seq 1 "$ROUNDS"); do
+  for BIN in "$@"; do
+    rm -rf "$RUN/data"; cp -r "$DIR/data" "$RUN/data"
+    COSELL_DATA_DIR=$RUN/data "$BIN" serve --listen 127.0.0.1:$PORT 2>/dev/null &
+    PID=$!
+    until curl -sf "$BASE/readyz" >/dev/null; do sleep 0.01; done; sleep 2
+    avg=$(cut -d' ' -f1 /proc/loadavg)
+    read -r rps s w bad <<<"$(load -s "$DIR/$LUA" "$BASE/v1/recommendations")"
+    read -r hrps hs hw _ <<<"$(load "$BASE/healthz")"
+    kill $PID; wait $PID 2>/dev/null || true
+    echo "$round $BIN $rps $s $w $bad $hrps $hs $hw $(awk -v a="$rps" -v b="$hrps" 'BEGIN{printf "%.1f%%", a / b * 100}') $avg"
+  done
+done
