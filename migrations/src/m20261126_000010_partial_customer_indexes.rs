@@ -1,0 +1,60 @@
+//! The customer indexes of impressions and touchpoints hold only rows that have a customer.
+//!
+//! An anonymous visitor's recommendation writes three impressions and, for a partner
+//! offer, a touchpoint, none with a customer reference; every query through these indexes
+//! names a customer (`customer_ref = …`, `IN (…)` or `IS NOT NULL`), so entries for the
+//! rows without one were written on every answer and never read. SQLite and PostgreSQL
+//! both use a partial index `WHERE customer_ref IS NOT NULL` for such queries, the
+//! customer-and-impressions join included (`docs/benchmarks.md` has the plans and what
+//! the write saves).
+
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+/// (index, table, columns) of each customer index.
+const INDEXES: [(&str, &str, &[&str]); 2] = [
+    (
+        "ix_recommendation_impressions_customer",
+        "recommendation_impressions",
+        &["merchant_id", "customer_ref", "shown_at"],
+    ),
+    ("ix_touchpoints_customer", "touchpoints", &["customer_ref"]),
+];
+
+/// Replaces each customer index with one over `rows_with_customer` only, or all rows.
+async fn rebuild(manager: &SchemaManager<'_>, rows_with_customer: bool) -> Result<(), DbErr> {
+    for (name, table, columns) in INDEXES {
+        manager
+            .drop_index(Index::drop().name(name).table(table).to_owned())
+            .await?;
+        let mut index = Index::create();
+        index.name(name).table(table);
+        for column in columns {
+            index.col(*column);
+        }
+        if rows_with_customer {
+            index.and_where(Expr::col("customer_ref").is_not_null());
+        }
+        manager.create_index(index.to_owned()).await?;
+    }
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    /// One transaction on SQLite as well (sea-orm-migration's default there is none), so a
+    /// failure cannot leave a table without its customer index.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        rebuild(manager, true).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        rebuild(manager, false).await
+    }
+}
