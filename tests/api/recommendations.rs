@@ -447,6 +447,20 @@ async fn an_impression_counts_once_whether_written_yet_or_not() {
 }
 
 impl Shop {
+    /// The shop's bundle "Laptop kit" of the laptop and the mouse (1,030.00 listed),
+    /// `discount_percent` off, with a margin floor of 150.00.
+    async fn laptop_kit(&self, discount_percent: &str) -> Reply {
+        self.app
+            .post(
+                "/v1/bundles",
+                Some(&self.shop.token),
+                json!({ "name": "Laptop kit", "currency": "EUR", "discount_percent": discount_percent,
+                        "margin_floor": "150.00", "product_ids": [self.laptop, self.mouse] }),
+            )
+            .await
+            .expect(StatusCode::CREATED)
+    }
+
     /// A sale of the laptop (100.00) and the mouse (30.00) to `customer`, of which
     /// `refund_lines` are refunded; returns the conversion.
     async fn sale_with_refunds(&self, order_id: &str, customer: &str, refund_lines: &[usize]) {
@@ -834,17 +848,7 @@ async fn offers_respect_eligibility_rules_and_conflicts_of_interest() {
 #[tokio::test]
 async fn a_bundle_is_proposed_while_its_margin_floor_holds() {
     let s = shop().await;
-    let bundle = s
-        .app
-        .post(
-            "/v1/bundles",
-            Some(&s.shop.token),
-            json!({ "name": "Laptop kit", "currency": "EUR", "discount_percent": "5",
-                    "margin_floor": "150.00", "product_ids": [s.laptop, s.mouse] }),
-        )
-        .await
-        .expect(StatusCode::CREATED)
-        .id();
+    let bundle = s.laptop_kit("5").await.id();
     let reply = s.ask(json!({ "limit": 10 })).await.expect(StatusCode::OK);
     let kit = reply.body["items"]
         .as_array()
@@ -873,6 +877,40 @@ async fn a_bundle_is_proposed_while_its_margin_floor_holds() {
         "{}",
         reply.body
     );
+}
+
+#[tokio::test]
+async fn discounted_prices_round_half_cents_up_as_the_bundles_api_does() {
+    let s = shop().await;
+    // 1,030.00 less 0.05% is 1,029.485; 100.00 less 0.015% is 99.985.
+    let created = s.laptop_kit("0.05").await;
+    assert_eq!(created.body["pricing"]["price"], "1029.49");
+    let cable = s
+        .app
+        .product(&s.acme, "CABLE", "cables", "100.00", "20.00")
+        .await;
+    live_offer(
+        &s.app,
+        &s.acme,
+        &s.shop,
+        &cable,
+        &s.laptop,
+        json!({ "discount_percent": "0.015" }),
+    )
+    .await;
+    let reply = s.ask(json!({ "limit": 10 })).await.expect(StatusCode::OK);
+    let price_of = |name: &str| {
+        reply.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["name"] == name)
+            .map(|i| i["price"].clone())
+            .unwrap_or_else(|| panic!("no {name} in {}", reply.body))
+    };
+    // The price the bundles API stated, not a cent less.
+    assert_eq!(price_of("Laptop kit"), "1029.49");
+    assert_eq!(price_of("Product CABLE"), "99.99");
 }
 
 #[tokio::test]

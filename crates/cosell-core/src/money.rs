@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use rust_decimal::Decimal;
+use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ValidationError;
@@ -172,6 +172,28 @@ impl Money {
             currency,
         }
     }
+
+    /// This amount less `percent` percent, rounded half away from zero to the currency's
+    /// minor units, as a till shows a discounted price: the one rule for every discounted
+    /// price (a bundle's, an offer's), so the bundle the API prices and the bundle a
+    /// recommendation shows cost the same to the cent.
+    pub fn less_percent(self, percent: Decimal) -> Money {
+        let gross = self.amount * (Decimal::ONE_HUNDRED - percent);
+        // Dividing by 100 is moving the decimal point: exact, where a Decimal division is
+        // a long division (on every offer of every recommendation). Past Decimal's 28
+        // places the point cannot move, and the division rounds instead.
+        let mut net = gross;
+        if net.set_scale(gross.scale() + 2).is_err() {
+            net = gross / Decimal::ONE_HUNDRED;
+        }
+        Money {
+            amount: net.round_dp_with_strategy(
+                self.currency.minor_units(),
+                RoundingStrategy::MidpointAwayFromZero,
+            ),
+            currency: self.currency,
+        }
+    }
 }
 
 impl fmt::Display for Money {
@@ -184,6 +206,38 @@ impl fmt::Display for Money {
 mod tests {
     use super::*;
     use rust_decimal_macros::dec;
+
+    fn eur(amount: Decimal) -> Money {
+        Money::new(amount, Currency::parse("EUR").unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_discounted_price_rounds_half_cents_up() {
+        // 10.10 less 15% is 8.585: a till shows 8.59 (banker's rounding would say 8.58).
+        assert_eq!(eur(dec!(10.10)).less_percent(dec!(15)).amount, dec!(8.59));
+        assert_eq!(eur(dec!(39.00)).less_percent(dec!(15)).amount, dec!(33.15));
+        assert_eq!(eur(dec!(39.00)).less_percent(dec!(100)).amount, dec!(0));
+        let yen = Money::new(dec!(999), Currency::parse("JPY").unwrap()).unwrap();
+        assert_eq!(yen.less_percent(dec!(50)).amount, dec!(500));
+        // A percentage of 27 decimal places: the point cannot move, the division rounds.
+        let tiny = Decimal::new(1, 27);
+        assert_eq!(eur(dec!(39.00)).less_percent(tiny).amount, dec!(39.00));
+    }
+
+    proptest::proptest! {
+        /// Moving the decimal point is the division by 100 it replaces, to the cent.
+        #[test]
+        fn less_percent_is_the_division_by_one_hundred_rounded_half_up(
+            cents in 0i64..100_000_000_000,
+            basis_points in 0i64..=10_000,
+        ) {
+            let price = eur(Decimal::new(cents, 2));
+            let percent = Decimal::new(basis_points, 2);
+            let expected = (price.amount * (Decimal::ONE_HUNDRED - percent) / Decimal::ONE_HUNDRED)
+                .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+            proptest::prop_assert_eq!(price.less_percent(percent).amount, expected);
+        }
+    }
 
     #[test]
     fn minor_units_follow_iso_4217() {

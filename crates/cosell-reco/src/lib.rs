@@ -74,5 +74,5 @@ pub use model::{
     CoPurchaseModel, ItemId, MinSupport, ModelBuilder, ModelHolder, Neighbour, PairCount, PairStats,
 };
 pub use recommend::{
-    Outcome, Reason, Recommendation, Subject, Suppression, discounted, recommend, suppression,
+    Outcome, Reason, Recommendation, Subject, Suppression, recommend, suppression,
 };

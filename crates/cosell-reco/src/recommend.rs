@@ -213,8 +213,9 @@ pub fn recommend(
 
     let (mut clues, competing) = gather_clues(catalog, model, req, config);
     // Stable: a product's clues stay in the order they were found, which is the order
-    // of its reasons.
-    clues.sort_by_key(|c| c.product);
+    // of its reasons. Keyed by the id as an integer, which orders as its bytes do and
+    // compares in one instruction instead of a call to memcmp.
+    clues.sort_by_key(|c| c.product.0.as_u128());
     let in_cart: FxHashSet<ProductId> = req.anchors.iter().map(|a| a.product).collect();
     let replaced_categories: FxHashSet<&str> = req
         .anchors
@@ -325,10 +326,10 @@ fn gather_clues(
     (clues, competing)
 }
 
-fn subject_key(subject: Subject) -> (u8, uuid::Uuid) {
+fn subject_key(subject: Subject) -> (u8, u128) {
     match subject {
-        Subject::Product(id) => (0, id.0),
-        Subject::Bundle(id) => (1, id.0),
+        Subject::Product(id) => (0, id.0.as_u128()),
+        Subject::Bundle(id) => (1, id.0.as_u128()),
     }
 }
 
@@ -350,7 +351,7 @@ fn rank_product<'c>(
         .map(|&i| &catalog.offers[i])
         .filter(|o| offer_allowed(o, req))
         .map(|o| {
-            let price = discounted(p.price, o.discount_percent);
+            let price = p.price.less_percent(o.discount_percent);
             (o, price, o.commission)
         })
         .max_by(|x, y| x.2.cmp(&y.2).then(y.0.id.cmp(&x.0.id)));
@@ -376,17 +377,6 @@ fn rank_product<'c>(
         category: p.category.as_str(),
         grounds: Grounds::Clues(clues),
     })
-}
-
-/// `price` less `percent`, rounded to the currency's minor units: what the customer pays
-/// for an offer's product.
-pub fn discounted(price: Money, percent: Decimal) -> Money {
-    let factor = (Decimal::ONE_HUNDRED - percent) / Decimal::ONE_HUNDRED;
-    let amount = (price.amount * factor).round_dp(price.currency.minor_units());
-    Money {
-        amount,
-        currency: price.currency,
-    }
 }
 
 /// Bundles holding an anchor whose other members may all be recommended, at the

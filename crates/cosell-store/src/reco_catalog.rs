@@ -10,7 +10,7 @@ use cosell_core::catalog::{
 };
 use cosell_core::commission::{CommissionBase, CommissionTerms, SaleLine, commission};
 use cosell_core::{BundleId, Money, OfferId, PartnerId, ProductId};
-use cosell_reco::{Bundle, Catalog, Channel, Offer, Product, Relation, discounted};
+use cosell_reco::{Bundle, Catalog, Channel, Offer, Product, Relation};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use sea_orm::{Condition, EntityTrait, QueryFilter};
@@ -82,7 +82,7 @@ fn offer_commission(
     let Some(product) = product else {
         return Decimal::ZERO;
     };
-    let price = discounted(product.price, discount);
+    let price = product.price.less_percent(discount);
     let Ok(amount_minor) = price.currency.to_minor(price.amount) else {
         return Decimal::ZERO;
     };
@@ -305,8 +305,12 @@ impl Store {
                 let members = members.remove(&b.id).unwrap_or_default();
                 let list: Decimal = members.iter().filter_map(|m| price_of.get(m)).sum();
                 let discount = decimal("bundles", &b.discount_percent)?;
-                let amount = (list * (Decimal::ONE_HUNDRED - discount) / Decimal::ONE_HUNDRED)
-                    .round_dp(currency.minor_units());
+                let amount = Money {
+                    amount: list,
+                    currency,
+                }
+                .less_percent(discount)
+                .amount;
                 Ok(Bundle {
                     id: BundleId(b.id),
                     name: b.name,

@@ -1,11 +1,11 @@
 //! Bundles: a discounted set of products that must keep a margin floor.
 
 use chrono::{DateTime, Utc};
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::{parse_percent, parse_text};
-use crate::{BundleId, Currency, PartnerId, ProductId, ValidationErrors};
+use crate::{BundleId, Currency, Money, PartnerId, ProductId, ValidationErrors};
 
 /// A bundle as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -107,11 +107,12 @@ impl BundleTerms {
         errors.into_result()?;
         let list_price: Decimal = items.iter().map(|i| i.price).sum();
         let cost: Decimal = items.iter().map(|i| i.unit_cost).sum();
-        let factor = (Decimal::ONE_HUNDRED - self.discount_percent) / Decimal::ONE_HUNDRED;
-        let price = (list_price * factor).round_dp_with_strategy(
-            self.currency.minor_units(),
-            RoundingStrategy::MidpointAwayFromZero,
-        );
+        let price = Money {
+            amount: list_price,
+            currency: self.currency,
+        }
+        .less_percent(self.discount_percent)
+        .amount;
         let margin = price - cost;
         if margin < self.margin_floor {
             return Err(ValidationErrors::from(crate::ValidationError::new(
