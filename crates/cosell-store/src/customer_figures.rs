@@ -102,13 +102,13 @@ impl Store {
                 COMMISSION,
             );
         let db = self.db();
-        let rows = db
-            .query_all_raw(db.get_database_backend().build(&totals))
-            .await?;
         // A SELECT without FROM has exactly one row.
-        let row = rows.first().ok_or_else(|| {
-            StoreError::Db(DbErr::Custom("the customer's sums came back empty".into()))
-        })?;
+        let row = db
+            .query_one_raw(db.get_database_backend().build(&totals))
+            .await?
+            .ok_or_else(|| {
+                StoreError::Db(DbErr::Custom("the customer's sums came back empty".into()))
+            })?;
         let total = |name: &str| -> Result<i64, DbErr> {
             Ok(row.try_get::<Option<i64>>("", name)?.unwrap_or(0))
         };
