@@ -6,6 +6,7 @@
 # Usage: ROUNDS=3 SECS=8 tests/bench/cpu_per_request.sh DIR reco.lua|known.lua BIN...
 # DIR comes from `PREPARE=DIR tests/bench/recommendations.sh BIN` (needs wrk, curl).
 set -euo pipefail
+. "$(dirname "$0")/ready.sh"
 DIR=$1; LUA=$2; shift 2
 ROUNDS=${ROUNDS:-3}; SECS=${SECS:-8}; PORT=${PORT:-18081}; BASE=http://127.0.0.1:$PORT
 RUN=$(mktemp -d)
@@ -29,7 +30,7 @@ for round in $(seq 1 "$ROUNDS"); do
     rm -rf "$RUN/data"; cp -r "$DIR/data" "$RUN/data"
     COSELL_DATA_DIR=$RUN/data "$BIN" serve --listen 127.0.0.1:$PORT 2>/dev/null &
     PID=$!
-    until curl -sf "$BASE/readyz" >/dev/null; do sleep 0.01; done; sleep 2
+    wait_ready $PID "$BASE/readyz"; sleep 2
     avg=$(cut -d' ' -f1 /proc/loadavg)
     read -r rps s w bad <<<"$(load -s "$DIR/$LUA" "$BASE/v1/recommendations")"
     read -r hrps hs hw _ <<<"$(load "$BASE/healthz")"

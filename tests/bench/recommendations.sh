@@ -14,6 +14,7 @@
 # OMIT_FIGURES=1: the customers' profiles leave out return rate, service cost and revenue
 # (computed from conversions on every request).
 set -euo pipefail
+. "$(dirname "$0")/ready.sh"
 BIN=${1:-target/release/cosell}
 BASKETS=${2:-../shared/datasets/groceries.csv}
 PORT=${PORT:-18081}
@@ -28,7 +29,7 @@ PREPARE=${PREPARE:-}
 KEY=$("$BIN" api-key create --operator --name bench 2>/dev/null)
 "$BIN" serve --listen 127.0.0.1:$PORT 2>/dev/null &
 PID=$!
-until curl -sf "$BASE/readyz" >/dev/null; do sleep 0.01; done
+wait_ready $PID "$BASE/readyz"
 
 post() { curl -sf -X POST "$BASE$1" -H "authorization: Bearer $2" -H 'content-type: application/json' -d "$3"; }
 token() { post /v1/auth/token "" "{\"api_key\":\"$1\"}" | jq -r .access_token; }

@@ -3,6 +3,7 @@
 # to a ready /readyz, idle memory, and GET /v1/products throughput and latency with wrk.
 # Usage: tests/bench/serve.sh [path/to/release/cosell]   (needs curl, jq, wrk; loopback only)
 set -euo pipefail
+. "$(dirname "$0")/ready.sh"
 BIN=${1:-target/release/cosell}
 PORT=${PORT:-18080}
 BASE=http://127.0.0.1:$PORT
@@ -17,7 +18,7 @@ for run in 1 2 3 4 5; do
   start=$(ms)
   COSELL_DATA_DIR=$DATA "$BIN" serve --listen 127.0.0.1:$PORT 2>/dev/null &
   PID=$!
-  until curl -sf "$BASE/readyz" >/dev/null; do sleep 0.005; done
+  wait_ready $PID "$BASE/readyz"
   echo "run $run: $(( $(ms) - start )) ms"
   kill $PID; wait $PID 2>/dev/null || true
 done
@@ -26,7 +27,7 @@ DATA="$WORK/load"
 KEY=$(COSELL_DATA_DIR=$DATA "$BIN" api-key create --operator --name bench 2>/dev/null)
 COSELL_DATA_DIR=$DATA "$BIN" serve --listen 127.0.0.1:$PORT 2>/dev/null &
 PID=$!
-until curl -sf "$BASE/readyz" >/dev/null; do sleep 0.01; done
+wait_ready $PID "$BASE/readyz"
 sleep 1
 echo "# idle memory after start: $(grep VmRSS /proc/$PID/status)"
 

@@ -10,6 +10,7 @@ BIN=$(realpath "${1:-target/release/cosell}")
 BATCHES=${2:-300}
 CONVERSIONS=${3:-1000000}
 HERE=$(dirname "$(realpath "$0")")
+. "$HERE/ready.sh"
 PORT=${PORT:-18081}
 BASE=http://127.0.0.1:$PORT
 WORK=$(mktemp -d)
@@ -19,7 +20,7 @@ trap 'kill $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 KEY=$("$BIN" api-key create --operator --name bench 2>/dev/null)
 "$BIN" serve --listen 127.0.0.1:$PORT 2>/dev/null &
 PID=$!
-until curl -sf "$BASE/readyz" >/dev/null; do sleep 0.01; done
+wait_ready $PID "$BASE/readyz"
 
 post() {
   local auth=()
