@@ -1,5 +1,5 @@
-//! Every error is a problem document: bad JSON, wrong media type, oversized bodies, unknown
-//! routes, wrong methods and malformed ids.
+//! Every error is a problem document: bad JSON, unknown fields, wrong media type, oversized
+//! bodies, unknown routes, wrong methods and malformed ids.
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
@@ -30,6 +30,47 @@ async fn malformed_json_is_a_400_problem() {
             .unwrap()
             .contains("missing field")
     );
+}
+
+#[tokio::test]
+async fn unknown_fields_are_refused_and_store_nothing() {
+    let app = TestApp::new().await;
+    let a = app.partner("acme").await;
+    // A misspelt optional field would otherwise be dropped in silence: here the cost.
+    let product = json!({ "sku": "P1", "title": "Tent", "category": "camping", "price": "100",
+        "unit_cost": "60", "currency": "EUR", "attribute": { "season": "summer" } });
+    let refused = app
+        .post("/v1/products", Some(&a.token), product)
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+    let detail = refused.body["detail"].as_str().unwrap();
+    assert!(detail.contains("unknown field `attribute`"), "{detail}");
+    let listed = app
+        .get("/v1/products", Some(&a.token))
+        .await
+        .expect(StatusCode::OK);
+    assert!(listed.body["items"].as_array().unwrap().is_empty());
+
+    // Nested objects too, named by their path in the body.
+    let batch = json!({ "events": [{ "event_id": "e1", "kind": "click",
+        "customer_reference": "c1", "occurred_at": "2026-01-01T00:00:00Z" }] });
+    let refused = app
+        .post("/v1/touchpoints", Some(&a.token), batch)
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+    let detail = refused.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("events[0]") && detail.contains("unknown field `customer_reference`"),
+        "{detail}"
+    );
+
+    // A customer named under a wrong key must not be answered as an anonymous visitor,
+    // past the customer's guardrails.
+    let ask = json!({ "customer_reference": "c1", "anchor_product_ids": [uuid::Uuid::now_v7()],
+        "moment": "checkout", "channel": "web" });
+    app.post("/v1/recommendations", Some(&a.token), ask)
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
 }
 
 #[tokio::test]

@@ -256,6 +256,12 @@ fn importing_conversions_replays_a_file_and_names_the_line_it_stops_at() {
             conversion_lines(unknown, &[(1, "10.00")]),
             "conversions.jsonl:1: merchant_id 01a2158b-603e-7199-af58-9235fe01dd3b is not a partner",
         ),
+        // A field the format does not have is refused, not dropped.
+        (
+            conversion_lines(shop, &[(7_000, "10.00")])
+                .replace("\"sku\"", "\"discount\":\"1\",\"sku\""),
+            "conversions.jsonl:1: unknown field `discount`",
+        ),
     ];
     for (lines, expected) in refused {
         std::fs::write(&file, lines).unwrap();
@@ -317,6 +323,19 @@ fn importing_touchpoints_skips_repeated_events_and_reports_refused_ones() {
     assert!(
         message.contains("stopped after 0 touchpoints accepted")
             && message.contains("touchpoints.jsonl:2"),
+        "{message}"
+    );
+    // A misspelt customer_ref would leave the touchpoint without its customer.
+    let misspelt =
+        event("e-5", "click", "2026-01-01T00:03:00Z").replace("customer_ref", "customer");
+    std::fs::write(
+        &file,
+        event("e-4", "click", "2026-01-01T00:02:00Z") + &misspelt,
+    )
+    .unwrap();
+    let message = import_refused(&data, "touchpoints", &file);
+    assert!(
+        message.contains("touchpoints.jsonl:2") && message.contains("unknown field `customer`"),
         "{message}"
     );
 }

@@ -44,6 +44,7 @@ impl From<Role> for RoleDto {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateApiKey {
     /// What the key is for, e.g. "checkout integration".
     pub name: String,

@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 /// An attribution model: a built-in one, or an attribution plugin with a built-in
 /// model as its fallback.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ModelChoice {
     /// last_touch, first_touch, linear, time_decay or position_based; with
     /// `plugin_id`, the model used whenever the plugin cannot answer.
@@ -82,6 +83,7 @@ impl From<BuiltinModel> for ModelChoice {
 
 /// How a partnership counts impressions.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ImpressionChoice {
     /// count (like clicks), exclude, or down_weight (times `factor`).
     #[schema(example = "down_weight")]

@@ -13,6 +13,7 @@ use crate::state::AppState;
 use cosell_core::catalog::PartnerStatus;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     /// The full API key, as shown once when it was created.
     pub api_key: String,

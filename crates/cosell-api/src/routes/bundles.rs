@@ -20,6 +20,7 @@ use crate::extract::{AppJson, AppPath, Tagged, created, expected_version};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateBundle {
     pub name: String,
     /// ISO 4217 code; every product must be priced in it.
@@ -36,6 +37,7 @@ pub struct CreateBundle {
 
 /// Fields to change; absent fields keep their value.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateBundle {
     pub name: Option<String>,
     pub currency: Option<String>,

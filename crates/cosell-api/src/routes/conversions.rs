@@ -27,6 +27,7 @@ use crate::plugins;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LineIn {
     /// One of the merchant's products (its SKU and category are used).
     pub product_id: Option<uuid::Uuid>,
@@ -40,6 +41,7 @@ pub struct LineIn {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ConversionIn {
     /// Unique per merchant: the same order id and body replays, another body is a 409.
     pub order_id: String,
@@ -164,6 +166,7 @@ impl From<ConversionRecord> for ConversionDto {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RefundLineIn {
     /// The line number (`line` in the conversion).
     pub line: i32,
@@ -171,6 +174,7 @@ pub struct RefundLineIn {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RefundIn {
     /// Lines and quantities to refund; absent: everything not refunded yet.
     pub lines: Option<Vec<RefundLineIn>>,
@@ -330,6 +334,7 @@ impl From<AttributionRecord> for AttributionDto {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ReattributeIn {
     /// Conversions that occurred from this instant (inclusive)…
     pub from: DateTime<Utc>,

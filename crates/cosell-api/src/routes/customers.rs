@@ -53,12 +53,14 @@ impl From<Satisfaction> for SatisfactionState {
 /// A relationship the customer has with a partner, e.g. `{partner, "auditor"}`: offers
 /// that exclude that kind are never shown to the customer from that partner.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CustomerRelationshipDto {
     pub partner_id: uuid::Uuid,
     pub kind: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PutCustomer {
     pub satisfaction: SatisfactionState,
     /// Channels the customer agreed to receive offers on.

@@ -15,6 +15,7 @@ use crate::extract::{AppJson, AppPath};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct OfferRulesDto {
     /// Conditions the customer must all meet: `attribute in [a, b]` or
     /// `attribute = value`. A customer without the attribute (or without a profile) fails.

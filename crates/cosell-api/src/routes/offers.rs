@@ -42,6 +42,7 @@ impl From<ChannelDto> for Channel {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateOffer {
     /// One of the caller's own products.
     pub product_id: uuid::Uuid,
@@ -64,6 +65,7 @@ pub struct CreateOffer {
 
 /// Fields to change; absent fields keep their value.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateOffer {
     pub anchor_product_ids: Option<Vec<uuid::Uuid>>,
     pub anchor_category: Option<String>,

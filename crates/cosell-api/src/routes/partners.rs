@@ -17,6 +17,7 @@ use crate::extract::{AppJson, AppPath, AppQuery, Tagged, created};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreatePartner {
     pub name: String,
     /// Unique handle: 2-63 characters of a-z, 0-9 and inner dashes.

@@ -25,6 +25,7 @@ use crate::plugins;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct InvitePartner {
     /// The partner invited to sell to the inviter's customers.
     pub invitee_id: uuid::Uuid,
@@ -62,6 +63,7 @@ pub struct InvitePartner {
 
 /// A tier: `percent` applies once the period's attributed revenue reaches `from`.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TierIn {
     #[schema(value_type = String)]
     pub from: Decimal,

@@ -56,6 +56,7 @@ impl From<Capability> for CapabilityDto {
 
 /// Install a library that is already on the server's disk.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct InstallPlugin {
     /// Path of the shared library on the server.
     pub path: String,
@@ -70,6 +71,7 @@ pub struct InstallPlugin {
 
 /// A new configuration, given to the plugin's `init`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ConfigurePlugin {
     #[schema(value_type = Object)]
     pub config: serde_json::Value,
@@ -186,6 +188,7 @@ impl TryFrom<PluginStatus> for PluginDto {
 
 /// Add a catalog plugin's products to a partner's catalog.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Contribute {
     /// The partner whose catalog receives the products.
     pub partner_id: uuid::Uuid,
@@ -209,6 +212,7 @@ pub struct ContributionDto {
 
 /// One call to a plugin, with input in the method's message schema (docs/plugins.md).
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CallPlugin {
     /// `attribution.attribute`, `attribution.fit` or `commission.compute`.
     pub method: String,

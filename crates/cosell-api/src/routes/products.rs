@@ -24,6 +24,7 @@ use crate::state::AppState;
 const MAX_BULK: usize = 1000;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateProduct {
     /// Unique within the partner's catalog.
     pub sku: String,
@@ -64,6 +65,7 @@ impl From<CreateProduct> for ProductInput {
 
 /// Fields to change; absent fields keep their value.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateProduct {
     pub sku: Option<String>,
     pub title: Option<String>,
@@ -79,6 +81,7 @@ pub struct UpdateProduct {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct BulkCreateProducts {
     /// 1 to 1000 products, created all together or not at all.
     pub products: Vec<CreateProduct>,

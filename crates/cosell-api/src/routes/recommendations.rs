@@ -66,6 +66,7 @@ impl From<Channel> for ContactChannel {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RecommendationRequest {
     /// Operators name the merchant; a partner's token recommends for that partner.
     pub merchant_id: Option<uuid::Uuid>,

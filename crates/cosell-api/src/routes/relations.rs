@@ -43,6 +43,7 @@ impl From<RelationKindDto> for RelationKind {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateRelation {
     pub kind: RelationKindDto,
     pub from_product_id: uuid::Uuid,

@@ -22,6 +22,7 @@ use crate::extract::{AppJson, AppPath, AppQuery};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SettlementIn {
     /// The period's last day: commissions payable and clawbacks open by its end are settled.
     /// It must have ended: yesterday (UTC) at the latest, which is also the default.
@@ -131,6 +132,7 @@ pub struct StatementQuery {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PaidIn {
     /// The payment's reference outside Cosell (bank transfer id, …).
     pub reference: String,

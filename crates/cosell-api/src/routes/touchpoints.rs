@@ -19,6 +19,7 @@ use crate::state::AppState;
 pub const MAX_BATCH: usize = 1_000;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TouchpointIn {
     /// The sender's id for the event; a repeated id is stored once.
     pub event_id: String,
@@ -34,6 +35,7 @@ pub struct TouchpointIn {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TouchpointBatch {
     pub events: Vec<TouchpointIn>,
     /// Store the good events of a batch with bad ones (default false: all or nothing).

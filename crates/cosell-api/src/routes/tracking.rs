@@ -61,6 +61,7 @@ fn hashed(kind: &str, value: Option<&str>) -> Option<String> {
 const LABEL_MAX: usize = 200;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateLink {
     /// The merchant whose site the link leads to; needs an active partnership.
     pub merchant_id: uuid::Uuid,

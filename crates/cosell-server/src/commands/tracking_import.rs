@@ -79,6 +79,7 @@ pub enum TrackingImport {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct TouchpointLine {
     event_id: String,
     partner_id: uuid::Uuid,

@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 use super::{Chunk, Statistics, chunks};
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct SaleLineIn {
     product_id: Option<uuid::Uuid>,
     sku: Option<String>,
@@ -26,6 +27,7 @@ struct SaleLineIn {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ConversionLine {
     merchant_id: uuid::Uuid,
     order_id: String,
