@@ -158,6 +158,13 @@ async fn lists_filter_and_paginate_without_gaps() {
     app.get("/v1/products?active=maybe", Some(&a.token))
         .await
         .expect_problem(StatusCode::BAD_REQUEST, "malformed_request");
+    // A misspelt filter is refused rather than ignored (which would list everything).
+    let typo = app
+        .get("/v1/products?categroy=tents", Some(&a.token))
+        .await
+        .expect_problem(StatusCode::BAD_REQUEST, "malformed_request");
+    let detail = typo.body["detail"].as_str().unwrap();
+    assert!(detail.contains("unknown field `categroy`"), "{detail}");
 }
 
 #[tokio::test]

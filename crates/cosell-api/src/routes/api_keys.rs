@@ -77,6 +77,7 @@ pub struct CreatedApiKey {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ApiKeyFilter {
     /// Operators: only this partner's keys.
     pub partner_id: Option<uuid::Uuid>,

@@ -33,6 +33,7 @@ const MAX_PAGE: u64 = 200;
 /// Cursor pagination: pass the previous page's `next_cursor` to continue.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct PageParams {
     /// The `next_cursor` of the previous page.
     pub cursor: Option<uuid::Uuid>,

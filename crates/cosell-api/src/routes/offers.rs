@@ -128,6 +128,7 @@ impl From<Offer> for OfferDto {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct OfferQuery {
     /// draft, active, paused or archived.
     pub status: Option<String>,

@@ -144,6 +144,7 @@ impl From<Partnership> for PartnershipDto {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct PartnershipQuery {
     /// invited, active, declined or ended.
     pub status: Option<String>,

@@ -134,6 +134,7 @@ pub struct BulkCreated {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ProductQuery {
     pub category: Option<String>,
     pub active: Option<bool>,

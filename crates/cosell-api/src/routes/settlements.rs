@@ -124,6 +124,7 @@ pub struct SettlementDto {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct StatementQuery {
     /// Only statements of this period end.
     pub period_end: Option<NaiveDate>,
