@@ -1,15 +1,13 @@
 //! What the recommender reads: the merchant's catalog (products, relations, partner
 //! offers, bundles) indexed once, and the request with its anchors and customer.
 
-use std::collections::{HashMap, HashSet};
-
 use chrono::{DateTime, Utc};
 use cosell_core::catalog::RelationKind;
 use cosell_core::{BundleId, Currency, Money, OfferId, PartnerId, ProductId, ValidationError};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::fxhash::FxHashMap;
+use crate::fxhash::{FxHashMap, FxHashSet};
 
 /// When the recommendation is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,7 +137,7 @@ impl EligibilityRule {
     }
 
     /// Whether a customer with `attributes` meets the rule; a missing attribute fails.
-    pub fn admits(&self, attributes: &HashMap<String, String>) -> bool {
+    pub fn admits(&self, attributes: &FxHashMap<String, String>) -> bool {
         match self {
             EligibilityRule::In { attribute, values } => attributes
                 .get(attribute)
@@ -305,7 +303,7 @@ pub struct Impression {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CustomerProfile {
     pub satisfaction: Satisfaction,
-    pub consents: HashSet<Channel>,
+    pub consents: FxHashSet<Channel>,
     pub preferred_channel: Option<Channel>,
     /// Share of purchases returned, 0 to 1.
     pub return_rate: f64,
@@ -313,11 +311,11 @@ pub struct CustomerProfile {
     pub service_cost: Decimal,
     /// What the account brings in, same currency and period.
     pub revenue: Decimal,
-    pub attributes: HashMap<String, String>,
+    pub attributes: FxHashMap<String, String>,
     pub relationships: Vec<CustomerRelationship>,
     /// Recommendations shown in the last 7 days.
     pub shown_last_7_days: Vec<Impression>,
-    pub purchased: HashSet<ProductId>,
+    pub purchased: FxHashSet<ProductId>,
 }
 
 impl CustomerProfile {
@@ -330,10 +328,10 @@ impl CustomerProfile {
             return_rate: 0.0,
             service_cost: Decimal::ZERO,
             revenue: Decimal::ZERO,
-            attributes: HashMap::new(),
+            attributes: FxHashMap::default(),
             relationships: Vec::new(),
             shown_last_7_days: Vec::new(),
-            purchased: HashSet::new(),
+            purchased: FxHashSet::default(),
         }
     }
 }

@@ -65,6 +65,7 @@ pub use baskets::{BasketError, BasketFormat, read_baskets};
 pub use cosell_core::catalog::RelationKind;
 pub use cosell_core::{BundleId, OfferId, PartnerId, ProductId};
 pub use eval::{EvalResult, evaluate_leave_one_out};
+pub use fxhash::{FxHashMap, FxHashSet, FxHasher};
 pub use input::{
     Anchor, Bundle, Catalog, Channel, CustomerProfile, CustomerRelationship, DEFAULT_LIMIT,
     EligibilityRule, Impression, MAX_LIMIT, Moment, Offer, Product, RecommenderConfig, Relation,

@@ -370,7 +370,7 @@ impl Store {
             attributes: f.attributes.into_iter().collect(),
             relationships: f.relationships,
             shown_last_7_days,
-            purchased: f.purchased.into_iter().collect::<HashSet<_>>(),
+            purchased: f.purchased.into_iter().collect(),
         }))
     }
 

@@ -2,8 +2,6 @@
 //! which the same item is recommended, so removing the rule fails its test.
 #![allow(clippy::unwrap_used)]
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use cosell_core::{Currency, Money};
 use rust_decimal::Decimal;
@@ -330,7 +328,7 @@ fn each_guardrail_suppresses_with_its_code() {
         ),
         (
             CustomerProfile {
-                consents: [Channel::Web].into(),
+                consents: [Channel::Web].into_iter().collect(),
                 ..ok.clone()
             },
             Channel::Email,
@@ -638,7 +636,7 @@ fn limits_default_to_three_and_follow_moment_and_contact_cap() {
 #[test]
 fn eligibility_rules_parse_and_check_attributes() {
     let rule = EligibilityRule::parse("region in [EU, UK]").unwrap();
-    let mut attrs = HashMap::new();
+    let mut attrs = FxHashMap::default();
     assert!(!rule.admits(&attrs));
     attrs.insert("region".to_string(), "UK".to_string());
     assert!(rule.admits(&attrs));
