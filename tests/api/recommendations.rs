@@ -1110,6 +1110,25 @@ async fn customer_profiles_are_created_replaced_and_read_back() {
     assert_eq!(read.body["return_rate"], "0.1");
     assert_eq!(read.body["consents"], json!(["email", "phone", "web"]));
     assert_eq!(read.body["service_cost"], "10.00");
+    // What GET shows can be sent back changed: its read-only fields are accepted.
+    let mut changed = read.body.clone();
+    changed["satisfaction"] = json!("ok");
+    let replaced = s
+        .app
+        .put(path, Some(&s.shop.token), changed.clone())
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        (&replaced.body["satisfaction"], &replaced.body["version"]),
+        (&json!("ok"), &json!(3))
+    );
+    changed["reference"] = json!("cust-43");
+    let refused = s
+        .app
+        .put(path, Some(&s.shop.token), changed)
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(refused.body["errors"][0]["field"], "reference");
     s.app
         .get(path, Some(&s.app.operator))
         .await

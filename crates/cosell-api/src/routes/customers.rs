@@ -91,6 +91,16 @@ pub struct PutCustomer {
     /// Products the customer already owns; they are never recommended.
     #[serde(default)]
     pub purchased_product_ids: Vec<uuid::Uuid>,
+    /// Read-only, like the three fields below: accepted so that a profile read with `GET`
+    /// can be sent back changed. It must be the path's reference; the others are ignored.
+    #[schema(read_only)]
+    pub reference: Option<String>,
+    #[schema(read_only)]
+    pub version: Option<i32>,
+    #[schema(read_only)]
+    pub created_at: Option<DateTime<Utc>>,
+    #[schema(read_only)]
+    pub updated_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -152,6 +162,9 @@ impl PutCustomer {
         let mut errors = ValidationErrors::default();
         if !(1..=200).contains(&reference.chars().count()) {
             errors.push("reference", "must be 1 to 200 characters");
+        }
+        if self.reference.as_deref().is_some_and(|r| r != reference) {
+            errors.push("reference", "is the path's and cannot be changed");
         }
         let currency = errors.take(Currency::parse(&self.currency));
         let mut attributes = BTreeMap::new();
