@@ -64,19 +64,28 @@ fn first_start_creates_the_database_and_a_private_signing_secret() {
         "the key is printed on stdout: {secret}"
     );
     assert!(data.join("cosell.db").exists());
+    // The command closed the database: its write-ahead log is in the file, not beside it.
+    assert!(!data.join("cosell.db-wal").exists());
 
     let port = free_port();
-    let mut server = cosell(&data)
+    let server = cosell(&data)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let ready = wait_ready(port);
-    server.kill().unwrap();
+    // SIGTERM: the server stops gracefully and closes the database as a command does.
+    let stopped = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
     let output = server.wait_with_output().unwrap();
     let log = String::from_utf8_lossy(&output.stderr);
     assert!(ready, "the server never became ready: {log}");
+    assert!(output.status.success() && log.contains("stopped"), "{log}");
+    assert!(!data.join("cosell.db-wal").exists(), "{log}");
 
     let secret_file = data.join("jwt-secret");
     let stored = std::fs::read_to_string(&secret_file).unwrap();

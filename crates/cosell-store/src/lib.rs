@@ -174,6 +174,13 @@ impl Store {
         Ok(())
     }
 
+    /// Closes every connection, waiting for those in use to come back. On SQLite the last
+    /// connection to close copies the write-ahead log into the database file and deletes
+    /// it, so the data directory is left with `cosell.db` alone.
+    pub async fn close(&self) -> Result<(), StoreError> {
+        Ok(self.db.close_by_ref().await?)
+    }
+
     /// How many migrations the code has that the database has not applied.
     pub async fn pending_migrations(&self) -> Result<usize, StoreError> {
         Ok(Migrator::get_pending_migrations(&self.db).await?.len())

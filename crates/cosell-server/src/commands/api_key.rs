@@ -37,15 +37,15 @@ pub async fn run(storage: &StorageSettings, command: ApiKeyCommand) -> anyhow::R
             };
             let generated = keys::generate().map_err(|e| anyhow::anyhow!(e.detail))?;
             let store = super::open_store(storage).await?;
-            let key = store
-                .create_api_key(NewApiKey {
-                    partner_id: partner.map(PartnerId),
-                    role,
-                    name,
-                    prefix: generated.prefix,
-                    secret_hash: generated.hash,
-                })
-                .await?;
+            let new = NewApiKey {
+                partner_id: partner.map(PartnerId),
+                role,
+                name,
+                prefix: generated.prefix,
+                secret_hash: generated.hash,
+            };
+            let key =
+                super::closing(&store, async { Ok(store.create_api_key(new).await?) }).await?;
             eprintln!(
                 "API key {} created; store the secret now, it is not shown again:",
                 key.prefix

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Subcommand;
 use cosell_reco::{BasketFormat, MinSupport, read_baskets};
+use cosell_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::settings::StorageSettings;
@@ -57,6 +58,15 @@ pub async fn run(storage: &StorageSettings, command: ImportCommand) -> anyhow::R
     reading.finish();
 
     let store = super::open_store_for_bulk_load(storage).await?;
+    super::closing(&store, store_baskets(&store, &baskets, min_support)).await
+}
+
+/// Stores the read baskets in chunks and mines the model from all stored ones.
+async fn store_baskets(
+    store: &Store,
+    baskets: &[Vec<String>],
+    min_support: u32,
+) -> anyhow::Result<()> {
     let storing = bar(
         baskets.len() as u64,
         "storing  {bar:40} {pos}/{len} baskets ({eta})",
@@ -67,7 +77,7 @@ pub async fn run(storage: &StorageSettings, command: ImportCommand) -> anyhow::R
     }
     storing.finish();
 
-    let model = cosell_api::reco::rebuild_model(&store, MinSupport::Count(min_support)).await?;
+    let model = cosell_api::reco::rebuild_model(store, MinSupport::Count(min_support)).await?;
     println!(
         "imported {} baskets; the model mined from all {} stored baskets has {} frequent items and {} frequent pairs (a running server swaps it in at its next rebuild)",
         baskets.len(),

@@ -9,6 +9,8 @@ pub mod serve;
 pub mod settle;
 pub mod tracking_import;
 
+use std::future::Future;
+
 use anyhow::Context;
 use cosell_store::Store;
 
@@ -24,6 +26,21 @@ pub async fn open_store_for_bulk_load(storage: &StorageSettings) -> anyhow::Resu
     migrated(Store::connect_for_bulk_load(&storage.database_url()?).await).await
 }
 
+/// Runs `work` and then closes `store`, whatever `work` returned. Without the close, a
+/// command that exits leaves SQLite's write-ahead log beside the database (holding its
+/// last writes until the next start reads it back), and a copy of `cosell.db` alone would
+/// miss them.
+pub async fn closing<T>(
+    store: &Store,
+    work: impl Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    let result = work.await;
+    if let Err(error) = store.close().await {
+        tracing::warn!(%error, "closing the database failed");
+    }
+    result
+}
+
 async fn migrated(connected: Result<Store, cosell_store::StoreError>) -> anyhow::Result<Store> {
     let store = connected.context("cannot connect to the database")?;
     store
@@ -34,9 +51,12 @@ async fn migrated(connected: Result<Store, cosell_store::StoreError>) -> anyhow:
 }
 
 pub async fn migrate(storage: &StorageSettings) -> anyhow::Result<()> {
-    open_store(storage).await?;
-    println!("database is up to date");
-    Ok(())
+    let store = open_store(storage).await?;
+    closing(&store, async {
+        println!("database is up to date");
+        Ok(())
+    })
+    .await
 }
 
 pub fn print_openapi() -> anyhow::Result<()> {

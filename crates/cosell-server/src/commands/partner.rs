@@ -24,7 +24,8 @@ pub async fn run(storage: &StorageSettings, command: PartnerCommand) -> anyhow::
         PartnerCommand::Create { name, slug, email } => {
             let new = NewPartner::parse(&name, &slug, &email)?;
             let store = super::open_store(storage).await?;
-            let partner = store.create_partner(new).await?;
+            let partner =
+                super::closing(&store, async { Ok(store.create_partner(new).await?) }).await?;
             println!(
                 "{}",
                 serde_json::json!({ "id": partner.id, "slug": partner.slug, "name": partner.name })

@@ -12,6 +12,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use cosell_api::plugins::{self as ops, PluginStatus};
 use cosell_plugin_abi::Capability;
 use cosell_plugin_host::PluginRegistry;
+use cosell_store::Store;
 use cosell_store::plugins::PluginRegistration;
 
 use crate::settings::{PluginSettings, StorageSettings};
@@ -109,11 +110,19 @@ fn print_status(status: &PluginStatus) {
 pub async fn run(storage: &StorageSettings, args: PluginArgs) -> anyhow::Result<()> {
     let store = super::open_store(storage).await?;
     let registry = PluginRegistry::new(args.limits.host_config(&storage.data_dir));
-    match args.command {
+    super::closing(&store, operate(&store, &registry, args.command)).await
+}
+
+async fn operate(
+    store: &Store,
+    registry: &PluginRegistry,
+    command: PluginCommand,
+) -> anyhow::Result<()> {
+    match command {
         PluginCommand::List => {
             // Loading each one here is what tells the operator it would load in the server.
-            ops::load_all(&store, &registry).await?;
-            for status in ops::list(&store, &registry).await? {
+            ops::load_all(store, registry).await?;
+            for status in ops::list(store, registry).await? {
                 print_status(&status);
             }
         }
@@ -126,25 +135,25 @@ pub async fn run(storage: &StorageSettings, args: PluginArgs) -> anyhow::Result<
             let granted: BTreeSet<Capability> = grant.into_iter().map(Capability::from).collect();
             let config = parse_config(config.as_deref())?;
             let registration =
-                ops::install(&store, &registry, &path, &sha256, granted, config).await?;
+                ops::install(store, registry, &path, &sha256, granted, config).await?;
             print_registration(&registration);
         }
         PluginCommand::Enable { id } => {
             let id = ops::plugin_id(&id)?;
-            print_registration(&ops::set_enabled(&store, &registry, &id, true).await?);
+            print_registration(&ops::set_enabled(store, registry, &id, true).await?);
         }
         PluginCommand::Disable { id } => {
             let id = ops::plugin_id(&id)?;
-            print_registration(&ops::set_enabled(&store, &registry, &id, false).await?);
+            print_registration(&ops::set_enabled(store, registry, &id, false).await?);
         }
         PluginCommand::Configure { id, config } => {
             let id = ops::plugin_id(&id)?;
             let config = parse_config(Some(&config))?;
-            print_registration(&ops::configure(&store, &registry, &id, config).await?);
+            print_registration(&ops::configure(store, registry, &id, config).await?);
         }
         PluginCommand::Remove { id } => {
             let id = ops::plugin_id(&id)?;
-            ops::remove(&store, &registry, &id).await?;
+            ops::remove(store, registry, &id).await?;
             println!("{}", serde_json::json!({ "removed": id.as_str() }));
         }
     }

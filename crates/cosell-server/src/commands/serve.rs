@@ -82,6 +82,11 @@ pub async fn run(storage: &StorageSettings, settings: ServeSettings) -> anyhow::
     fits.abort();
     // Requests have finished; write the impressions their answers recorded.
     state.impressions().flush().await;
+    // Moves SQLite's write-ahead log into the database file: the stopped server's data
+    // directory holds `cosell.db` alone.
+    if let Err(error) = state.store().close().await {
+        tracing::warn!(%error, "closing the database failed");
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -76,5 +76,5 @@ pub async fn run(storage: &StorageSettings, args: SettleArgs) -> anyhow::Result<
         minimum_payout_minor: args.minimum_payout.into_iter().collect(),
     };
     let store = super::open_store(storage).await?;
-    settle(&store, as_of, &policy).await
+    super::closing(&store, settle(&store, as_of, &policy)).await
 }

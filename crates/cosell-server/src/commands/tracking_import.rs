@@ -229,6 +229,14 @@ async fn with_plugins(
 
 pub async fn run(storage: &StorageSettings, command: TrackingImport) -> anyhow::Result<()> {
     let store = super::open_store_for_bulk_load(storage).await?;
+    super::closing(&store, import(storage, store.clone(), command)).await
+}
+
+async fn import(
+    storage: &StorageSettings,
+    store: Store,
+    command: TrackingImport,
+) -> anyhow::Result<()> {
     match command {
         TrackingImport::Touchpoints { file } => touchpoints(&store, &file).await,
         TrackingImport::Conversions {
