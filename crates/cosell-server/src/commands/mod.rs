@@ -35,10 +35,15 @@ pub async fn closing<T>(
     work: impl Future<Output = anyhow::Result<T>>,
 ) -> anyhow::Result<T> {
     let result = work.await;
+    close(store).await;
+    result
+}
+
+/// Closes `store`; a failure is logged, as the command's own outcome is what it reports.
+pub async fn close(store: &Store) {
     if let Err(error) = store.close().await {
         tracing::warn!(%error, "closing the database failed");
     }
-    result
 }
 
 async fn migrated(connected: Result<Store, cosell_store::StoreError>) -> anyhow::Result<Store> {

@@ -84,9 +84,7 @@ pub async fn run(storage: &StorageSettings, settings: ServeSettings) -> anyhow::
     state.impressions().flush().await;
     // Moves SQLite's write-ahead log into the database file: the stopped server's data
     // directory holds `cosell.db` alone.
-    if let Err(error) = state.store().close().await {
-        tracing::warn!(%error, "closing the database failed");
-    }
+    super::close(state.store()).await;
     tracing::info!("stopped");
     Ok(())
 }
