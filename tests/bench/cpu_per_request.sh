@@ -2,7 +2,7 @@
 # Paired runs: for each round and each build in turn, a fresh copy of a prepared data
 # directory, the server started on it, wrk on one request and then on GET /healthz; prints
 # requests/s and the CPU time per request of the server (/proc/PID/stat) and of wrk
-# (/usr/bin/time), so that builds are compared under the same conditions.
+# (/usr/bin/time), so that builds are compared under the same conditions; then each build's means.
 # Usage: ROUNDS=3 SECS=8 tests/bench/cpu_per_request.sh DIR reco.lua|known.lua BIN...
 # DIR comes from `PREPARE=DIR tests/bench/recommendations.sh BIN` (needs wrk, curl).
 set -euo pipefail
@@ -35,6 +35,10 @@ for round in $(seq 1 "$ROUNDS"); do
     read -r rps s w bad <<<"$(load -s "$DIR/$LUA" "$BASE/v1/recommendations")"
     read -r hrps hs hw _ <<<"$(load "$BASE/healthz")"
     kill $PID; wait $PID 2>/dev/null || true
-    echo "$round $BIN $rps $s $w $bad $hrps $hs $hw $(awk -v a="$rps" -v b="$hrps" 'BEGIN{printf "%.1f%%", a / b * 100}') $avg"
+    echo "$round $BIN $rps $s $w $bad $hrps $hs $hw $(awk -v a="$rps" -v b="$hrps" 'BEGIN{printf "%.1f%%", a / b * 100}') $avg" | tee -a "$RUN/rows"
   done
 done
+# Single runs scatter widely on a shared two-core machine: compare the builds' means.
+echo "build runs mean_req/s mean_server_us mean_ratio"
+awk '{n[$2]++; r[$2] += $3; s[$2] += $4; q[$2] += $3 / $7}
+  END {for (b in n) printf "%s %d %.0f %.1f %.1f%%\n", b, n[b], r[b] / n[b], s[b] / n[b], q[b] / n[b] * 100}' "$RUN/rows"
