@@ -181,13 +181,14 @@ fn products(reply: &Reply) -> Vec<String> {
         .collect()
 }
 
-fn item<'a>(reply: &'a Reply, product: &str) -> &'a Value {
+/// The answer's item for product or bundle `id`.
+fn item<'a>(reply: &'a Reply, id: &str) -> &'a Value {
     reply.body["items"]
         .as_array()
         .into_iter()
         .flatten()
-        .find(|i| i["product_id"] == product)
-        .unwrap_or_else(|| panic!("{product} is not in {}", reply.body))
+        .find(|i| i["product_id"] == id || i["bundle_id"] == id)
+        .unwrap_or_else(|| panic!("{id} is not in {}", reply.body))
 }
 
 #[tokio::test]
@@ -850,12 +851,7 @@ async fn a_bundle_is_proposed_while_its_margin_floor_holds() {
     let s = shop().await;
     let bundle = s.laptop_kit("5").await.id();
     let reply = s.ask(json!({ "limit": 10 })).await.expect(StatusCode::OK);
-    let kit = reply.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["bundle_id"] == bundle.as_str())
-        .unwrap_or_else(|| panic!("no bundle in {}", reply.body));
+    let kit = item(&reply, &bundle);
     assert_eq!(kit["kind"], "bundle");
     assert_eq!(kit["name"], "Laptop kit");
     assert_eq!(kit["price"], "978.50");
@@ -885,6 +881,7 @@ async fn discounted_prices_round_half_cents_up_as_the_bundles_api_does() {
     // 1,030.00 less 0.05% is 1,029.485; 100.00 less 0.015% is 99.985.
     let created = s.laptop_kit("0.05").await;
     assert_eq!(created.body["pricing"]["price"], "1029.49");
+    let kit = created.id();
     let cable = s
         .app
         .product(&s.acme, "CABLE", "cables", "100.00", "20.00")
@@ -899,18 +896,9 @@ async fn discounted_prices_round_half_cents_up_as_the_bundles_api_does() {
     )
     .await;
     let reply = s.ask(json!({ "limit": 10 })).await.expect(StatusCode::OK);
-    let price_of = |name: &str| {
-        reply.body["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|i| i["name"] == name)
-            .map(|i| i["price"].clone())
-            .unwrap_or_else(|| panic!("no {name} in {}", reply.body))
-    };
     // The price the bundles API stated, not a cent less.
-    assert_eq!(price_of("Laptop kit"), "1029.49");
-    assert_eq!(price_of("Product CABLE"), "99.99");
+    assert_eq!(item(&reply, &kit)["price"], "1029.49");
+    assert_eq!(item(&reply, &cable)["price"], "99.99");
 }
 
 #[tokio::test]
