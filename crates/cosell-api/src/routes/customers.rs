@@ -11,6 +11,7 @@ use cosell_core::{Currency, PartnerId, ProductId, ValidationErrors};
 use cosell_reco::{CustomerRelationship, Satisfaction};
 use cosell_store::customers::{Customer, CustomerFields};
 use rust_decimal::Decimal;
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -95,12 +96,12 @@ pub struct PutCustomer {
     /// can be sent back changed. It must be the path's reference; the others are ignored.
     #[schema(read_only)]
     pub reference: Option<String>,
-    #[schema(read_only)]
-    pub version: Option<i32>,
-    #[schema(read_only)]
-    pub created_at: Option<DateTime<Utc>>,
-    #[schema(read_only)]
-    pub updated_at: Option<DateTime<Utc>>,
+    #[schema(read_only, value_type = Option<i32>)]
+    pub version: Option<IgnoredAny>,
+    #[schema(read_only, value_type = Option<DateTime<Utc>>)]
+    pub created_at: Option<IgnoredAny>,
+    #[schema(read_only, value_type = Option<DateTime<Utc>>)]
+    pub updated_at: Option<IgnoredAny>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

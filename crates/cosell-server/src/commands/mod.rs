@@ -56,12 +56,9 @@ async fn migrated(connected: Result<Store, cosell_store::StoreError>) -> anyhow:
 }
 
 pub async fn migrate(storage: &StorageSettings) -> anyhow::Result<()> {
-    let store = open_store(storage).await?;
-    closing(&store, async {
-        println!("database is up to date");
-        Ok(())
-    })
-    .await
+    close(&open_store(storage).await?).await;
+    println!("database is up to date");
+    Ok(())
 }
 
 pub fn print_openapi() -> anyhow::Result<()> {
