@@ -82,3 +82,51 @@ async fn the_server_serves_the_spec_and_an_offline_docs_page() {
         .await
         .expect(StatusCode::OK);
 }
+
+/// The `$ref` targets anywhere inside `value`.
+fn refs(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let Some(target) = map.get("$ref").and_then(|r| r.as_str()) {
+                out.push(
+                    target
+                        .trim_start_matches("#/components/schemas/")
+                        .to_owned(),
+                );
+            }
+            map.values().for_each(|v| refs(v, out));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+        _ => {}
+    }
+}
+
+/// Request bodies refuse unknown fields (`#[serde(deny_unknown_fields)]`, which the spec
+/// shows as `additionalProperties: false`): every object schema a request body reaches,
+/// nested ones included, so a new body type cannot silently drop a misspelt field.
+#[test]
+fn every_request_body_refuses_unknown_fields() {
+    let spec = serde_json::to_value(cosell_api::openapi()).unwrap();
+    let schemas = &spec["components"]["schemas"];
+    let mut pending = Vec::new();
+    for item in spec["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            refs(&op["requestBody"], &mut pending);
+        }
+    }
+    assert!(!pending.is_empty(), "no request body found in the spec");
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(name) = pending.pop() {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        let schema = &schemas[&name];
+        if schema.get("properties").is_some() {
+            assert_eq!(
+                schema["additionalProperties"], false,
+                "{name} accepts unknown fields"
+            );
+        }
+        refs(schema, &mut pending);
+    }
+}
