@@ -15,6 +15,7 @@ mod m20261123_000006_settlement_runs;
 mod m20261123_000008_customer_figures;
 mod m20261125_000009_ledger_guard;
 mod m20261126_000010_partial_customer_indexes;
+mod m20261126_000011_relations_per_owner;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000008_customer_figures::Migration),
             Box::new(m20261125_000009_ledger_guard::Migration),
             Box::new(m20261126_000010_partial_customer_indexes::Migration),
+            Box::new(m20261126_000011_relations_per_owner::Migration),
         ]
     }
 }

@@ -116,3 +116,47 @@ async fn a_partner_product_may_be_related_only_under_an_active_partnership() {
         .await
         .expect(StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn each_partner_declares_its_own_relations_between_shared_products() {
+    let app = TestApp::new().await;
+    let shop = app.partner("shop").await;
+    let gear = app.partner("gear").await;
+    app.partnership(&shop, &gear).await;
+    let tent = app.product(&shop, "TENT", "tents", "200", "120").await;
+    let lamp = app.product(&gear, "LAMP", "lights", "30", "12").await;
+    for (partner, kind, from, to) in [
+        (&gear, "complementary", &lamp, &tent),
+        (&shop, "complementary", &tent, &lamp),
+        (&gear, "competing", &lamp, &tent),
+        (&shop, "competing", &lamp, &tent),
+    ] {
+        app.post(
+            "/v1/relations",
+            Some(&partner.token),
+            json!({ "kind": kind, "from_product_id": from, "to_product_id": to }),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    }
+    // Each sees its own two, and a second declaration in one catalog is still refused.
+    for partner in [&shop, &gear] {
+        let listed = app
+            .get(
+                &format!("/v1/products/{tent}/relations"),
+                Some(&partner.token),
+            )
+            .await
+            .expect(StatusCode::OK);
+        let items = listed.body["items"].as_array().unwrap();
+        assert_eq!(items.len(), 2);
+        assert!(items.iter().all(|r| r["partner_id"] == partner.id.as_str()));
+    }
+    app.post(
+        "/v1/relations",
+        Some(&shop.token),
+        json!({ "kind": "complementary", "from_product_id": lamp, "to_product_id": tent }),
+    )
+    .await
+    .expect_problem(StatusCode::CONFLICT, "relation_exists");
+}
