@@ -404,8 +404,10 @@ fn bundles<'c>(
             let members: Option<Vec<&Product>> =
                 b.members.iter().map(|m| catalog.product(*m)).collect();
             let Some(members) = members else { continue };
+            // A member repriced in another currency cannot be summed with the others.
             let others_ok = members.iter().all(|m| {
                 m.active
+                    && m.price.currency == b.price.currency
                     && !competing.contains(&m.id)
                     && (in_cart.contains(&m.id)
                         || !req.customer.is_some_and(|c| c.purchased.contains(&m.id)))

@@ -568,6 +568,23 @@ fn bundles_must_clear_their_margin_floor_at_answer_time() {
 }
 
 #[test]
+fn a_bundle_whose_member_changed_currency_is_left_out() {
+    let mut f = fixture();
+    // Repriced as 49 JPY: summing it with the laptop's euros would be meaningless.
+    let mouse = f.products.iter_mut().find(|p| p.id == id(MOUSE)).unwrap();
+    let yen = Currency::parse("JPY").unwrap();
+    mouse.price = Money {
+        amount: dec!(49),
+        currency: yen,
+    };
+    mouse.unit_cost = Money {
+        amount: dec!(20),
+        currency: yen,
+    };
+    assert!(!has_bundle(&run(&f, &eu_customer())));
+}
+
+#[test]
 fn one_item_per_category_while_others_remain() {
     let f = fixture();
     // Bag and sleeve are both accessories in `bags`: only the better one in the top 3.
