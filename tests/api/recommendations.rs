@@ -383,6 +383,7 @@ async fn an_impression_counts_once_whether_written_yet_or_not() {
     s.customer("ann", json!({})).await;
     let shop_id = PartnerId(s.shop.id.parse().unwrap());
     let now = chrono::Utc::now();
+    let eur = cosell_core::Currency::parse("EUR").unwrap();
     let shown = |id: uuid::Uuid| ShownImpression {
         id,
         merchant: shop_id,
@@ -400,9 +401,8 @@ async fn an_impression_counts_once_whether_written_yet_or_not() {
     let store = &s.app.store;
     let count = |unflushed: Vec<ShownImpression>| async move {
         store
-            .customer_profile(shop_id, "ann", now, &unflushed)
+            .customer_profile(shop_id, "ann", eur, now, &unflushed)
             .await
-            .unwrap()
             .unwrap()
             .shown_last_7_days
             .len()
@@ -443,8 +443,8 @@ async fn an_impression_counts_once_whether_written_yet_or_not() {
         ..shown(uuid::Uuid::now_v7())
     };
     store.insert_impressions(&[carls_old]).await.unwrap();
-    let carl = store.customer_profile(shop_id, "carl", now, &[]).await;
-    assert_eq!(carl.unwrap().map(|c| c.shown_last_7_days.len()), Some(0));
+    let carl = store.customer_profile(shop_id, "carl", eur, now, &[]).await;
+    assert_eq!(carl.unwrap().shown_last_7_days.len(), 0);
 }
 
 impl Shop {
@@ -774,6 +774,46 @@ async fn partner_offers_are_valued_by_percentage_and_flat_commission() {
     assert_eq!(
         item(&reply, &insurance)["reasons"],
         json!(["partner offer from FLATCO, 10% off"])
+    );
+}
+
+#[tokio::test]
+async fn a_customer_without_a_profile_is_capped_like_any_other() {
+    let s = shop().await;
+    let path = format!("/v1/offers/{}", s.offer);
+    patch(&s.app, &path, &s.acme, json!({ "per_customer_cap": 1 })).await;
+    let ghost = json!({ "customer_ref": "ghost" });
+    assert_eq!(s.shown(ghost.clone()).await.len(), 2);
+    // One contact left of the 7-day cap of 3, and the offer's own cap of 1 is used up.
+    assert_eq!(s.shown(ghost.clone()).await, vec![s.mouse.clone()]);
+    assert_eq!(s.suppressed(ghost).await, "contact_cap_reached");
+    // With no consent on record, only the web is open to it, as to an anonymous visitor.
+    assert_eq!(
+        s.suppressed(json!({ "customer_ref": "ghost2", "channel": "email" }))
+            .await,
+        "no_consent"
+    );
+}
+
+#[tokio::test]
+async fn products_bought_in_recorded_conversions_are_not_recommended_again() {
+    let s = shop().await;
+    let bought_mouse = crate::sales::order(
+        "MOUSE-1",
+        "buyer",
+        chrono::Utc::now() - chrono::Duration::minutes(1),
+        &[("MOUSE", 1, "30.00")],
+    );
+    crate::sales::convert(&s.app, &s.shop, bought_mouse).await;
+    // With a profile that declares no purchase, and without any profile.
+    s.customer("buyer", json!({})).await;
+    let shown = s.shown(json!({ "customer_ref": "buyer" })).await;
+    assert!(!shown.contains(&s.mouse), "{shown:?}");
+    assert!(shown.contains(&s.warranty));
+    assert!(
+        s.shown(json!({ "customer_ref": "someone-else" }))
+            .await
+            .contains(&s.mouse)
     );
 }
 

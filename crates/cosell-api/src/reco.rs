@@ -223,9 +223,9 @@ pub async fn answer(state: &AppState, ask: Ask<'_>) -> Result<Answer, crate::err
             let lock = state.impressions().lock_customer(ask.merchant, r).await;
             let unflushed = state.impressions().unflushed(ask.merchant, r);
             let profile = store
-                .customer_profile(ask.merchant, r, now, &unflushed)
+                .customer_profile(ask.merchant, r, currency, now, &unflushed)
                 .await?;
-            (profile, Some(lock))
+            (Some(profile), Some(lock))
         }
         None => (None, None),
     };

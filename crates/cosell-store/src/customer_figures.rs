@@ -14,16 +14,16 @@
 //!   declares the service cost itself.
 
 use chrono::{DateTime, Duration, Utc};
-use cosell_core::{Currency, PartnerId};
+use cosell_core::{Currency, PartnerId, ProductId};
 use rust_decimal::Decimal;
-use sea_orm::sea_query::{Expr, Query, SelectStatement};
+use sea_orm::sea_query::{Condition, Expr, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ExprTrait, QueryFilter, QuerySelect,
     QueryTrait, Select,
 };
 
 use crate::attribution::current_credit;
-use crate::entities::{attribution_credit, conversion, refund};
+use crate::entities::{attribution_credit, conversion, conversion_line, product, refund};
 use crate::{Store, StoreError};
 
 /// How far back a customer's conversions count towards its computed figures.
@@ -119,6 +119,56 @@ impl Store {
             refunded: amount(refunded),
             commission: amount(commission),
         })
+    }
+}
+
+impl Store {
+    /// The merchant's products on the lines of the customer's conversions with it over the
+    /// same window (any currency), named by id or by SKU: bought through Cosell, so never
+    /// recommended again, like the purchases a profile declares.
+    pub async fn bought_products(
+        &self,
+        merchant: PartnerId,
+        reference: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ProductId>, StoreError> {
+        let since = now - Duration::days(FIGURES_WINDOW_DAYS);
+        let conversions = || {
+            conversion::Entity::find()
+                .select_only()
+                .column(conversion::Column::Id)
+                .filter(conversion::COLUMN.merchant_id.eq(merchant.0))
+                .filter(conversion::COLUMN.customer_ref.eq(reference))
+                .filter(conversion::COLUMN.occurred_at.gt(since))
+                .filter(conversion::COLUMN.occurred_at.lte(now))
+                .into_query()
+        };
+        let lines = |column: conversion_line::Column| {
+            conversion_line::Entity::find()
+                .select_only()
+                .column(column)
+                .filter(Expr::col(conversion_line::Column::ConversionId).in_subquery(conversions()))
+                .into_query()
+        };
+        let products: Vec<uuid::Uuid> = product::Entity::find()
+            .select_only()
+            .column(product::Column::Id)
+            .filter(product::COLUMN.partner_id.eq(merchant.0))
+            .filter(
+                Condition::any()
+                    .add(
+                        Expr::col(product::Column::Id)
+                            .in_subquery(lines(conversion_line::Column::ProductId)),
+                    )
+                    .add(
+                        Expr::col(product::Column::Sku)
+                            .in_subquery(lines(conversion_line::Column::Sku)),
+                    ),
+            )
+            .into_tuple()
+            .all(self.db())
+            .await?;
+        Ok(products.into_iter().map(ProductId).collect())
     }
 }
 

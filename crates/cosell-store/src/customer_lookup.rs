@@ -6,7 +6,10 @@
 use chrono::{DateTime, Utc};
 use cosell_core::PartnerId;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, JoinType, Query};
-use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Iterable, QueryResult};
+use sea_orm::{
+    ConnectionTrait, DbErr, EntityTrait, FromQueryResult, Iterable, QueryFilter, QueryResult,
+    QuerySelect,
+};
 use uuid::Uuid;
 
 use crate::entities::{customer, recommendation_impression as shown};
@@ -68,6 +71,29 @@ pub(crate) async fn customer_with_impressions_since<C: ConnectionTrait>(
         .filter_map(|row| shown_row(row).transpose())
         .collect::<Result<_, _>>()?;
     Ok(Some((profile, impressions)))
+}
+
+/// The impressions of `reference` shown after `since`, for a customer the merchant has
+/// no profile of: the caps count them all the same.
+pub(crate) async fn impressions_since<C: ConnectionTrait>(
+    db: &C,
+    merchant: PartnerId,
+    reference: &str,
+    since: DateTime<Utc>,
+) -> Result<Vec<ShownRow>, DbErr> {
+    shown::Entity::find()
+        .select_only()
+        .columns([
+            shown::Column::Id,
+            shown::Column::SubjectId,
+            shown::Column::OfferId,
+        ])
+        .filter(shown::COLUMN.merchant_id.eq(merchant.0))
+        .filter(shown::COLUMN.customer_ref.eq(reference))
+        .filter(shown::COLUMN.shown_at.gt(since))
+        .into_tuple()
+        .all(db)
+        .await
 }
 
 /// The impression a joined row carries; `None` on the one row of a customer without any.

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::attribution::kind_str;
 use crate::customer_figures::CustomerFigures;
-use crate::customer_lookup::customer_with_impressions_since;
+use crate::customer_lookup::{customer_with_impressions_since, impressions_since};
 use crate::entities::{customer, recommendation_impression, touchpoint};
 use crate::money::{currency, decimal, to_minor};
 use crate::single_row::AtMostOneRow;
@@ -50,6 +50,23 @@ pub struct CustomerFields {
 }
 
 impl CustomerFields {
+    /// What is assumed of a customer the merchant declared nothing about: satisfied,
+    /// reachable on the web only (no consent to be emailed or called), figures computed.
+    fn undeclared(currency: Currency) -> Self {
+        CustomerFields {
+            satisfaction: Satisfaction::Ok,
+            consents: vec![Channel::Web],
+            preferred_channel: None,
+            return_rate: None,
+            currency,
+            service_cost: None,
+            revenue: None,
+            attributes: BTreeMap::new(),
+            relationships: Vec::new(),
+            purchased: Vec::new(),
+        }
+    }
+
     /// The rules a profile must meet before it is stored.
     fn check(&self) -> Result<(), ValidationErrors> {
         let mut errors = ValidationErrors::default();
@@ -312,24 +329,30 @@ impl Store {
     }
 
     /// What the recommender knows of the customer: the profile (with the figures the
-    /// merchant left out computed from conversions and refunds, see [`CustomerFigures`]) and
+    /// merchant left out computed from conversions and refunds, see [`CustomerFigures`]),
+    /// the products bought in the merchant's conversions besides the declared ones, and
     /// the impressions of the last 7 days before `now`, the stored ones and those of
     /// `unflushed` (recorded but maybe not yet written; one both stored and unflushed
-    /// counts once). `None` when the merchant has no profile for `reference`.
+    /// counts once). A reference the merchant has no profile of is still that customer:
+    /// its caps and purchases count, its figures are computed in `currency`, and with no
+    /// consent given it may be shown offers on the web only, as an anonymous visitor.
     pub async fn customer_profile(
         &self,
         merchant: PartnerId,
         reference: &str,
+        currency: Currency,
         now: DateTime<Utc>,
         unflushed: &[ShownImpression],
-    ) -> Result<Option<CustomerProfile>, StoreError> {
+    ) -> Result<CustomerProfile, StoreError> {
         let since = now - Duration::days(CONTACT_WINDOW_DAYS);
-        let Some((row, stored)) =
-            customer_with_impressions_since(self.db(), merchant, reference, since).await?
-        else {
-            return Ok(None);
-        };
-        let f = to_domain(row)?.fields;
+        let (f, stored) =
+            match customer_with_impressions_since(self.db(), merchant, reference, since).await? {
+                Some((row, stored)) => (to_domain(row)?.fields, stored),
+                None => (
+                    CustomerFields::undeclared(currency),
+                    impressions_since(self.db(), merchant, reference, since).await?,
+                ),
+            };
         let figures = if f.return_rate.is_none() || f.service_cost.is_none() || f.revenue.is_none()
         {
             self.customer_figures(merchant, reference, f.currency, now)
@@ -337,6 +360,7 @@ impl Store {
         } else {
             CustomerFigures::default()
         };
+        let bought = self.bought_products(merchant, reference, now).await?;
         let stored_ids: HashSet<uuid::Uuid> = stored.iter().map(|(id, ..)| *id).collect();
         let unflushed = unflushed.iter().filter(|i| {
             i.merchant == merchant
@@ -356,7 +380,7 @@ impl Store {
                 offer: i.offer.map(|o| o.id),
             }))
             .collect();
-        Ok(Some(CustomerProfile {
+        Ok(CustomerProfile {
             satisfaction: f.satisfaction,
             consents: f.consents.into_iter().collect(),
             preferred_channel: f.preferred_channel,
@@ -370,8 +394,8 @@ impl Store {
             attributes: f.attributes.into_iter().collect(),
             relationships: f.relationships,
             shown_last_7_days,
-            purchased: f.purchased.into_iter().collect(),
-        }))
+            purchased: f.purchased.into_iter().chain(bought).collect(),
+        })
     }
 
     /// Writes shown recommendations in one transaction, as multi-row inserts. Each item
