@@ -692,6 +692,18 @@ async fn paused_expired_and_off_channel_offers_are_never_shown() {
 }
 
 #[tokio::test]
+async fn a_suspended_partners_offers_are_never_shown() {
+    let s = shop().await;
+    assert!(s.shown(json!({})).await.contains(&s.warranty));
+    let suspend = format!("/v1/partners/{}/suspend", s.acme.id);
+    s.app
+        .post(&suspend, Some(&s.app.operator), json!({}))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(s.shown(json!({})).await, vec![s.mouse.clone()]);
+}
+
+#[tokio::test]
 async fn offers_need_an_active_partnership_with_the_merchant() {
     let s = shop().await;
     assert!(s.shown(json!({})).await.contains(&s.warranty));

@@ -6,7 +6,8 @@
 use std::collections::HashMap;
 
 use cosell_core::catalog::{
-    Channel as OfferChannel, OfferStatus, PartnershipStatus, ProductFields, RelationKind,
+    Channel as OfferChannel, OfferStatus, PartnerStatus, PartnershipStatus, ProductFields,
+    RelationKind,
 };
 use cosell_core::commission::{CommissionBase, CommissionTerms, SaleLine, commission};
 use cosell_core::{BundleId, Money, OfferId, PartnerId, ProductId};
@@ -136,6 +137,15 @@ impl Store {
                 p.inviter_id
             };
             terms.insert(other, CommissionTerms::from(&partnership_domain(p)?.terms));
+        }
+        // A suspended partner sells nothing through Cosell until an operator reinstates it.
+        let suspended = partner::Entity::find()
+            .filter(partner::COLUMN.id.is_in(terms.keys().copied()))
+            .filter(partner::COLUMN.status.ne(PartnerStatus::Active.as_str()))
+            .all(db)
+            .await?;
+        for p in suspended {
+            terms.remove(&p.id);
         }
         let partners: Vec<uuid::Uuid> = terms.keys().copied().collect();
 
