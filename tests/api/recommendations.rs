@@ -692,6 +692,41 @@ async fn paused_expired_and_off_channel_offers_are_never_shown() {
 }
 
 #[tokio::test]
+async fn a_product_twice_in_the_cart_is_one_anchor() {
+    let s = shop().await;
+    let once = s.ask(json!({})).await.expect(StatusCode::OK);
+    let twice = s
+        .ask(json!({ "anchor_product_ids": [s.laptop, s.laptop] }))
+        .await
+        .expect(StatusCode::OK);
+    let mouse = |reply: &Reply| item(reply, &s.mouse).clone();
+    assert_eq!(mouse(&twice)["score"], mouse(&once)["score"]);
+    assert_eq!(
+        mouse(&twice)["reasons"],
+        json!(["accessory of Product LAPTOP"])
+    );
+}
+
+#[tokio::test]
+async fn a_relation_weighted_zero_is_no_reason_to_recommend() {
+    let s = shop().await;
+    let bag = s
+        .app
+        .product(&s.shop, "BAG", "bags", "50.00", "20.00")
+        .await;
+    s.app
+        .post(
+            "/v1/relations",
+            Some(&s.shop.token),
+            json!({ "kind": "complementary", "from_product_id": s.laptop, "to_product_id": bag,
+                    "weight": "0" }),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    assert!(!s.shown(json!({})).await.contains(&bag));
+}
+
+#[tokio::test]
 async fn a_suspended_partners_offers_are_never_shown() {
     let s = shop().await;
     assert!(s.shown(json!({})).await.contains(&s.warranty));
@@ -1179,6 +1214,18 @@ async fn customer_profiles_are_created_replaced_and_read_back() {
 async fn bad_input_is_a_problem() {
     let s = shop().await;
     let token = Some(s.shop.token.as_str());
+    // A cart cannot be priced in two currencies at once.
+    let dollar_cable = s
+        .app
+        .post(
+            "/v1/products",
+            token,
+            json!({ "sku": "CABLE-US", "title": "Cable", "category": "cables", "price": "9.00",
+                    "unit_cost": "2.00", "currency": "USD" }),
+        )
+        .await
+        .expect(StatusCode::CREATED)
+        .id();
     for (body, status, code) in [
         (
             json!({ "moment": "lunch" }),
@@ -1212,6 +1259,11 @@ async fn bad_input_is_a_problem() {
         ),
         (
             json!({ "customer_ref": "" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            json!({ "anchor_product_ids": [s.laptop, dollar_cable] }),
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
         ),

@@ -2,6 +2,7 @@
 //! profile and the current co-purchase model, and rebuilding that model off the request
 //! path. The rules themselves live in `cosell-reco`; this module only gathers its inputs.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -201,9 +202,12 @@ pub async fn answer(state: &AppState, ask: Ask<'_>) -> Result<Answer, crate::err
     let store = state.store();
     let now = Utc::now();
     let catalog = state.catalogs().get(store, ask.merchant).await?;
+    // A product twice in the cart is one anchor: its evidence counts once.
+    let mut seen = HashSet::new();
     let products = ask
         .anchors
         .iter()
+        .filter(|id| seen.insert(**id))
         .map(|id| {
             catalog.catalog.product(*id).ok_or_else(|| {
                 ValidationErrors::from(ValidationError::new(
@@ -213,9 +217,16 @@ pub async fn answer(state: &AppState, ask: Ask<'_>) -> Result<Answer, crate::err
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let anchors: Vec<Anchor> = products.iter().copied().map(Anchor::from).collect();
     // `check` made sure there is a first anchor; the answer is priced in its currency.
     let currency = products[0].price.currency;
+    if products.iter().any(|p| p.price.currency != currency) {
+        return Err(ValidationErrors::from(ValidationError::new(
+            "anchor_product_ids",
+            "the anchors are priced in more than one currency; ask for one cart at a time",
+        ))
+        .into());
+    }
+    let anchors: Vec<Anchor> = products.iter().copied().map(Anchor::from).collect();
     // Reading what the customer was shown and recording what this answer shows happen
     // under the customer's lock, so a burst of requests cannot exceed the contact cap.
     let (customer, _customer_lock) = match ask.customer_ref {

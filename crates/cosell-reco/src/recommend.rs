@@ -271,14 +271,18 @@ fn gather_clues(
                 competing.insert(link.to);
                 continue;
             }
-            clues.push(Clue {
-                product: link.to,
-                relevance: relation_relevance(link.kind, link.weight),
-                why: Why::Related {
-                    kind: link.kind,
-                    anchor: index,
-                },
-            });
+            // A relation weighted 0 is declared but carries no evidence.
+            let relevance = relation_relevance(link.kind, link.weight);
+            if relevance > 0.0 {
+                clues.push(Clue {
+                    product: link.to,
+                    relevance,
+                    why: Why::Related {
+                        kind: link.kind,
+                        anchor: index,
+                    },
+                });
+            }
         }
         let item = anchor.item_key.as_deref().and_then(|k| model.item_id(k));
         for n in item
