@@ -277,7 +277,8 @@ async fn update_product(
     Ok(Tagged(product.version, product.into()))
 }
 
-/// Delete a product (refused while a bundle or offer uses it).
+/// Delete a product (409 `product_in_use` while a bundle holds it, an offer offers it, or an
+/// offer that is not archived has it as an anchor).
 #[utoipa::path(delete, path = "/v1/products/{id}", operation_id = "delete_product", tag = "products",
     params(("id" = uuid::Uuid, Path)), security(("bearer" = [])),
     responses((status = 204), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
