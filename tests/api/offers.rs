@@ -274,3 +274,49 @@ async fn an_anchor_of_a_live_offer_cannot_be_deleted_until_the_offer_is_archived
         .await
         .expect(StatusCode::NO_CONTENT);
 }
+
+#[tokio::test]
+async fn an_archived_offers_rules_cannot_be_replaced() {
+    let s = setup().await;
+    s.app.partnership(&s.shop, &s.aff).await;
+    let id = s
+        .app
+        .post("/v1/offers", Some(&s.aff.token), offer(&s))
+        .await
+        .expect(StatusCode::CREATED)
+        .id();
+    let rules = format!("/v1/offers/{id}/rules");
+    s.app
+        .put(
+            &rules,
+            Some(&s.aff.token),
+            json!({ "eligibility": ["region = EU"] }),
+        )
+        .await
+        .expect(StatusCode::OK);
+    s.app
+        .post(
+            &format!("/v1/offers/{id}/archive"),
+            Some(&s.aff.token),
+            json!({}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    s.app
+        .put(
+            &rules,
+            Some(&s.aff.token),
+            json!({ "excluded_relationships": ["auditor"] }),
+        )
+        .await
+        .expect_problem(StatusCode::CONFLICT, "offer_archived");
+    let kept = s
+        .app
+        .get(&rules, Some(&s.aff.token))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        kept.body,
+        json!({ "eligibility": ["region = EU"], "excluded_relationships": [] })
+    );
+}
