@@ -120,3 +120,131 @@ async fn a_product_in_a_bundle_cannot_be_deleted() {
         .await
         .expect_problem(StatusCode::CONFLICT, "product_in_use");
 }
+
+#[tokio::test]
+async fn a_negative_margin_floor_is_refused_on_create_and_change() {
+    let app = TestApp::new().await;
+    let a = app.partner("acme").await;
+    let x = app.product(&a, "X", "c", "100.00", "60.00").await;
+    let y = app.product(&a, "Y", "d", "50.00", "30.00").await;
+    let refused = app
+        .post("/v1/bundles", Some(&a.token), json!({ "name": "Zero", "currency": "EUR", "discount_percent": "100", "margin_floor": "-1000", "product_ids": [x, y] }))
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(refused.fields(), ["margin_floor"]);
+    let listed = app
+        .get("/v1/bundles", Some(&a.token))
+        .await
+        .expect(StatusCode::OK);
+    assert!(listed.body["items"].as_array().unwrap().is_empty());
+    // A price under the floor is refused too, so 100 % off cannot slip through a 0 floor.
+    app.post("/v1/bundles", Some(&a.token), json!({ "name": "Free", "currency": "EUR", "discount_percent": "100", "margin_floor": "0", "product_ids": [x, y] }))
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let path = format!(
+        "/v1/bundles/{}",
+        app.post("/v1/bundles", Some(&a.token), json!({ "name": "Set", "currency": "EUR", "discount_percent": "10", "margin_floor": "0", "product_ids": [x, y] }))
+            .await
+            .expect(StatusCode::CREATED)
+            .id()
+    );
+    let refused = app
+        .patch(
+            &path,
+            Some(&a.token),
+            "\"1\"",
+            json!({ "margin_floor": "-0.01" }),
+        )
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(refused.fields(), ["margin_floor"]);
+    let kept = app.get(&path, Some(&a.token)).await.expect(StatusCode::OK);
+    assert_eq!(
+        (&kept.body["margin_floor"], &kept.body["version"]),
+        (&json!("0.00"), &json!(1))
+    );
+}
+
+#[tokio::test]
+async fn every_bad_bundle_field_is_reported_at_once() {
+    let app = TestApp::new().await;
+    let a = app.partner("acme").await;
+    let refused = app
+        .post("/v1/bundles", Some(&a.token), json!({ "name": "", "currency": "EURO", "discount_percent": "110", "margin_floor": "-1", "product_ids": [] }))
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(
+        refused.fields(),
+        [
+            "name",
+            "currency",
+            "discount_percent",
+            "margin_floor",
+            "product_ids"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_list_prices_each_bundle_as_the_single_get_does() {
+    let app = TestApp::new().await;
+    let a = app.partner("acme").await;
+    let tent = app.product(&a, "TENT", "tents", "199.99", "120.00").await;
+    let mat = app.product(&a, "MAT", "mats", "49.99", "20.00").await;
+    let stove = app.product(&a, "STOVE", "stoves", "80.00", "50.00").await;
+    let camp = app
+        .post("/v1/bundles", Some(&a.token), json!({ "name": "Camp set", "currency": "EUR", "discount_percent": "10", "margin_floor": "50", "product_ids": [tent, mat] }))
+        .await
+        .expect(StatusCode::CREATED)
+        .id();
+    let cook = app
+        .post("/v1/bundles", Some(&a.token), json!({ "name": "Cook set", "currency": "EUR", "discount_percent": "5", "margin_floor": "40", "product_ids": [mat, stove] }))
+        .await
+        .expect(StatusCode::CREATED)
+        .id();
+    // The stove's price drops, so the cook set no longer meets its floor: no pricing.
+    app.patch(
+        &format!("/v1/products/{stove}"),
+        Some(&a.token),
+        "\"1\"",
+        json!({ "price": "60.00" }),
+    )
+    .await
+    .expect(StatusCode::OK);
+    let listed = app
+        .get("/v1/bundles", Some(&a.token))
+        .await
+        .expect(StatusCode::OK);
+    let items = listed.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    for (id, item) in [&camp, &cook].into_iter().zip(items) {
+        let one = app
+            .get(&format!("/v1/bundles/{id}"), Some(&a.token))
+            .await
+            .expect(StatusCode::OK);
+        assert_eq!(item["pricing"], one.body["pricing"], "{id}");
+    }
+    assert_eq!(
+        items[0]["pricing"],
+        json!({ "list_price": "249.98", "price": "224.98", "cost": "140.00", "margin": "84.98" })
+    );
+    assert!(items[1]["pricing"].is_null(), "{}", items[1]);
+}
+
+#[tokio::test]
+async fn the_bundle_list_refuses_query_parameters() {
+    let app = TestApp::new().await;
+    let a = app.partner("acme").await;
+    for query in [
+        "bogus=1",
+        "limit=1",
+        "cursor=0190a0f0-0000-7000-8000-000000000000",
+    ] {
+        app.get(&format!("/v1/bundles?{query}"), Some(&a.token))
+            .await
+            .expect_problem(StatusCode::BAD_REQUEST, "malformed_request");
+    }
+    app.get("/v1/bundles", Some(&a.token))
+        .await
+        .expect(StatusCode::OK);
+}

@@ -15,6 +15,7 @@ mod auth;
 mod bundles;
 mod conversion_import;
 mod conversions;
+mod customers;
 mod error_codes;
 mod errors;
 mod explanations;

@@ -231,3 +231,92 @@ async fn offer_terms_are_validated_and_updated_with_etags() {
         .await
         .expect(StatusCode::NO_CONTENT);
 }
+
+#[tokio::test]
+async fn an_anchor_of_a_live_offer_cannot_be_deleted_until_the_offer_is_archived() {
+    let s = setup().await;
+    s.app.partnership(&s.shop, &s.aff).await;
+    let id = s
+        .app
+        .post("/v1/offers", Some(&s.aff.token), offer(&s))
+        .await
+        .expect(StatusCode::CREATED)
+        .id();
+    let path = format!("/v1/offers/{id}");
+    s.app
+        .post(&format!("{path}/publish"), Some(&s.aff.token), json!({}))
+        .await
+        .expect(StatusCode::OK);
+    let laptop = format!("/v1/products/{}", s.laptop);
+    s.app
+        .delete(&laptop, Some(&s.shop.token))
+        .await
+        .expect_problem(StatusCode::CONFLICT, "product_in_use");
+    // Nothing changed: the product and the offer's anchor are still there.
+    s.app
+        .get(&laptop, Some(&s.shop.token))
+        .await
+        .expect(StatusCode::OK);
+    let kept = s
+        .app
+        .get(&path, Some(&s.aff.token))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(kept.body["status"], "active");
+    assert_eq!(kept.body["anchor_product_ids"], json!([s.laptop]));
+    // An archived offer holds no claim on its anchors.
+    s.app
+        .post(&format!("{path}/archive"), Some(&s.aff.token), json!({}))
+        .await
+        .expect(StatusCode::OK);
+    s.app
+        .delete(&laptop, Some(&s.shop.token))
+        .await
+        .expect(StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn an_archived_offers_rules_cannot_be_replaced() {
+    let s = setup().await;
+    s.app.partnership(&s.shop, &s.aff).await;
+    let id = s
+        .app
+        .post("/v1/offers", Some(&s.aff.token), offer(&s))
+        .await
+        .expect(StatusCode::CREATED)
+        .id();
+    let rules = format!("/v1/offers/{id}/rules");
+    s.app
+        .put(
+            &rules,
+            Some(&s.aff.token),
+            json!({ "eligibility": ["region = EU"] }),
+        )
+        .await
+        .expect(StatusCode::OK);
+    s.app
+        .post(
+            &format!("/v1/offers/{id}/archive"),
+            Some(&s.aff.token),
+            json!({}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    s.app
+        .put(
+            &rules,
+            Some(&s.aff.token),
+            json!({ "excluded_relationships": ["auditor"] }),
+        )
+        .await
+        .expect_problem(StatusCode::CONFLICT, "offer_archived");
+    let kept = s
+        .app
+        .get(&rules, Some(&s.aff.token))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        kept.body,
+        json!({ "eligibility": ["region = EU"], "excluded_relationships": [] })
+    );
+}

@@ -83,6 +83,54 @@ async fn the_server_serves_the_spec_and_an_offline_docs_page() {
         .expect(StatusCode::OK);
 }
 
+/// Left unset, Swagger UI on any host but localhost fetches a badge from
+/// validator.swagger.io: no offline use, and the spec's address leaks.
+#[tokio::test]
+async fn the_docs_page_never_asks_the_online_validator() {
+    let app = TestApp::new().await;
+    let initializer = app
+        .get("/docs/swagger-initializer.js", None)
+        .await
+        .expect(StatusCode::OK);
+    let script = initializer.body.as_str().unwrap();
+    assert!(
+        script.contains(r#""validatorUrl": "none""#),
+        "the validator must be off: {script}"
+    );
+    assert!(script.contains(r#""url": "/openapi.json""#), "{script}");
+}
+
+/// The schemas say what the server does: optional fields are optional, bounds are real.
+#[test]
+fn product_schemas_match_what_the_server_accepts() {
+    let spec = serde_json::to_value(cosell_api::openapi()).unwrap();
+    let create = &spec["components"]["schemas"]["CreateProduct"];
+    let required: Vec<&str> = create["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        required,
+        ["sku", "title", "category", "price", "unit_cost", "currency"]
+    );
+    let price = create["properties"]["price"]["description"]
+        .as_str()
+        .unwrap();
+    assert!(price.contains("major units"), "{price}");
+    assert!(!price.contains("minor units,"), "{price}");
+    for (path, op) in [("/v1/products", "get"), ("/v1/partners", "get")] {
+        let params = spec["paths"][path][op]["parameters"].as_array().unwrap();
+        let limit = params.iter().find(|p| p["name"] == "limit").unwrap();
+        assert_eq!(
+            (&limit["schema"]["minimum"], &limit["schema"]["maximum"]),
+            (&serde_json::json!(1), &serde_json::json!(200)),
+            "{path}"
+        );
+    }
+}
+
 /// The `$ref` targets anywhere inside `value`.
 fn refs(value: &serde_json::Value, out: &mut Vec<String>) {
     match value {

@@ -74,7 +74,14 @@ pub fn app(state: AppState) -> Router {
     routes
         .layer(idempotency)
         .layer(catalog_writes)
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
+        // Without `validatorUrl: "none"`, Swagger UI served from any host but localhost
+        // fetches a badge from validator.swagger.io: the page would break offline and send
+        // the spec's address to a third party.
+        .merge(
+            SwaggerUi::new("/docs")
+                .url("/openapi.json", api)
+                .config(utoipa_swagger_ui::Config::default().validator_url("none")),
+        )
         .with_state(state)
         // Innermost first: each layer wraps everything above it.
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes))

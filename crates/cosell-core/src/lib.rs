@@ -6,6 +6,7 @@ pub mod allocation;
 pub mod attribution;
 pub mod catalog;
 pub mod commission;
+pub mod customer;
 pub mod error;
 pub mod ids;
 pub mod ledger;

@@ -10,13 +10,16 @@ use sea_orm::{
     ActiveValue::Set, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 
-use crate::entities::{bundle, bundle_item};
+use crate::entities::{bundle, bundle_item, product};
 use crate::money::{currency, decimal, to_minor};
 use crate::products::find_product;
 use crate::single_row::AtMostOneRow;
 use crate::{Store, StoreError, Tenant};
 
 const TABLE: &str = "bundles";
+
+/// Most ids one `IN (…)` list carries, well under SQLite's and PostgreSQL's bind limits.
+const IN_LIST_CHUNK: usize = 500;
 
 fn to_domain(m: bundle::Model, product_ids: Vec<ProductId>) -> Result<Bundle, StoreError> {
     let currency = currency(TABLE, &m.currency)?;
@@ -217,12 +220,58 @@ impl Store {
         Ok((bundle, pricing))
     }
 
-    pub async fn list_bundles(&self, tenant: Tenant) -> Result<Vec<Bundle>, StoreError> {
+    /// The bundles `tenant` sees, each with its current pricing as `get_bundle` gives it:
+    /// every member of every bundle is read in one query, however many bundles.
+    pub async fn list_bundles(
+        &self,
+        tenant: Tenant,
+    ) -> Result<Vec<(Bundle, Option<BundlePricing>)>, StoreError> {
         let mut query = bundle::Entity::find().order_by_asc(bundle::COLUMN.id);
         if let Tenant::Partner(own) = tenant {
             query = query.filter(bundle::COLUMN.partner_id.eq(own.0));
         }
-        with_items(self.db(), query.all(self.db()).await?).await
+        let bundles = with_items(self.db(), query.all(self.db()).await?).await?;
+        let mut wanted: Vec<uuid::Uuid> = bundles
+            .iter()
+            .flat_map(|b| b.product_ids.iter().map(|p| p.0))
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut products = BTreeMap::new();
+        for chunk in wanted.chunks(IN_LIST_CHUNK) {
+            for m in product::Entity::find()
+                .filter(product::COLUMN.id.is_in(chunk.iter().copied()))
+                .all(self.db())
+                .await?
+            {
+                let p = crate::products::to_domain(m)?;
+                products.insert(p.id, p);
+            }
+        }
+        Ok(bundles
+            .into_iter()
+            .map(|b| {
+                // As in `price_bundle`: a member that is gone or not the owner's leaves the
+                // bundle unpriced, like a margin now under the floor.
+                let items: Option<Vec<_>> = b
+                    .product_ids
+                    .iter()
+                    .map(|id| {
+                        products
+                            .get(id)
+                            .filter(|p| p.partner_id == b.partner_id)
+                            .map(|p| BundleItem {
+                                product_id: p.id,
+                                currency: p.fields.currency,
+                                price: p.fields.price,
+                                unit_cost: p.fields.unit_cost,
+                            })
+                    })
+                    .collect();
+                let pricing = items.and_then(|items| b.terms.price(&items).ok());
+                (b, pricing)
+            })
+            .collect())
     }
 
     pub async fn delete_bundle(&self, tenant: Tenant, id: BundleId) -> Result<(), StoreError> {

@@ -252,14 +252,26 @@ impl Store {
     }
 
     /// Creates or replaces the merchant's profile of `reference`; `true` when it is new.
+    /// With `expected_version` (the client's `If-Match`) it only replaces that version:
+    /// another is stale, and a profile that does not exist is not found.
     pub async fn put_customer(
         &self,
         merchant: PartnerId,
         reference: &str,
         fields: CustomerFields,
+        expected_version: Option<i32>,
     ) -> Result<(Customer, bool), StoreError> {
         fields.check()?;
         let existing = self.find_customer(merchant, reference).await?;
+        if let Some(expected) = expected_version {
+            let current = existing.as_ref().ok_or(StoreError::NotFound("customer"))?;
+            if current.version != expected {
+                return Err(StoreError::Stale {
+                    entity: "customer",
+                    current: current.version,
+                });
+            }
+        }
         let now = Utc::now();
         let mut consents: Vec<&str> = fields.consents.iter().map(|c| channel_name(*c)).collect();
         consents.sort_unstable();
@@ -311,7 +323,26 @@ impl Store {
                     "the customer was created by a concurrent request; retry",
                 ))?
         } else {
-            customer::Entity::update(row).exec(self.db()).await?
+            // Conditional on the version read, so a concurrent change between the read and
+            // this write is not lost when the client asked for that version.
+            let read = existing.as_ref().map_or(0, |e| e.version);
+            let mut query = customer::Entity::update_many()
+                .set(row)
+                .filter(customer::COLUMN.merchant_id.eq(merchant.0))
+                .filter(customer::COLUMN.reference.eq(reference));
+            if expected_version.is_some() {
+                query = query.filter(customer::COLUMN.version.eq(read));
+            }
+            if query.exec(self.db()).await?.rows_affected == 0 {
+                let now = self.find_customer(merchant, reference).await?;
+                return Err(StoreError::Stale {
+                    entity: "customer",
+                    current: now.map_or(0, |c| c.version),
+                });
+            }
+            self.find_customer(merchant, reference)
+                .await?
+                .ok_or(StoreError::NotFound("customer"))?
         };
         Ok((to_domain(stored)?, created))
     }

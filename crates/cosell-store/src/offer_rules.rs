@@ -1,6 +1,7 @@
 //! Offers' suitability rules: customer attributes an offer requires, and customer
 //! relationships with the offering partner that rule it out (conflicts of interest).
 
+use cosell_core::catalog::OfferStatus;
 use cosell_core::{OfferId, ValidationErrors};
 use cosell_reco::EligibilityRule;
 use sea_orm::{ActiveValue::Set, EntityTrait, sea_query::OnConflict};
@@ -54,15 +55,21 @@ pub(crate) fn from_row(m: &offer_rule::Model) -> Result<OfferRules, StoreError> 
 }
 
 impl Store {
-    /// Replaces the rules of an offer the tenant owns.
+    /// Replaces the rules of an offer the tenant owns; an archived offer is final, its
+    /// rules included, as `update_offer` has it.
     pub async fn set_offer_rules(
         &self,
         tenant: Tenant,
         offer: OfferId,
         rules: OfferRules,
     ) -> Result<OfferRules, StoreError> {
+        if self.get_offer(tenant, offer).await?.status == OfferStatus::Archived {
+            return Err(StoreError::conflict(
+                "offer_archived",
+                "an archived offer cannot be changed, its rules included",
+            ));
+        }
         rules.parsed()?;
-        self.get_offer(tenant, offer).await?;
         let text = |list: &[String]| {
             serde_json::to_string(list).map_err(|e| StoreError::corrupt(TABLE, e))
         };

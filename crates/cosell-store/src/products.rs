@@ -1,15 +1,16 @@
 //! Products: each partner's catalog, SKU unique per partner.
 
 use chrono::Utc;
+use cosell_core::catalog::OfferStatus;
 use cosell_core::catalog::product::ProductInput;
 use cosell_core::catalog::{Product, ProductFields};
 use cosell_core::{PartnerId, ProductId};
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    ActiveValue::Set, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, TransactionTrait,
 };
 
-use crate::entities::product;
+use crate::entities::{offer, offer_anchor, product};
 use crate::money::{currency, to_minor};
 use crate::single_row::AtMostOneRow;
 use crate::{Page, Store, StoreError, Tenant, page};
@@ -196,20 +197,44 @@ impl Store {
         self.get_product(tenant, id).await
     }
 
+    /// Deletes a product nothing live depends on. Bundles and offers of the product are
+    /// refused by their foreign keys; anchors cascade (an archived offer keeps no claim),
+    /// so an anchor of an offer that is not archived is checked here, or that offer would
+    /// be left with no anchor at all, a state its owner could neither create nor repair.
     pub async fn delete_product(&self, tenant: Tenant, id: ProductId) -> Result<(), StoreError> {
-        self.get_product(tenant, id).await?;
+        let txn = self.db().begin().await?;
+        find_product(&txn, tenant, id).await?;
+        let live_offers = offer::Entity::find()
+            .select_only()
+            .column(offer::Column::Id)
+            .filter(offer::COLUMN.status.ne(OfferStatus::Archived.as_str()))
+            .into_query();
+        let anchoring = offer_anchor::Entity::find()
+            .filter(offer_anchor::COLUMN.product_id.eq(id.0))
+            .filter(offer_anchor::COLUMN.offer_id.in_subquery(live_offers))
+            .count(&txn)
+            .await?;
+        if anchoring > 0 {
+            return Err(product_in_use());
+        }
         product::Entity::delete_by_id(id.0)
-            .exec(self.db())
+            .exec(&txn)
             .await
             .map_err(|e| match StoreError::from(e) {
-                StoreError::Conflict { .. } => StoreError::conflict(
-                    "product_in_use",
-                    "the product is part of a bundle or offered; remove those first",
-                ),
+                StoreError::Conflict { .. } => product_in_use(),
                 other => other,
             })?;
+        txn.commit().await?;
         Ok(())
     }
+}
+
+fn product_in_use() -> StoreError {
+    StoreError::conflict(
+        "product_in_use",
+        "the product is part of a bundle, offered, or an anchor of an offer that is not \
+         archived; remove those first",
+    )
 }
 
 /// Reads a product visible to `tenant` on any connection (inside or outside a transaction).

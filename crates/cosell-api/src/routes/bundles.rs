@@ -16,7 +16,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::Listed;
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::extract::{AppJson, AppPath, Tagged, created, expected_version};
+use crate::extract::{AppJson, AppPath, AppQuery, Tagged, created, expected_version};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -28,7 +28,8 @@ pub struct CreateBundle {
     /// Percentage off the summed list price, 0 to 100.
     #[schema(value_type = String, example = "10")]
     pub discount_percent: Decimal,
-    /// Least acceptable margin (discounted price − summed unit cost), in the bundle currency.
+    /// Least acceptable margin (discounted price − summed unit cost), in the bundle
+    /// currency; 0 or more.
     #[schema(value_type = String, example = "25.00")]
     pub margin_floor: Decimal,
     /// At least two distinct products of the caller.
@@ -120,29 +121,36 @@ async fn create_bundle(
     AppJson(body): AppJson<CreateBundle>,
 ) -> Result<Response, ApiError> {
     let owner = caller.partner()?;
+    let products = ids(body.product_ids);
     let terms = BundleTerms::parse(
         &body.name,
         &body.currency,
         body.discount_percent,
         body.margin_floor,
+        &products,
     )?;
-    let (bundle, pricing) = state
-        .store()
-        .create_bundle(owner, terms, ids(body.product_ids))
-        .await?;
+    let (bundle, pricing) = state.store().create_bundle(owner, terms, products).await?;
     Ok(created(bundle.version, dto(bundle, Some(pricing))))
 }
 
-/// List the caller's bundles.
+/// The bundle list takes no query parameters (it is not paginated): any one, `limit`
+/// included, is a 400 rather than silently ignored, as on the other lists.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleQuery {}
+
+/// List the caller's bundles, each with its current pricing as `GET /v1/bundles/{id}` shows
+/// it. Takes no query parameters.
 #[utoipa::path(get, path = "/v1/bundles", operation_id = "list_bundles", tag = "bundles", security(("bearer" = [])),
     responses((status = 200, body = Listed<BundleDto>), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
 async fn list_bundles(
     State(state): State<AppState>,
     caller: Caller,
+    AppQuery(BundleQuery {}): AppQuery<BundleQuery>,
 ) -> Result<Json<Listed<BundleDto>>, ApiError> {
     let bundles = state.store().list_bundles(caller.tenant()).await?;
     Ok(Json(Listed {
-        items: bundles.into_iter().map(|b| dto(b, None)).collect(),
+        items: bundles.into_iter().map(|(b, p)| dto(b, p)).collect(),
     }))
 }
 
@@ -176,15 +184,16 @@ async fn update_bundle(
         .store()
         .update_bundle(caller.tenant(), id, version, |current| {
             let t = &current.terms;
+            let products = body
+                .product_ids
+                .map_or_else(|| current.product_ids.clone(), ids);
             let terms = BundleTerms::parse(
                 body.name.as_deref().unwrap_or(&t.name),
                 body.currency.as_deref().unwrap_or(t.currency.code()),
                 body.discount_percent.unwrap_or(t.discount_percent),
                 body.margin_floor.unwrap_or(t.margin_floor),
+                &products,
             )?;
-            let products = body
-                .product_ids
-                .map_or_else(|| current.product_ids.clone(), ids);
             Ok((terms, products))
         })
         .await?;

@@ -4,9 +4,11 @@
 use std::collections::BTreeMap;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::header::IF_MATCH;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use cosell_core::customer::check_customer_ref;
 use cosell_core::{Currency, PartnerId, ProductId, ValidationErrors};
 use cosell_reco::{CustomerRelationship, Satisfaction};
 use cosell_store::customers::{Customer, CustomerFields};
@@ -19,7 +21,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::recommendations::ContactChannel;
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::extract::{AppJson, AppPath, Tagged};
+use crate::extract::{AppJson, AppPath, Tagged, expected_version};
 use crate::state::AppState;
 
 /// How the customer feels about the merchant right now.
@@ -158,12 +160,11 @@ impl From<Customer> for CustomerDto {
 }
 
 impl PutCustomer {
-    /// The stored fields; attributes must be scalars, the reference 1 to 200 characters.
+    /// The stored fields; attributes must be scalars, the reference as `check_customer_ref`
+    /// wants it.
     fn fields(self, reference: &str) -> Result<CustomerFields, ValidationErrors> {
         let mut errors = ValidationErrors::default();
-        if !(1..=200).contains(&reference.chars().count()) {
-            errors.push("reference", "must be 1 to 200 characters");
-        }
+        errors.take(check_customer_ref("reference", reference));
         if self.reference.as_deref().is_some_and(|r| r != reference) {
             errors.push("reference", "is the path's and cannot be changed");
         }
@@ -220,20 +221,29 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Create or replace the calling merchant's profile of a customer: 201 when new, 200
 /// when replaced. Another merchant's customer of the same reference is a different one.
+/// `If-Match` is optional: without it the profile is created or replaced whatever its
+/// version (scripts that sync profiles rely on that); with it, only the version it names
+/// is replaced (412 `stale_version` otherwise, 404 when there is no profile yet).
 #[utoipa::path(put, path = "/v1/customers/{reference}", operation_id = "put_customer", tag = "customers",
-    request_body = PutCustomer, params(("reference" = String, Path)), security(("bearer" = [])),
+    request_body = PutCustomer, params(("reference" = String, Path), ("If-Match" = Option<String>, Header)), security(("bearer" = [])),
     responses((status = 200, body = CustomerDto), (status = 201, body = CustomerDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
 async fn put_customer(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     AppPath(reference): AppPath<String>,
     AppJson(body): AppJson<PutCustomer>,
 ) -> Result<Response, ApiError> {
     let merchant = caller.partner()?;
+    let expected = if headers.contains_key(IF_MATCH) {
+        Some(expected_version(&headers)?)
+    } else {
+        None
+    };
     let fields = body.fields(&reference)?;
     let (customer, created) = state
         .store()
-        .put_customer(merchant, &reference, fields)
+        .put_customer(merchant, &reference, fields, expected)
         .await?;
     let status = if created {
         StatusCode::CREATED
@@ -256,6 +266,7 @@ async fn get_customer(
     caller: Caller,
     AppPath(reference): AppPath<String>,
 ) -> Result<Tagged<CustomerDto>, ApiError> {
+    check_customer_ref("reference", &reference).map_err(ValidationErrors::from)?;
     let customer = state
         .store()
         .get_customer(caller.partner()?, &reference)

@@ -38,6 +38,7 @@ pub struct PageParams {
     /// The `next_cursor` of the previous page.
     pub cursor: Option<uuid::Uuid>,
     /// Items per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
 }
 

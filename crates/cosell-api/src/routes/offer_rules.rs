@@ -41,7 +41,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(put_offer_rules, get_offer_rules))
 }
 
-/// Replace the suitability rules of one of the caller's offers.
+/// Replace the suitability rules of one of the caller's offers (409 `offer_archived` once it
+/// is archived: archiving is final).
 #[utoipa::path(put, path = "/v1/offers/{id}/rules", operation_id = "put_offer_rules", tag = "offers",
     request_body = OfferRulesDto, params(("id" = uuid::Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = OfferRulesDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]

@@ -30,17 +30,19 @@ pub struct CreateProduct {
     pub sku: String,
     pub title: String,
     pub category: String,
-    /// Decimal string in the currency's minor units, e.g. "199.99".
+    /// Decimal string in the currency's major units, e.g. "199.99" (at most as many
+    /// decimal places as the currency has minor units).
     #[schema(value_type = String, example = "199.99")]
     pub price: Decimal,
+    /// Decimal string in the currency's major units, like `price`.
     #[schema(value_type = String, example = "120.00")]
     pub unit_cost: Decimal,
     /// ISO 4217 code, e.g. "EUR".
     pub currency: String,
     #[serde(default = "yes")]
     pub active: bool,
-    /// Free-form JSON object.
-    #[schema(value_type = Object)]
+    /// Free-form JSON object; may be left out (an empty object).
+    #[schema(value_type = Option<Object>)]
     pub attributes: Option<serde_json::Value>,
 }
 
@@ -141,7 +143,10 @@ pub struct ProductQuery {
     pub sku: Option<String>,
     /// Operators: only this partner's products.
     pub partner_id: Option<uuid::Uuid>,
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<uuid::Uuid>,
+    /// Items per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
 }
 
@@ -277,7 +282,8 @@ async fn update_product(
     Ok(Tagged(product.version, product.into()))
 }
 
-/// Delete a product (refused while a bundle or offer uses it).
+/// Delete a product (409 `product_in_use` while a bundle holds it, an offer offers it, or an
+/// offer that is not archived has it as an anchor).
 #[utoipa::path(delete, path = "/v1/products/{id}", operation_id = "delete_product", tag = "products",
     params(("id" = uuid::Uuid, Path)), security(("bearer" = [])),
     responses((status = 204), (status = "4XX", body = Problem, content_type = "application/problem+json")))]

@@ -5,7 +5,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::{parse_percent, parse_text};
-use crate::{BundleId, Currency, Money, PartnerId, ProductId, ValidationErrors};
+use crate::{BundleId, Currency, Money, PartnerId, ProductId, ValidationError, ValidationErrors};
 
 /// A bundle as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -46,18 +46,42 @@ pub struct BundlePricing {
     pub margin: Decimal,
 }
 
+/// The members' own rule, checked before any product is read so that it is reported with
+/// the terms' errors: at least two products, none twice.
+fn check_members(product_ids: &[ProductId]) -> Result<(), ValidationError> {
+    let mut ids = product_ids.to_vec();
+    ids.sort();
+    ids.dedup();
+    if ids.len() < 2 || ids.len() != product_ids.len() {
+        return Err(ValidationError::new(
+            "product_ids",
+            "a bundle needs at least two distinct products",
+        ));
+    }
+    Ok(())
+}
+
 impl BundleTerms {
+    /// Checks the terms and the member list together, so every bad field is reported at once.
     pub fn parse(
         name: &str,
         currency: &str,
         discount_percent: Decimal,
         margin_floor: Decimal,
+        product_ids: &[ProductId],
     ) -> Result<Self, ValidationErrors> {
         let mut errors = ValidationErrors::default();
         let name = errors.take(parse_text("name", name, 200));
         let currency = errors.take(Currency::parse(currency));
         let discount_percent = errors.take(parse_percent("discount_percent", discount_percent));
-        if let Some(c) = currency
+        // A negative floor would let a bundle sell under cost, which is what the floor is
+        // there to prevent.
+        if margin_floor < Decimal::ZERO {
+            errors.push(
+                "margin_floor",
+                format!("must be 0 or more, got {margin_floor}"),
+            );
+        } else if let Some(c) = currency
             && !c.fits(margin_floor)
         {
             errors.push(
@@ -68,6 +92,7 @@ impl BundleTerms {
                 ),
             );
         }
+        errors.take(check_members(product_ids));
         match (name, currency, discount_percent) {
             (Some(name), Some(currency), Some(discount_percent)) if errors.0.is_empty() => {
                 Ok(BundleTerms {
@@ -86,15 +111,8 @@ impl BundleTerms {
     /// price is rounded half-up to the currency's minor units, as a till would show it.
     pub fn price(&self, items: &[BundleItem]) -> Result<BundlePricing, ValidationErrors> {
         let mut errors = ValidationErrors::default();
-        let mut ids: Vec<_> = items.iter().map(|i| i.product_id).collect();
-        ids.sort();
-        ids.dedup();
-        if ids.len() < 2 || ids.len() != items.len() {
-            errors.push(
-                "product_ids",
-                "a bundle needs at least two distinct products",
-            );
-        }
+        let ids: Vec<_> = items.iter().map(|i| i.product_id).collect();
+        errors.take(check_members(&ids));
         for item in items.iter().filter(|i| i.currency != self.currency) {
             errors.push(
                 "product_ids",
@@ -115,7 +133,7 @@ impl BundleTerms {
         .amount;
         let margin = price - cost;
         if margin < self.margin_floor {
-            return Err(ValidationErrors::from(crate::ValidationError::new(
+            return Err(ValidationErrors::from(ValidationError::new(
                 "discount_percent",
                 format!(
                     "bundle margin {margin} {c} (price {price} after {d}% off {list_price}, minus cost {cost}) is below the margin floor {floor} {c}",
@@ -148,9 +166,38 @@ mod tests {
         }
     }
 
+    fn two() -> [ProductId; 2] {
+        [ProductId::new(), ProductId::new()]
+    }
+
+    #[test]
+    fn every_bad_field_is_reported_at_once() {
+        let one = ProductId::new();
+        let err = BundleTerms::parse("", "EURO", dec!(110), dec!(-1), &[one, one]).unwrap_err();
+        let fields: Vec<_> = err.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "name",
+                "currency",
+                "discount_percent",
+                "margin_floor",
+                "product_ids"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_margin_floor_is_never_negative() {
+        assert!(BundleTerms::parse("Set", "EUR", dec!(0), dec!(0), &two()).is_ok());
+        assert!(BundleTerms::parse("Set", "EUR", dec!(0), dec!(-0), &two()).is_ok());
+        let err = BundleTerms::parse("Set", "EUR", dec!(0), dec!(-0.01), &two()).unwrap_err();
+        assert_eq!(err.0[0].field, "margin_floor");
+    }
+
     #[test]
     fn margin_is_price_after_discount_minus_summed_cost() {
-        let terms = BundleTerms::parse("Camp set", "EUR", dec!(10), dec!(50)).unwrap();
+        let terms = BundleTerms::parse("Camp set", "EUR", dec!(10), dec!(50), &two()).unwrap();
         let pricing = terms
             .price(&[item(dec!(199.99), dec!(120)), item(dec!(49.99), dec!(20))])
             .unwrap();
@@ -161,7 +208,7 @@ mod tests {
 
     #[test]
     fn a_margin_under_the_floor_is_refused_naming_the_numbers() {
-        let terms = BundleTerms::parse("Camp set", "EUR", dec!(30), dec!(50)).unwrap();
+        let terms = BundleTerms::parse("Camp set", "EUR", dec!(30), dec!(50), &two()).unwrap();
         let err = terms
             .price(&[item(dec!(100), dec!(60)), item(dec!(50), dec!(30))])
             .unwrap_err();
@@ -172,7 +219,7 @@ mod tests {
 
     #[test]
     fn one_product_or_mixed_currencies_are_refused() {
-        let terms = BundleTerms::parse("Set", "EUR", dec!(0), dec!(0)).unwrap();
+        let terms = BundleTerms::parse("Set", "EUR", dec!(0), dec!(0), &two()).unwrap();
         assert!(terms.price(&[item(dec!(1), dec!(0))]).is_err());
         let usd = BundleItem {
             currency: Currency::parse("USD").unwrap(),
