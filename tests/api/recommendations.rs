@@ -1263,6 +1263,11 @@ async fn bad_input_is_a_problem() {
             "validation_failed",
         ),
         (
+            json!({ "customer_ref": "  " }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
             json!({ "anchor_product_ids": [s.laptop, dollar_cable] }),
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",

@@ -30,6 +30,13 @@ async fn relations_are_created_listed_and_deleted() {
         .await
         .expect(StatusCode::OK);
     assert!(after.body["items"].as_array().unwrap().is_empty());
+    // The list takes no parameters: a misspelt one is refused, not ignored.
+    app.get(
+        &format!("/v1/products/{tent}/relations?kind=accessory"),
+        Some(&a.token),
+    )
+    .await
+    .expect_problem(StatusCode::BAD_REQUEST, "malformed_request");
 }
 
 #[tokio::test]

@@ -18,6 +18,12 @@ pub struct AppJson<T>(pub T);
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct AppQuery<T>(pub T);
 
+/// The query of a route that takes no parameters, as `AppQuery<NoQuery>`: any parameter is
+/// a 400 rather than silently ignored, so a misspelt filter never passes for a list of all.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoQuery {}
+
 /// Path parameters; a malformed id is a 400 problem.
 #[derive(Debug, FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(ApiError))]

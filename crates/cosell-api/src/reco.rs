@@ -11,6 +11,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use chrono::Utc;
+use cosell_core::customer::check_customer_ref;
 use cosell_core::{PartnerId, ProductId, ValidationError, ValidationErrors};
 use cosell_reco::{
     Anchor, Channel, CoPurchaseModel, MAX_LIMIT, MinSupport, ModelBuilder, ModelHolder, Moment,
@@ -177,10 +178,8 @@ impl Ask<'_> {
         {
             errors.push("limit", format!("must be between 1 and {MAX_LIMIT}"));
         }
-        if let Some(r) = self.customer_ref
-            && !(1..=200).contains(&r.chars().count())
-        {
-            errors.push("customer_ref", "must be 1 to 200 characters");
+        if let Some(r) = self.customer_ref {
+            errors.take(check_customer_ref("customer_ref", r));
         }
         errors.into_result()
     }

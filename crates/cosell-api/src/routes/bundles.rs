@@ -16,7 +16,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::Listed;
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::extract::{AppJson, AppPath, AppQuery, Tagged, created, expected_version};
+use crate::extract::{AppJson, AppPath, AppQuery, NoQuery, Tagged, created, expected_version};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -133,20 +133,14 @@ async fn create_bundle(
     Ok(created(bundle.version, dto(bundle, Some(pricing))))
 }
 
-/// The bundle list takes no query parameters (it is not paginated): any one, `limit`
-/// included, is a 400 rather than silently ignored, as on the other lists.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BundleQuery {}
-
 /// List the caller's bundles, each with its current pricing as `GET /v1/bundles/{id}` shows
-/// it. Takes no query parameters.
+/// it. Takes no query parameters (it is not paginated): `limit` too is a 400.
 #[utoipa::path(get, path = "/v1/bundles", operation_id = "list_bundles", tag = "bundles", security(("bearer" = [])),
     responses((status = 200, body = Listed<BundleDto>), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
 async fn list_bundles(
     State(state): State<AppState>,
     caller: Caller,
-    AppQuery(BundleQuery {}): AppQuery<BundleQuery>,
+    AppQuery(NoQuery {}): AppQuery<NoQuery>,
 ) -> Result<Json<Listed<BundleDto>>, ApiError> {
     let bundles = state.store().list_bundles(caller.tenant()).await?;
     Ok(Json(Listed {

@@ -78,6 +78,7 @@ pub struct RecommendationRequest {
     pub moment: RecommendationMoment,
     pub channel: ContactChannel,
     /// 1 to 10 (default 3); at most 1 at `support_resolved`.
+    #[schema(minimum = 1, maximum = 10)]
     pub limit: Option<usize>,
 }
 

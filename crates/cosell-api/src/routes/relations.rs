@@ -16,7 +16,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::Listed;
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::extract::{AppJson, AppPath, created};
+use crate::extract::{AppJson, AppPath, AppQuery, NoQuery, created};
 use crate::state::AppState;
 
 /// The kind of a relation. `competing` and `complementary` are symmetric.
@@ -109,7 +109,8 @@ async fn create_relation(
     Ok(created(1, RelationDto::from(relation)))
 }
 
-/// Every relation of a product, in either direction.
+/// Every relation of a product, in either direction, that the caller declared. Takes no
+/// query parameters.
 #[utoipa::path(get, path = "/v1/products/{id}/relations", operation_id = "list_product_relations", tag = "relations",
     params(("id" = uuid::Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = Listed<RelationDto>), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
@@ -117,6 +118,7 @@ async fn list_product_relations(
     State(state): State<AppState>,
     caller: Caller,
     AppPath(id): AppPath<ProductId>,
+    AppQuery(NoQuery {}): AppQuery<NoQuery>,
 ) -> Result<Json<Listed<RelationDto>>, ApiError> {
     let relations = state.store().relations_of(caller.tenant(), id).await?;
     Ok(Json(Listed {
