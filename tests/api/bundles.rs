@@ -122,6 +122,55 @@ async fn a_product_in_a_bundle_cannot_be_deleted() {
 }
 
 #[tokio::test]
+async fn a_bundle_member_keeps_the_bundles_currency() {
+    let app = TestApp::new().await;
+    let a = app.partner("acme").await;
+    let x = app.product(&a, "X", "c", "10", "1").await;
+    let y = app.product(&a, "Y", "c", "10", "1").await;
+    let lone = app.product(&a, "Z", "c", "10", "1").await;
+    app.post("/v1/bundles", Some(&a.token), json!({ "name": "Set", "currency": "EUR", "discount_percent": "0", "margin_floor": "0", "product_ids": [x, y] }))
+        .await
+        .expect(StatusCode::CREATED);
+    let to_yen = json!({ "currency": "JPY", "price": "1500", "unit_cost": "100" });
+    app.patch(
+        &format!("/v1/products/{x}"),
+        Some(&a.token),
+        "\"1\"",
+        to_yen.clone(),
+    )
+    .await
+    .expect_problem(StatusCode::CONFLICT, "bundle_currency");
+    let x_now = app
+        .get(&format!("/v1/products/{x}"), Some(&a.token))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        (
+            x_now.body["currency"].as_str(),
+            x_now.body["version"].as_i64()
+        ),
+        (Some("EUR"), Some(1))
+    );
+    // Other changes to a member, and a product in no bundle, are free.
+    app.patch(
+        &format!("/v1/products/{x}"),
+        Some(&a.token),
+        "\"1\"",
+        json!({ "price": "12" }),
+    )
+    .await
+    .expect(StatusCode::OK);
+    app.patch(
+        &format!("/v1/products/{lone}"),
+        Some(&a.token),
+        "\"1\"",
+        to_yen,
+    )
+    .await
+    .expect(StatusCode::OK);
+}
+
+#[tokio::test]
 async fn a_negative_margin_floor_is_refused_on_create_and_change() {
     let app = TestApp::new().await;
     let a = app.partner("acme").await;

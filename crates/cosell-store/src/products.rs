@@ -10,7 +10,7 @@ use sea_orm::{
     QuerySelect, QueryTrait, TransactionTrait,
 };
 
-use crate::entities::{offer, offer_anchor, product};
+use crate::entities::{bundle, bundle_item, offer, offer_anchor, product};
 use crate::money::{currency, to_minor};
 use crate::single_row::AtMostOneRow;
 use crate::{Page, Store, StoreError, Tenant, page};
@@ -177,7 +177,11 @@ impl Store {
                 current: current.version,
             });
         }
+        let was_priced_in = current.fields.currency;
         let fields = ProductFields::parse(change(current.fields.into()))?;
+        if fields.currency != was_priced_in {
+            self.check_no_bundle_in_other_currency(id, &fields).await?;
+        }
         let mut update = row(id, current.partner_id, &fields, expected_version + 1)?;
         update.created_at = sea_orm::ActiveValue::NotSet;
         let result = product::Entity::update_many()
@@ -195,6 +199,33 @@ impl Store {
             });
         }
         self.get_product(tenant, id).await
+    }
+
+    /// Refuses to reprice a bundle member in another currency than its bundles': a bundle's
+    /// price sums its members' prices, which only adds up in one currency.
+    async fn check_no_bundle_in_other_currency(
+        &self,
+        id: ProductId,
+        fields: &ProductFields,
+    ) -> Result<(), StoreError> {
+        let other_currency = bundle::Entity::find()
+            .select_only()
+            .column(bundle::Column::Id)
+            .filter(bundle::COLUMN.currency.ne(fields.currency.code()))
+            .into_query();
+        let members = bundle_item::Entity::find()
+            .filter(bundle_item::COLUMN.product_id.eq(id.0))
+            .filter(bundle_item::COLUMN.bundle_id.in_subquery(other_currency))
+            .count(self.db())
+            .await?;
+        if members > 0 {
+            return Err(StoreError::conflict(
+                "bundle_currency",
+                "the product is a member of a bundle priced in its current currency; take it out \
+                 of the bundle, or change the bundle, before repricing it in another currency",
+            ));
+        }
+        Ok(())
     }
 
     /// Deletes a product nothing live depends on. Bundles and offers of the product are
