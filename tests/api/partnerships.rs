@@ -118,3 +118,25 @@ async fn bad_invitations_are_refused() {
         ["commission_percent", "attribution_window_days", "hold_days"]
     );
 }
+
+#[tokio::test]
+async fn tier_thresholds_finer_than_the_currency_are_refused() {
+    let app = TestApp::new().await;
+    let shop = app.partner("shop").await;
+    let aff = app.partner("aff").await;
+    let mut body = terms(&aff.id);
+    body["tiers"] = json!([{ "from": "100.001", "percent": "10" }]);
+    let refused = app
+        .post("/v1/partnerships", Some(&shop.token), body)
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(refused.fields(), ["tiers[0].from"]);
+    let message = refused.body["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("more than 2 decimal places"), "{message}");
+    // Nothing was stored: the pair may still open its one partnership.
+    let mut body = terms(&aff.id);
+    body["tiers"] = json!([{ "from": "100.01", "percent": "10" }]);
+    app.post("/v1/partnerships", Some(&shop.token), body)
+        .await
+        .expect(StatusCode::CREATED);
+}

@@ -115,7 +115,8 @@ async fn click_to_paid_statement_to_the_cent() {
         )
         .await
         .expect(StatusCode::OK);
-    assert_eq!(merchant_side.body["items"][0]["attach_rate"], "1");
+    // Every rate has the documented six places, "1" included.
+    assert_eq!(merchant_side.body["items"][0]["attach_rate"], "1.000000");
 }
 
 #[tokio::test]

@@ -259,7 +259,7 @@ fn importing_conversions_replays_a_file_and_names_the_line_it_stops_at() {
         (lines, "conversions.jsonl:2: "),
         (
             conversion_lines(shop, &[(7_000, "10.00"), (7_001, "10.00"), (7_002, "-1")]),
-            "conversions.jsonl:3: lines[0].unit_price: must be a non-negative amount in EUR",
+            "conversions.jsonl:3: lines[0].unit_price: must not be negative, got -1",
         ),
         (
             conversion_lines(unknown, &[(1, "10.00")]),

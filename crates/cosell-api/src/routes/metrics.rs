@@ -89,19 +89,21 @@ async fn partner_metrics(
         end: q.to.and_time(NaiveTime::MIN).and_utc() + chrono::TimeDelta::days(1),
     };
     let rows = state.store().partner_metrics(partner, period).await?;
-    Ok(Json(Listed {
-        items: rows
-            .into_iter()
-            .map(|(c, m)| MetricsDto {
+    let items = rows
+        .into_iter()
+        .map(|(c, m)| {
+            Some(MetricsDto {
                 currency: c.code().to_owned(),
                 conversions: m.conversions,
-                attributed_revenue: c.from_minor(m.attributed_revenue_minor),
-                commission: c.from_minor(m.commission_minor),
+                attributed_revenue: c.from_minor_sum(m.attributed_revenue_minor)?,
+                commission: c.from_minor_sum(m.commission_minor)?,
                 refund_rate: m.refund_rate,
                 orders: m.orders,
                 attach_rate: m.attach_rate,
                 revenue_per_customer: m.revenue_per_customer,
             })
-            .collect(),
-    }))
+        })
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(ApiError::internal)?;
+    Ok(Json(Listed { items }))
 }

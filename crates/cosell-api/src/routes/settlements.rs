@@ -7,8 +7,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
-use cosell_core::Currency;
-use cosell_core::settlement::{ItemKind, SettlementPolicy, period_to_settle};
+use cosell_core::settlement::{ItemKind, SettlementPolicy, parse_minimum_payout, period_to_settle};
 use cosell_store::settlement::StatementRecord;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -167,12 +166,8 @@ async fn run_settlement(
     }
     let mut policy = SettlementPolicy::default();
     for (code, amount) in &body.minimum_payout {
-        let field = format!("minimum_payout.{code}");
-        match Currency::parse(code).and_then(|c| c.to_minor(*amount).map(|m| (c, m))) {
-            Ok((c, m)) if m >= 0 => {
-                policy.minimum_payout_minor.insert(c, m);
-            }
-            _ => errors.push(field, "a known currency and a non-negative amount in it"),
+        if let Some((c, m)) = errors.take(parse_minimum_payout(code, *amount)) {
+            policy.minimum_payout_minor.insert(c, m);
         }
     }
     errors.into_result()?;
