@@ -371,3 +371,54 @@ async fn a_price_finer_than_the_currency_says_so() {
     let message = refused.body["errors"][0]["message"].as_str().unwrap();
     assert!(message.contains("more than 2 decimal places"), "{message}");
 }
+
+#[tokio::test]
+async fn a_refund_naming_a_line_twice_or_no_line_is_refused_and_stores_nothing() {
+    let app = TestApp::new().await;
+    let (merchant, _) = merchant_and_referrer(&app).await;
+    let sale = convert(
+        &app,
+        &merchant,
+        order("o", "cust", minutes(-1), &[("A", 2, "10.00")]),
+    )
+    .await;
+    let id = sale["id"].as_str().unwrap();
+    let path = format!("/v1/conversions/{id}/refunds");
+    let twice = app
+        .post(
+            &path,
+            Some(&merchant.token),
+            json!({ "lines": [{ "line": 0, "quantity": 1 }, { "line": 0, "quantity": 1 }] }),
+        )
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(twice.fields(), vec!["lines[1].line"], "{}", twice.body);
+    let none = app
+        .post(&path, Some(&merchant.token), json!({ "lines": [] }))
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(none.fields(), vec!["lines"]);
+    assert!(
+        none.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("leave `lines` out to refund everything"),
+        "{}",
+        none.body
+    );
+    let after = app
+        .get(&format!("/v1/conversions/{id}"), Some(&merchant.token))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(after.body["refunded"], "0.00");
+    // Both units can still be refunded, once.
+    let whole = app
+        .post(
+            &path,
+            Some(&merchant.token),
+            json!({ "lines": [{ "line": 0, "quantity": 2 }] }),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(whole.body["amount"], "20.00");
+}
