@@ -93,6 +93,20 @@ async fn links_need_a_partnership_and_a_web_destination() {
     )
     .await
     .expect_problem(StatusCode::CONFLICT, "no_active_partnership");
+    // The merchant invited the referrer, so it pays the referrer, never the other way
+    // round: a link from the merchant toward the referrer would earn nothing.
+    app.post(
+        "/v1/tracking-links",
+        Some(&merchant.token),
+        json!({ "merchant_id": referrer.id, "destination": "https://blog.test/" }),
+    )
+    .await
+    .expect_problem(StatusCode::CONFLICT, "no_active_partnership");
+    let links = app
+        .get("/v1/tracking-links", Some(&merchant.token))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(links.body["items"], json!([]));
     app.post(
         "/v1/tracking-links",
         Some(&referrer.token),

@@ -98,17 +98,19 @@ fn new_code() -> String {
 }
 
 impl Store {
-    /// Creates a link for `partner`, who must have an active partnership with the
-    /// merchant; an offer must be the partner's own.
+    /// Creates a link for `partner`, whom the merchant must pay through an active
+    /// partnership (the merchant invited the partner); an offer must be the partner's own.
     pub async fn create_tracking_link(
         &self,
         partner: PartnerId,
         new: NewLink,
     ) -> Result<TrackingLink, StoreError> {
-        if !self.partnership_active(partner, new.merchant_id).await? {
+        // A partnership the other way round pays the merchant, not this partner: every
+        // click through such a link would be excluded as no_active_partnership.
+        if !self.partnership_pays(new.merchant_id, partner).await? {
             return Err(StoreError::conflict(
                 "no_active_partnership",
-                "a link needs an active partnership with the merchant",
+                "a link needs an active partnership in which the merchant invited you (the inviter pays the invitee)",
             ));
         }
         if let Some(o) = new.offer_id {
