@@ -278,3 +278,43 @@ async fn refreshing_statistics_counts_the_stored_rows_on_postgres_only() {
     let expected = if backend == DbBackend::Postgres { 3 } else { 0 };
     assert_eq!(n, expected, "{backend:?}");
 }
+
+#[tokio::test]
+async fn a_blank_customer_or_click_id_is_refused_like_a_missing_one() {
+    let app = TestApp::new().await;
+    let (_merchant, referrer) = merchant_and_referrer(&app).await;
+    let events = json!([
+        { "event_id": "b-1", "kind": "click", "customer_ref": "   ", "occurred_at": minutes(-1) },
+        { "event_id": "b-2", "kind": "click", "click_id": "", "occurred_at": minutes(-1) },
+        { "event_id": "b-3", "kind": "click", "customer_ref": "cust", "click_id": " ", "occurred_at": minutes(-1) },
+    ]);
+    let refused = app
+        .post(
+            "/v1/touchpoints",
+            Some(&referrer.token),
+            json!({ "events": events }),
+        )
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "events_refused");
+    let errors: Vec<(&str, &str)> = refused.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap(),
+                e["message"].as_str().unwrap().split(':').next().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        vec![
+            ("events[0]", "missing_customer"),
+            ("events[1]", "missing_customer"),
+            ("events[2]", "missing_customer")
+        ]
+    );
+    // Nothing was stored: the same ids with real references are accepted, not duplicates.
+    touch(&app, &referrer, "b-1", "click", "cust", minutes(-1)).await;
+}
