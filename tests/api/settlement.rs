@@ -73,7 +73,31 @@ async fn click_to_paid_statement_to_the_cent() {
         .expect(StatusCode::OK);
     assert_eq!(accept.body.as_str(), Some(text));
 
+    // One statement answers CSV the same way; an unknown parameter or format is refused.
     let id = statement["id"].as_str().unwrap();
+    let one = app
+        .get(
+            &format!("/v1/statements/{id}?format=csv"),
+            Some(&referrer.token),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(one.body.as_str(), Some(text));
+    app.get(
+        &format!("/v1/statements/{id}?format=json"),
+        Some(&referrer.token),
+    )
+    .await
+    .expect(StatusCode::OK);
+    for query in ["foo=1", "format=xml"] {
+        app.get(
+            &format!("/v1/statements/{id}?{query}"),
+            Some(&referrer.token),
+        )
+        .await
+        .expect_problem(StatusCode::BAD_REQUEST, "malformed_request");
+    }
+
     let paid_path = format!("/v1/statements/{id}/paid");
     app.post(
         &paid_path,

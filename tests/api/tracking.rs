@@ -318,3 +318,90 @@ async fn a_blank_customer_or_click_id_is_refused_like_a_missing_one() {
     // Nothing was stored: the same ids with real references are accepted, not duplicates.
     touch(&app, &referrer, "b-1", "click", "cust", minutes(-1)).await;
 }
+
+/// The clicks stored so far, counted in the database.
+async fn clicks(app: &TestApp) -> i64 {
+    let db = Database::connect(&app.database_url).await.unwrap();
+    let backend = db.get_database_backend();
+    let row = db
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT count(*) AS n FROM clicks",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get("", "n").unwrap()
+}
+
+#[tokio::test]
+async fn head_records_no_click_and_a_click_id_in_the_destination_is_replaced() {
+    let app = TestApp::new().await;
+    let (merchant, referrer) = merchant_and_referrer(&app).await;
+    let destination = "https://shop.test/p?cosell_click_id=old&ref=1";
+    let link = create_link(&app, &referrer, &merchant, destination, json!({})).await;
+    let path = link.body["path"].as_str().unwrap().to_owned();
+    let head = app
+        .call(
+            Method::HEAD,
+            &path,
+            None,
+            None,
+            &[("user-agent", "Mozilla/5.0")],
+        )
+        .await
+        .expect(StatusCode::FOUND);
+    assert_eq!(
+        head.headers["location"].to_str().unwrap(),
+        "https://shop.test/p?ref=1"
+    );
+    assert_eq!(clicks(&app).await, 0);
+    app.call(Method::HEAD, "/r/nope", None, None, &[])
+        .await
+        .expect(StatusCode::NOT_FOUND);
+
+    let click_id = follow(&app, &path, "Mozilla/5.0").await;
+    assert_eq!(clicks(&app).await, 1);
+    let get = app
+        .call(
+            Method::GET,
+            &path,
+            None,
+            None,
+            &[("user-agent", "Mozilla/5.0")],
+        )
+        .await
+        .expect(StatusCode::FOUND);
+    let location = get.headers["location"].to_str().unwrap();
+    assert!(
+        location.starts_with("https://shop.test/p?ref=1&cosell_click_id="),
+        "{location}"
+    );
+    assert_eq!(location.matches("cosell_click_id=").count(), 1, "{location}");
+    assert_ne!(click_id, "old");
+}
+
+#[tokio::test]
+async fn routes_without_query_parameters_refuse_unknown_ones() {
+    let app = TestApp::new().await;
+    let (merchant, referrer) = merchant_and_referrer(&app).await;
+    let link = create_link(&app, &referrer, &merchant, "https://shop.test/", json!({})).await;
+    let sale = convert(
+        &app,
+        &merchant,
+        order("o", "cust", minutes(0), &[("A", 1, "5.00")]),
+    )
+    .await;
+    let sale = sale["id"].as_str().unwrap();
+    for (path, who) in [
+        ("/v1/tracking-links".to_owned(), &referrer),
+        (format!("/v1/tracking-links/{}", link.id()), &referrer),
+        (format!("/v1/conversions/{sale}"), &merchant),
+        (format!("/v1/conversions/{sale}/attribution"), &merchant),
+    ] {
+        app.get(&path, Some(&who.token)).await.expect(StatusCode::OK);
+        app.get(&format!("{path}?foo=1"), Some(&who.token))
+            .await
+            .expect_problem(StatusCode::BAD_REQUEST, "malformed_request");
+    }
+}

@@ -266,12 +266,7 @@ impl Store {
         code: &str,
         seen: ClickSeen,
     ) -> Result<Option<Click>, StoreError> {
-        let Some(link) = tracking_link::Entity::find()
-            .filter(tracking_link::COLUMN.code.eq(code))
-            .filter(tracking_link::COLUMN.archived_at.is_null())
-            .at_most_one_row(self.db())
-            .await?
-        else {
+        let Some(link) = self.live_link(code).await? else {
             return Ok(None);
         };
         let click_id = Uuid::new_v4().simple().to_string();
@@ -308,5 +303,20 @@ impl Store {
             click_id,
             destination: link.destination,
         }))
+    }
+
+    /// The destination of the live link with `code`, recording nothing: a `HEAD` from
+    /// a link checker is not a visit.
+    pub async fn link_destination(&self, code: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.live_link(code).await?.map(|l| l.destination))
+    }
+
+    /// The link with `code` unless it is archived.
+    async fn live_link(&self, code: &str) -> Result<Option<tracking_link::Model>, StoreError> {
+        Ok(tracking_link::Entity::find()
+            .filter(tracking_link::COLUMN.code.eq(code))
+            .filter(tracking_link::COLUMN.archived_at.is_null())
+            .at_most_one_row(self.db())
+            .await?)
     }
 }
