@@ -141,6 +141,15 @@ async fn click_to_paid_statement_to_the_cent() {
         .expect(StatusCode::OK);
     // Every rate has the documented six places, "1" included.
     assert_eq!(merchant_side.body["items"][0]["attach_rate"], "1.000000");
+    // chrono's last date is a refusal, not a panic on the day after it.
+    let last = app
+        .get(
+            "/v1/metrics?from=2026-01-01&to=%2B262142-12-31",
+            Some(&merchant.token),
+        )
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(last.fields(), ["to"]);
 }
 
 #[tokio::test]

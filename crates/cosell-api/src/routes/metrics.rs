@@ -84,9 +84,21 @@ async fn partner_metrics(
             .into(),
         );
     }
+    // The day after `to`, checked: `+` panics past chrono's last date (+262142-12-31).
+    let end = q
+        .to
+        .succ_opt()
+        .ok_or_else(|| {
+            cosell_core::ValidationErrors::from(cosell_core::ValidationError::new(
+                "to",
+                "is past the last date supported",
+            ))
+        })?
+        .and_time(NaiveTime::MIN)
+        .and_utc();
     let period = Period {
         start: q.from.and_time(NaiveTime::MIN).and_utc(),
-        end: q.to.and_time(NaiveTime::MIN).and_utc() + chrono::TimeDelta::days(1),
+        end,
     };
     let rows = state.store().partner_metrics(partner, period).await?;
     let items = rows
