@@ -327,7 +327,12 @@ async fn amounts_beyond_the_bound_are_refused_so_sums_cannot_wrap() {
         convert(
             &app,
             &merchant,
-            order(order_id, "cust", minutes(-1), &[("A", 1, "1000000000000.00")]),
+            order(
+                order_id,
+                "cust",
+                minutes(-1),
+                &[("A", 1, "1000000000000.00")],
+            ),
         )
         .await;
     }

@@ -377,7 +377,11 @@ async fn head_records_no_click_and_a_click_id_in_the_destination_is_replaced() {
         location.starts_with("https://shop.test/p?ref=1&cosell_click_id="),
         "{location}"
     );
-    assert_eq!(location.matches("cosell_click_id=").count(), 1, "{location}");
+    assert_eq!(
+        location.matches("cosell_click_id=").count(),
+        1,
+        "{location}"
+    );
     assert_ne!(click_id, "old");
 }
 
@@ -399,7 +403,9 @@ async fn routes_without_query_parameters_refuse_unknown_ones() {
         (format!("/v1/conversions/{sale}"), &merchant),
         (format!("/v1/conversions/{sale}/attribution"), &merchant),
     ] {
-        app.get(&path, Some(&who.token)).await.expect(StatusCode::OK);
+        app.get(&path, Some(&who.token))
+            .await
+            .expect(StatusCode::OK);
         app.get(&format!("{path}?foo=1"), Some(&who.token))
             .await
             .expect_problem(StatusCode::BAD_REQUEST, "malformed_request");

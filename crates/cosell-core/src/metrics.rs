@@ -108,13 +108,7 @@ pub fn metrics(
             );
             m.revenue_per_customer = currency
                 .from_minor_sum(m.attributed_revenue_minor)
-                .and_then(|r| {
-                    ratio(
-                        r,
-                        Decimal::from(t.customers.len()),
-                        currency.minor_units(),
-                    )
-                });
+                .and_then(|r| ratio(r, Decimal::from(t.customers.len()), currency.minor_units()));
             ((partner, currency), m)
         })
         .collect()
@@ -124,7 +118,8 @@ pub fn metrics(
 /// every rate reads the same), or `None` when there is nothing to divide by.
 fn ratio(num: Decimal, den: Decimal, scale: u32) -> Option<Decimal> {
     (!den.is_zero()).then(|| {
-        let mut r = (num / den).round_dp_with_strategy(scale, RoundingStrategy::MidpointNearestEven);
+        let mut r =
+            (num / den).round_dp_with_strategy(scale, RoundingStrategy::MidpointNearestEven);
         r.rescale(scale);
         r
     })

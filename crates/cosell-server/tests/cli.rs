@@ -434,7 +434,14 @@ fn commands_on_existing_data_refuse_a_missing_database() {
         assert!(!typo.exists(), "{args:?} created the data directory");
     }
     // `migrate` creates it, and then `settle` runs.
-    assert!(cosell(&typo).arg("migrate").output().unwrap().status.success());
+    assert!(
+        cosell(&typo)
+            .arg("migrate")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
     let out = cosell(&typo).arg("settle").output().unwrap();
     assert!(
         out.status.success(),
@@ -447,7 +454,14 @@ fn commands_on_existing_data_refuse_a_missing_database() {
 fn a_negative_minimum_payout_is_refused_as_the_api_refuses_it() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    assert!(cosell(&data).arg("migrate").output().unwrap().status.success());
+    assert!(
+        cosell(&data)
+            .arg("migrate")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
     for (arg, why) in [
         ("EUR=-5", "must not be negative"),
         ("EUR=0.001", "decimal places"),

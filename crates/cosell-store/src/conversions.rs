@@ -215,7 +215,8 @@ fn draft(
             continue;
         }
         let Some(currency) = currency else { continue };
-        let Some(price) = errors.take(currency.parse_amount(&format!("lines[{i}].unit_price"), l.unit_price))
+        let Some(price) =
+            errors.take(currency.parse_amount(&format!("lines[{i}].unit_price"), l.unit_price))
         else {
             continue;
         };
@@ -230,7 +231,10 @@ fn draft(
             continue;
         };
         let Some(sum) = total.checked_add(amount).filter(|t| *t <= max) else {
-            errors.push("lines", format!("the conversion total {}", currency.over_max_message()));
+            errors.push(
+                "lines",
+                format!("the conversion total {}", currency.over_max_message()),
+            );
             continue;
         };
         total = sum;

@@ -85,17 +85,16 @@ async fn partner_metrics(
         );
     }
     // The day after `to`, checked: `+` panics past chrono's last date (+262142-12-31).
-    let end = q
-        .to
-        .succ_opt()
-        .ok_or_else(|| {
-            cosell_core::ValidationErrors::from(cosell_core::ValidationError::new(
-                "to",
-                "is past the last date supported",
-            ))
-        })?
-        .and_time(NaiveTime::MIN)
-        .and_utc();
+    let end =
+        q.to.succ_opt()
+            .ok_or_else(|| {
+                cosell_core::ValidationErrors::from(cosell_core::ValidationError::new(
+                    "to",
+                    "is past the last date supported",
+                ))
+            })?
+            .and_time(NaiveTime::MIN)
+            .and_utc();
     let period = Period {
         start: q.from.and_time(NaiveTime::MIN).and_utc(),
         end,

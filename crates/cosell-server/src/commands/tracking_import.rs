@@ -142,7 +142,10 @@ fn chunks<T: serde::de::DeserializeOwned + Send + 'static>(
 /// One line of JSON Lines: `None` for a blank one (a trailing empty line, a gap left by
 /// an editor), and a UTF-8 byte order mark at the start of the file ignored, as
 /// spreadsheet exports write one. Numbering stays the file's own.
-fn parse_line<T: serde::de::DeserializeOwned>(line: &str, first: bool) -> anyhow::Result<Option<T>> {
+fn parse_line<T: serde::de::DeserializeOwned>(
+    line: &str,
+    first: bool,
+) -> anyhow::Result<Option<T>> {
     let line = if first {
         line.strip_prefix('\u{feff}').unwrap_or(line)
     } else {
