@@ -277,3 +277,153 @@ async fn reattribution_rates_tiers_without_the_results_it_supersedes() {
         sales[1]["credits"][0]["accrual_id"]
     );
 }
+
+#[tokio::test]
+async fn amounts_beyond_the_bound_are_refused_so_sums_cannot_wrap() {
+    let app = TestApp::new().await;
+    let (merchant, referrer) = merchant_and_referrer(&app).await;
+    touch(&app, &referrer, "t", "click", "cust", minutes(-10)).await;
+    // Two of these once summed past i64 and showed a negative attributed revenue.
+    for (price, quantity, field) in [
+        ("90000000000000000.00", 1, "lines[0].unit_price"),
+        ("1000000000000.01", 1, "lines[0].unit_price"),
+        ("1000000000000.00", 2, "lines[0].quantity"),
+    ] {
+        let refused = app
+            .post(
+                "/v1/conversions",
+                Some(&merchant.token),
+                order("o-huge", "cust", minutes(-1), &[("A", quantity, price)]),
+            )
+            .await
+            .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(refused.fields(), vec![field], "{}", refused.body);
+        assert!(
+            refused.body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("at most 1000000000000 EUR"),
+            "{}",
+            refused.body
+        );
+    }
+    // Two lines within the bound whose total is not.
+    let total = app
+        .post(
+            "/v1/conversions",
+            Some(&merchant.token),
+            order(
+                "o-huge",
+                "cust",
+                minutes(-1),
+                &[("A", 1, "600000000000.00"), ("B", 1, "600000000000.00")],
+            ),
+        )
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(total.fields(), vec!["lines"]);
+    // Nothing was stored: the order id is still free, and the largest amount is taken.
+    for order_id in ["o-1", "o-2"] {
+        convert(
+            &app,
+            &merchant,
+            order(
+                order_id,
+                "cust",
+                minutes(-1),
+                &[("A", 1, "1000000000000.00")],
+            ),
+        )
+        .await;
+    }
+    convert(
+        &app,
+        &merchant,
+        order("o-huge", "cust", minutes(-1), &[("A", 1, "1.00")]),
+    )
+    .await;
+    let metrics = app
+        .get(
+            &format!(
+                "/v1/metrics?from={}&to={}",
+                crate::sales::day(-1),
+                crate::sales::day(1)
+            ),
+            Some(&referrer.token),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        metrics.body["items"][0]["attributed_revenue"],
+        "2000000000001.00"
+    );
+    assert_eq!(metrics.body["items"][0]["commission"], "200000000000.10");
+}
+
+#[tokio::test]
+async fn a_price_finer_than_the_currency_says_so() {
+    let app = TestApp::new().await;
+    let (merchant, _) = merchant_and_referrer(&app).await;
+    let refused = app
+        .post(
+            "/v1/conversions",
+            Some(&merchant.token),
+            order("o", "cust", minutes(0), &[("A", 1, "1.001")]),
+        )
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(refused.fields(), vec!["lines[0].unit_price"]);
+    let message = refused.body["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("more than 2 decimal places"), "{message}");
+}
+
+#[tokio::test]
+async fn a_refund_naming_a_line_twice_or_no_line_is_refused_and_stores_nothing() {
+    let app = TestApp::new().await;
+    let (merchant, _) = merchant_and_referrer(&app).await;
+    let sale = convert(
+        &app,
+        &merchant,
+        order("o", "cust", minutes(-1), &[("A", 2, "10.00")]),
+    )
+    .await;
+    let id = sale["id"].as_str().unwrap();
+    let path = format!("/v1/conversions/{id}/refunds");
+    let twice = app
+        .post(
+            &path,
+            Some(&merchant.token),
+            json!({ "lines": [{ "line": 0, "quantity": 1 }, { "line": 0, "quantity": 1 }] }),
+        )
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(twice.fields(), vec!["lines[1].line"], "{}", twice.body);
+    let none = app
+        .post(&path, Some(&merchant.token), json!({ "lines": [] }))
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(none.fields(), vec!["lines"]);
+    assert!(
+        none.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("leave `lines` out to refund everything"),
+        "{}",
+        none.body
+    );
+    let after = app
+        .get(&format!("/v1/conversions/{id}"), Some(&merchant.token))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(after.body["refunded"], "0.00");
+    // Both units can still be refunded, once.
+    let whole = app
+        .post(
+            &path,
+            Some(&merchant.token),
+            json!({ "lines": [{ "line": 0, "quantity": 2 }] }),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(whole.body["amount"], "20.00");
+}

@@ -118,3 +118,60 @@ async fn bad_invitations_are_refused() {
         ["commission_percent", "attribution_window_days", "hold_days"]
     );
 }
+
+#[tokio::test]
+async fn a_half_life_out_of_range_is_refused_not_a_crash() {
+    let app = TestApp::new().await;
+    let shop = app.partner("shop").await;
+    let aff = app.partner("aff").await;
+    for seconds in [i64::MAX, 0, 315_360_001] {
+        let model = json!({ "model": "time_decay", "half_life_seconds": seconds });
+        let default = app
+            .put(
+                "/v1/attribution/default-model",
+                Some(&shop.token),
+                model.clone(),
+            )
+            .await
+            .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(default.fields(), ["model.half_life_seconds"]);
+        let mut body = terms(&aff.id);
+        body["attribution_model"] = model;
+        let partnership = app
+            .post("/v1/partnerships", Some(&shop.token), body)
+            .await
+            .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(
+            partnership.fields(),
+            ["attribution_model.half_life_seconds"]
+        );
+    }
+    // Nothing was stored: the invitation can still be made, with the longest half-life.
+    let mut body = terms(&aff.id);
+    body["attribution_model"] = json!({ "model": "time_decay", "half_life_seconds": 315_360_000 });
+    app.post("/v1/partnerships", Some(&shop.token), body)
+        .await
+        .expect(StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn tier_thresholds_finer_than_the_currency_are_refused() {
+    let app = TestApp::new().await;
+    let shop = app.partner("shop").await;
+    let aff = app.partner("aff").await;
+    let mut body = terms(&aff.id);
+    body["tiers"] = json!([{ "from": "100.001", "percent": "10" }]);
+    let refused = app
+        .post("/v1/partnerships", Some(&shop.token), body)
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(refused.fields(), ["tiers[0].from"]);
+    let message = refused.body["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("more than 2 decimal places"), "{message}");
+    // Nothing was stored: the pair may still open its one partnership.
+    let mut body = terms(&aff.id);
+    body["tiers"] = json!([{ "from": "100.01", "percent": "10" }]);
+    app.post("/v1/partnerships", Some(&shop.token), body)
+        .await
+        .expect(StatusCode::CREATED);
+}

@@ -73,7 +73,31 @@ async fn click_to_paid_statement_to_the_cent() {
         .expect(StatusCode::OK);
     assert_eq!(accept.body.as_str(), Some(text));
 
+    // One statement answers CSV the same way; an unknown parameter or format is refused.
     let id = statement["id"].as_str().unwrap();
+    let one = app
+        .get(
+            &format!("/v1/statements/{id}?format=csv"),
+            Some(&referrer.token),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(one.body.as_str(), Some(text));
+    app.get(
+        &format!("/v1/statements/{id}?format=json"),
+        Some(&referrer.token),
+    )
+    .await
+    .expect(StatusCode::OK);
+    for query in ["foo=1", "format=xml"] {
+        app.get(
+            &format!("/v1/statements/{id}?{query}"),
+            Some(&referrer.token),
+        )
+        .await
+        .expect_problem(StatusCode::BAD_REQUEST, "malformed_request");
+    }
+
     let paid_path = format!("/v1/statements/{id}/paid");
     app.post(
         &paid_path,
@@ -115,7 +139,17 @@ async fn click_to_paid_statement_to_the_cent() {
         )
         .await
         .expect(StatusCode::OK);
-    assert_eq!(merchant_side.body["items"][0]["attach_rate"], "1");
+    // Every rate has the documented six places, "1" included.
+    assert_eq!(merchant_side.body["items"][0]["attach_rate"], "1.000000");
+    // chrono's last date is a refusal, not a panic on the day after it.
+    let last = app
+        .get(
+            "/v1/metrics?from=2026-01-01&to=%2B262142-12-31",
+            Some(&merchant.token),
+        )
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(last.fields(), ["to"]);
 }
 
 #[tokio::test]

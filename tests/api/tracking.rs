@@ -93,6 +93,20 @@ async fn links_need_a_partnership_and_a_web_destination() {
     )
     .await
     .expect_problem(StatusCode::CONFLICT, "no_active_partnership");
+    // The merchant invited the referrer, so it pays the referrer, never the other way
+    // round: a link from the merchant toward the referrer would earn nothing.
+    app.post(
+        "/v1/tracking-links",
+        Some(&merchant.token),
+        json!({ "merchant_id": referrer.id, "destination": "https://blog.test/" }),
+    )
+    .await
+    .expect_problem(StatusCode::CONFLICT, "no_active_partnership");
+    let links = app
+        .get("/v1/tracking-links", Some(&merchant.token))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(links.body["items"], json!([]));
     app.post(
         "/v1/tracking-links",
         Some(&referrer.token),
@@ -263,4 +277,137 @@ async fn refreshing_statistics_counts_the_stored_rows_on_postgres_only() {
     let n: i64 = row.try_get("", "n").unwrap();
     let expected = if backend == DbBackend::Postgres { 3 } else { 0 };
     assert_eq!(n, expected, "{backend:?}");
+}
+
+#[tokio::test]
+async fn a_blank_customer_or_click_id_is_refused_like_a_missing_one() {
+    let app = TestApp::new().await;
+    let (_merchant, referrer) = merchant_and_referrer(&app).await;
+    let events = json!([
+        { "event_id": "b-1", "kind": "click", "customer_ref": "   ", "occurred_at": minutes(-1) },
+        { "event_id": "b-2", "kind": "click", "click_id": "", "occurred_at": minutes(-1) },
+        { "event_id": "b-3", "kind": "click", "customer_ref": "cust", "click_id": " ", "occurred_at": minutes(-1) },
+    ]);
+    let refused = app
+        .post(
+            "/v1/touchpoints",
+            Some(&referrer.token),
+            json!({ "events": events }),
+        )
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "events_refused");
+    let errors: Vec<(&str, &str)> = refused.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap(),
+                e["message"].as_str().unwrap().split(':').next().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        vec![
+            ("events[0]", "missing_customer"),
+            ("events[1]", "missing_customer"),
+            ("events[2]", "missing_customer")
+        ]
+    );
+    // Nothing was stored: the same ids with real references are accepted, not duplicates.
+    touch(&app, &referrer, "b-1", "click", "cust", minutes(-1)).await;
+}
+
+/// The clicks stored so far, counted in the database.
+async fn clicks(app: &TestApp) -> i64 {
+    let db = Database::connect(&app.database_url).await.unwrap();
+    let backend = db.get_database_backend();
+    let row = db
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT count(*) AS n FROM clicks",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get("", "n").unwrap()
+}
+
+#[tokio::test]
+async fn head_records_no_click_and_a_click_id_in_the_destination_is_replaced() {
+    let app = TestApp::new().await;
+    let (merchant, referrer) = merchant_and_referrer(&app).await;
+    let destination = "https://shop.test/p?cosell_click_id=old&ref=1";
+    let link = create_link(&app, &referrer, &merchant, destination, json!({})).await;
+    let path = link.body["path"].as_str().unwrap().to_owned();
+    let head = app
+        .call(
+            Method::HEAD,
+            &path,
+            None,
+            None,
+            &[("user-agent", "Mozilla/5.0")],
+        )
+        .await
+        .expect(StatusCode::FOUND);
+    assert_eq!(
+        head.headers["location"].to_str().unwrap(),
+        "https://shop.test/p?ref=1"
+    );
+    assert_eq!(clicks(&app).await, 0);
+    app.call(Method::HEAD, "/r/nope", None, None, &[])
+        .await
+        .expect(StatusCode::NOT_FOUND);
+
+    let click_id = follow(&app, &path, "Mozilla/5.0").await;
+    assert_eq!(clicks(&app).await, 1);
+    let get = app
+        .call(
+            Method::GET,
+            &path,
+            None,
+            None,
+            &[("user-agent", "Mozilla/5.0")],
+        )
+        .await
+        .expect(StatusCode::FOUND);
+    let location = get.headers["location"].to_str().unwrap();
+    assert!(
+        location.starts_with("https://shop.test/p?ref=1&cosell_click_id="),
+        "{location}"
+    );
+    assert_eq!(
+        location.matches("cosell_click_id=").count(),
+        1,
+        "{location}"
+    );
+    assert_ne!(click_id, "old");
+}
+
+#[tokio::test]
+async fn routes_without_query_parameters_refuse_unknown_ones() {
+    let app = TestApp::new().await;
+    let (merchant, referrer) = merchant_and_referrer(&app).await;
+    let link = create_link(&app, &referrer, &merchant, "https://shop.test/", json!({})).await;
+    let sale = convert(
+        &app,
+        &merchant,
+        order("o", "cust", minutes(0), &[("A", 1, "5.00")]),
+    )
+    .await;
+    let sale = sale["id"].as_str().unwrap();
+    for (path, who) in [
+        ("/v1/tracking-links".to_owned(), &referrer),
+        (format!("/v1/tracking-links/{}", link.id()), &referrer),
+        (format!("/v1/conversions/{sale}"), &merchant),
+        (format!("/v1/conversions/{sale}/attribution"), &merchant),
+    ] {
+        app.get(&path, Some(&who.token))
+            .await
+            .expect(StatusCode::OK);
+        app.get(&format!("{path}?foo=1"), Some(&who.token))
+            .await
+            .expect_problem(StatusCode::BAD_REQUEST, "malformed_request");
+    }
 }

@@ -18,4 +18,4 @@ pub mod settlement;
 pub use access::Role;
 pub use error::{ValidationError, ValidationErrors};
 pub use ids::{ApiKeyId, BundleId, OfferId, PartnerId, PartnershipId, ProductId, RelationId};
-pub use money::{Currency, Money};
+pub use money::{Currency, MAX_AMOUNT_MAJOR, Money};

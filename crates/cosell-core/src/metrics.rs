@@ -45,8 +45,10 @@ pub struct Period {
 pub struct PartnerMetrics {
     /// Conversions that credited the partner as a referrer.
     pub conversions: u64,
-    pub attributed_revenue_minor: i64,
-    pub commission_minor: i64,
+    /// Sums over any number of conversions: wide, so they never wrap (an i64 holds only
+    /// some thousands of the largest amounts accepted).
+    pub attributed_revenue_minor: i128,
+    pub commission_minor: i128,
     /// Refunded share of the attributed revenue (refunds apply pro rata to credits).
     pub refund_rate: Option<Decimal>,
     /// Orders of the partner as a merchant.
@@ -83,8 +85,8 @@ pub fn metrics(
         for c in &f.credits {
             let t = tallies.entry((c.partner_id, f.currency)).or_default();
             t.m.conversions += 1;
-            t.m.attributed_revenue_minor += c.attributed_minor;
-            t.m.commission_minor += c.commission_minor;
+            t.m.attributed_revenue_minor += i128::from(c.attributed_minor);
+            t.m.commission_minor += i128::from(c.commission_minor);
             if f.amount_minor > 0 {
                 t.refunded += Decimal::from(c.attributed_minor) * Decimal::from(f.refunded_minor)
                     / Decimal::from(f.amount_minor);
@@ -96,27 +98,31 @@ pub fn metrics(
         .into_iter()
         .map(|((partner, currency), t)| {
             let mut m = t.m;
-            let revenue = Decimal::from(m.attributed_revenue_minor);
-            m.refund_rate = ratio(t.refunded, revenue, RATE_SCALE);
+            // `None` (no rate) only past a decimal's 96 bits: see `from_minor_sum`.
+            let revenue = Decimal::try_from_i128_with_scale(m.attributed_revenue_minor, 0).ok();
+            m.refund_rate = revenue.and_then(|r| ratio(t.refunded, r, RATE_SCALE));
             m.attach_rate = ratio(
                 Decimal::from(t.attached),
                 Decimal::from(m.orders),
                 RATE_SCALE,
             );
-            m.revenue_per_customer = ratio(
-                currency.from_minor(m.attributed_revenue_minor),
-                Decimal::from(t.customers.len()),
-                currency.minor_units(),
-            );
+            m.revenue_per_customer = currency
+                .from_minor_sum(m.attributed_revenue_minor)
+                .and_then(|r| ratio(r, Decimal::from(t.customers.len()), currency.minor_units()));
             ((partner, currency), m)
         })
         .collect()
 }
 
-/// `num / den` rounded half to even, or `None` when there is nothing to divide by.
+/// `num / den` rounded half to even to exactly `scale` places (`0.500000`, not `0.5`:
+/// every rate reads the same), or `None` when there is nothing to divide by.
 fn ratio(num: Decimal, den: Decimal, scale: u32) -> Option<Decimal> {
-    (!den.is_zero())
-        .then(|| (num / den).round_dp_with_strategy(scale, RoundingStrategy::MidpointNearestEven))
+    (!den.is_zero()).then(|| {
+        let mut r =
+            (num / den).round_dp_with_strategy(scale, RoundingStrategy::MidpointNearestEven);
+        r.rescale(scale);
+        r
+    })
 }
 
 #[cfg(test)]
@@ -191,5 +197,46 @@ mod tests {
             (4, Some(dec!(0.75)))
         );
         assert_eq!(merchant.refund_rate, None);
+    }
+
+    #[test]
+    fn rates_have_six_places() {
+        let facts = [
+            fact(2, "ann", 1_000, 0, &[(2, 1_000, 100)]),
+            fact(3, "bob", 1_000, 0, &[]),
+        ];
+        let period = Period {
+            start: Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap(),
+            end: Utc.with_ymd_and_hms(2026, 3, 20, 0, 0, 0).unwrap(),
+        };
+        let eur = Currency::parse("EUR").unwrap();
+        let m = metrics(&facts, period);
+        let merchant = &m[&(id(1), eur)];
+        assert_eq!(merchant.attach_rate.unwrap().to_string(), "0.500000");
+        let referrer = &m[&(id(2), eur)];
+        assert_eq!(referrer.refund_rate.unwrap().to_string(), "0.000000");
+        assert_eq!(referrer.revenue_per_customer.unwrap().to_string(), "10.00");
+    }
+
+    #[test]
+    fn sums_near_the_bound_do_not_wrap() {
+        // Two sales of the largest amount in a 3-place currency, and more: an i64 sum
+        // of 10,000 of them would wrap to a negative figure.
+        let max = Currency::parse("BHD").unwrap().max_minor();
+        let facts: Vec<ConversionFacts> = (0..10_000)
+            .map(|_| ConversionFacts {
+                currency: Currency::parse("BHD").unwrap(),
+                ..fact(2, "ann", max, 0, &[(2, max, max)])
+            })
+            .collect();
+        let period = Period {
+            start: Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap(),
+            end: Utc.with_ymd_and_hms(2026, 3, 20, 0, 0, 0).unwrap(),
+        };
+        let m = metrics(&facts, period);
+        let referrer = &m[&(id(2), Currency::parse("BHD").unwrap())];
+        assert_eq!(referrer.attributed_revenue_minor, 10_000 * i128::from(max));
+        assert_eq!(referrer.commission_minor, 10_000 * i128::from(max));
+        assert_eq!(referrer.refund_rate.unwrap().to_string(), "0.000000");
     }
 }

@@ -15,6 +15,13 @@ pub struct Currency {
     minor_units: u8,
 }
 
+/// The largest amount Cosell accepts as one input amount (a price, a line, a conversion,
+/// a flat commission, a cap, a tier threshold, a minimum payout), in major units of any
+/// currency. Far above any real sale, and low enough that the minor units of a million
+/// such amounts (10^15 each at 3 decimals) still sum inside an i64; sums over more rows
+/// than that are checked or widened where they are taken, never left to wrap.
+pub const MAX_AMOUNT_MAJOR: i64 = 1_000_000_000_000;
+
 /// Currencies Cosell settles in, with their minor units from ISO 4217.
 /// Kept as data so adding one is a one-line change.
 const CURRENCIES: &[(&str, u8)] = &[
@@ -111,6 +118,50 @@ impl Currency {
         let scaled = amount * Decimal::from(10_i64.pow(self.minor_units()));
         i64::try_from(scaled)
             .map_err(|_| ValidationError::new("amount", format!("{amount} is out of range")))
+    }
+
+    /// [`MAX_AMOUNT_MAJOR`] in this currency's minor units (at most 10^15).
+    pub fn max_minor(&self) -> i64 {
+        MAX_AMOUNT_MAJOR * 10_i64.pow(self.minor_units())
+    }
+
+    /// An amount given as input, in minor units: refused, naming `field` and what is
+    /// wrong, when it is negative, finer than the currency allows or above
+    /// [`MAX_AMOUNT_MAJOR`]. The one check for every amount a partner states.
+    pub fn parse_amount(&self, field: &str, amount: Decimal) -> Result<i64, ValidationError> {
+        if amount < Decimal::ZERO {
+            return Err(ValidationError::new(
+                field,
+                format!("must not be negative, got {amount}"),
+            ));
+        }
+        if !self.fits(amount) {
+            return Err(ValidationError::new(
+                field,
+                format!(
+                    "{amount} has more than {} decimal places for {}",
+                    self.minor_units,
+                    self.code()
+                ),
+            ));
+        }
+        if amount > Decimal::from(MAX_AMOUNT_MAJOR) {
+            return Err(ValidationError::new(field, self.over_max_message()));
+        }
+        self.to_minor(amount)
+            .map_err(|e| ValidationError::new(field, e.message))
+    }
+
+    /// Why an amount (or a total of amounts) above [`MAX_AMOUNT_MAJOR`] is refused.
+    pub fn over_max_message(&self) -> String {
+        format!("must be at most {MAX_AMOUNT_MAJOR} {}", self.code())
+    }
+
+    /// A sum of minor units, taken wide so it never wraps, as a decimal with the
+    /// currency's scale; `None` past a decimal's 96 bits (some 79 trillion of the
+    /// largest amounts accepted, so never for real data).
+    pub fn from_minor_sum(&self, minor: i128) -> Option<Decimal> {
+        Decimal::try_from_i128_with_scale(minor, self.minor_units()).ok()
     }
 
     /// An amount in minor units back as a decimal with the currency's scale.
@@ -257,6 +308,26 @@ mod tests {
         assert!(Money::new(dec!(1.234), bhd).is_ok());
         assert!(Money::new(dec!(1.2345), bhd).is_err());
         assert!(Money::new(dec!(1.230), Currency::parse("EUR").unwrap()).is_ok());
+    }
+
+    #[test]
+    fn input_amounts_are_bounded_and_say_what_is_wrong() {
+        let eur = Currency::parse("EUR").unwrap();
+        assert_eq!(eur.parse_amount("p", dec!(19.99)), Ok(1999));
+        assert_eq!(
+            eur.parse_amount("p", dec!(1000000000000)),
+            Ok(100_000_000_000_000)
+        );
+        let too_big = eur.parse_amount("p", dec!(1000000000000.01)).unwrap_err();
+        assert_eq!(too_big.field, "p");
+        assert!(too_big.message.contains("at most 1000000000000 EUR"));
+        let fine = eur.parse_amount("p", dec!(1.001)).unwrap_err();
+        assert!(fine.message.contains("decimal places"), "{fine}");
+        let negative = eur.parse_amount("p", dec!(-5)).unwrap_err();
+        assert!(negative.message.contains("negative"), "{negative}");
+        // The largest bound in minor units, at 3 decimals, leaves room for sums.
+        let bhd = Currency::parse("BHD").unwrap();
+        assert_eq!(bhd.max_minor(), 1_000_000_000_000_000);
     }
 
     #[test]

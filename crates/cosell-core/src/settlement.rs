@@ -63,6 +63,20 @@ pub struct SettlementPolicy {
     pub minimum_payout_minor: BTreeMap<Currency, i64>,
 }
 
+/// One `minimum_payout` entry, `CODE` and amount, as the API and `cosell settle
+/// --minimum-payout CODE=AMOUNT` take it: a known currency and an amount in it (not
+/// negative, no finer than the currency, within [`crate::MAX_AMOUNT_MAJOR`]), in minor
+/// units. One check, so the command line refuses what the API refuses.
+pub fn parse_minimum_payout(
+    code: &str,
+    amount: rust_decimal::Decimal,
+) -> Result<(Currency, i64), ValidationError> {
+    let field = format!("minimum_payout.{code}");
+    let currency = Currency::parse(code).map_err(|e| ValidationError::new(&field, e.message))?;
+    let minor = currency.parse_amount(&field, amount)?;
+    Ok((currency, minor))
+}
+
 /// A statement: what one payer pays one payee in one currency for a period.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Statement {
@@ -194,7 +208,9 @@ pub fn settle(
         };
         let (commission_minor, clawback_minor) =
             (sum(ItemKind::Commission)?, sum(ItemKind::Clawback)?);
-        let net_minor = commission_minor + clawback_minor;
+        let net_minor = commission_minor
+            .checked_add(clawback_minor)
+            .ok_or(LedgerError::Overflow)?;
         let minimum = policy
             .minimum_payout_minor
             .get(&key.currency)
@@ -332,6 +348,19 @@ mod tests {
 
     fn end() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 3, 31).unwrap()
+    }
+
+    #[test]
+    fn a_minimum_payout_is_a_known_currency_and_a_sane_amount() {
+        use rust_decimal_macros::dec;
+        assert_eq!(
+            parse_minimum_payout("EUR", dec!(50)),
+            Ok((cur("EUR"), 5_000))
+        );
+        for (code, amount) in [("EUR", dec!(-5)), ("EUR", dec!(0.001)), ("XXX", dec!(5))] {
+            let e = parse_minimum_payout(code, amount).unwrap_err();
+            assert_eq!(e.field, format!("minimum_payout.{code}"));
+        }
     }
 
     #[test]

@@ -21,6 +21,22 @@ pub struct StorageSettings {
 }
 
 impl StorageSettings {
+    /// Refuses, with a plain message, when the default SQLite database does not exist:
+    /// for the commands that work on existing data (`settle`, `import`, `plugin`), where a
+    /// mistyped `--data-dir` would otherwise create an empty database and report success
+    /// on it. Only `serve`, `migrate` and the bootstrap commands (`partner create`,
+    /// `api-key create`) create the database. A `DATABASE_URL` is taken as given.
+    pub fn require_existing_database(&self) -> anyhow::Result<()> {
+        let file = self.data_dir.join("cosell.db");
+        if self.database_url.is_none() && !file.is_file() {
+            anyhow::bail!(
+                "no database at {}: check --data-dir (or COSELL_DATA_DIR), or create it with `cosell migrate`",
+                file.display()
+            );
+        }
+        Ok(())
+    }
+
     /// Creates the data directory if needed and returns the database URL to use.
     pub fn database_url(&self) -> anyhow::Result<String> {
         std::fs::create_dir_all(&self.data_dir).with_context(|| {

@@ -259,7 +259,7 @@ fn importing_conversions_replays_a_file_and_names_the_line_it_stops_at() {
         (lines, "conversions.jsonl:2: "),
         (
             conversion_lines(shop, &[(7_000, "10.00"), (7_001, "10.00"), (7_002, "-1")]),
-            "conversions.jsonl:3: lines[0].unit_price: must be a non-negative amount in EUR",
+            "conversions.jsonl:3: lines[0].unit_price: must not be negative, got -1",
         ),
         (
             conversion_lines(unknown, &[(1, "10.00")]),
@@ -397,4 +397,82 @@ fn only_days_that_have_ended_are_settled() {
     let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let yesterday = chrono::Utc::now().date_naive().pred_opt().unwrap();
     assert_eq!(printed["period_end"], yesterday.to_string());
+}
+
+#[test]
+fn blank_lines_and_a_byte_order_mark_do_not_stop_an_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let shop = &partner_id(&data, "shop");
+    let file = dir.path().join("conversions.jsonl");
+    let lines = conversion_lines(shop, &[(1, "10.00"), (2, "10.00")]);
+    // A BOM before the first line, a gap of spaces, and trailing empty lines.
+    let (first, second) = lines.split_once('\n').unwrap();
+    std::fs::write(&file, format!("\u{feff}{first}\n   \n{second}\n\n")).unwrap();
+    import_ok(&data, "conversions", &file, r#"{"created":2,"replayed":0}"#);
+    // The file's own line numbers still name a refused line.
+    std::fs::write(&file, format!("\n{}not json\n", lines)).unwrap();
+    let message = import_refused(&data, "conversions", &file);
+    assert!(message.contains("conversions.jsonl:4"), "{message}");
+}
+
+#[test]
+fn commands_on_existing_data_refuse_a_missing_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("typo");
+    let file = dir.path().join("touchpoints.jsonl");
+    std::fs::write(&file, "").unwrap();
+    for args in [
+        vec!["settle"],
+        vec!["import", "touchpoints", file.to_str().unwrap()],
+        vec!["plugin", "list"],
+    ] {
+        let out = cosell(&typo).args(&args).output().unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let message = String::from_utf8_lossy(&out.stderr);
+        assert!(message.contains("no database at"), "{args:?}: {message}");
+        assert!(!typo.exists(), "{args:?} created the data directory");
+    }
+    // `migrate` creates it, and then `settle` runs.
+    assert!(
+        cosell(&typo)
+            .arg("migrate")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let out = cosell(&typo).arg("settle").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_negative_minimum_payout_is_refused_as_the_api_refuses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert!(
+        cosell(&data)
+            .arg("migrate")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    for (arg, why) in [
+        ("EUR=-5", "must not be negative"),
+        ("EUR=0.001", "decimal places"),
+        ("XXX=5", "unknown ISO 4217 currency"),
+    ] {
+        let out = cosell(&data)
+            .args(["settle", "--minimum-payout", arg])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{arg}");
+        let message = String::from_utf8_lossy(&out.stderr);
+        assert!(message.contains(why), "{arg}: {message}");
+    }
 }

@@ -439,7 +439,10 @@ pub(crate) async fn attribute_sale(
             ))
             .or_default();
         let before = *totals;
-        totals.revenue_minor += credit.amount_minor;
+        // Only compared with tier thresholds (at most `MAX_AMOUNT_MAJOR`) and handed to a
+        // commission plugin: past i64 the revenue is above every tier, so it saturates
+        // rather than wrap to a negative that would drop the partner to the base rate.
+        totals.revenue_minor = totals.revenue_minor.saturating_add(credit.amount_minor);
         totals.conversions += 1;
         let lines = split_over_lines(credit.amount_minor, &sale.lines)
             .map_err(|e| StoreError::conflict("attribution_failed", e.to_string()))?;

@@ -215,24 +215,30 @@ fn draft(
             continue;
         }
         let Some(currency) = currency else { continue };
-        let price = match currency.to_minor(l.unit_price) {
-            Ok(p) if p >= 0 => p,
-            _ => {
-                errors.push(
-                    format!("lines[{i}].unit_price"),
-                    format!("must be a non-negative amount in {currency}"),
-                );
-                continue;
-            }
-        };
-        let Some(amount) = price
-            .checked_mul(l.quantity)
-            .and_then(|a| total.checked_add(a).map(|t| (a, t)))
+        let Some(price) =
+            errors.take(currency.parse_amount(&format!("lines[{i}].unit_price"), l.unit_price))
         else {
-            errors.push(format!("lines[{i}]"), "amount out of range");
             continue;
         };
-        total = amount.1;
+        // Every stored amount stays within the bound, so sums over them (metrics, tiers,
+        // statements) have room; a wrapped sum would be a wrong figure, not an error.
+        let max = currency.max_minor();
+        let Some(amount) = price.checked_mul(l.quantity).filter(|a| *a <= max) else {
+            errors.push(
+                format!("lines[{i}].quantity"),
+                format!("the line total {}", currency.over_max_message()),
+            );
+            continue;
+        };
+        let Some(sum) = total.checked_add(amount).filter(|t| *t <= max) else {
+            errors.push(
+                "lines",
+                format!("the conversion total {}", currency.over_max_message()),
+            );
+            continue;
+        };
+        total = sum;
+        let amount = (amount, sum);
         let category = l
             .category
             .clone()

@@ -264,6 +264,27 @@ impl Store {
         self.get_partnership(Tenant::All, id).await
     }
 
+    /// Whether `merchant` pays `referrer` through an active partnership: the inviter
+    /// pays the invitee, so only a partnership `merchant` invited `referrer` to counts
+    /// (the one attribution credits).
+    pub async fn partnership_pays(
+        &self,
+        merchant: PartnerId,
+        referrer: PartnerId,
+    ) -> Result<bool, StoreError> {
+        let found = partnership::Entity::find()
+            .filter(partnership::COLUMN.inviter_id.eq(merchant.0))
+            .filter(partnership::COLUMN.invitee_id.eq(referrer.0))
+            .filter(
+                partnership::COLUMN
+                    .status
+                    .eq(PartnershipStatus::Active.as_str()),
+            )
+            .one(self.db())
+            .await?;
+        Ok(found.is_some())
+    }
+
     /// Whether `a` and `b` have an active partnership, in either direction.
     pub async fn partnership_active(&self, a: PartnerId, b: PartnerId) -> Result<bool, StoreError> {
         let found = partnership::Entity::find()

@@ -40,7 +40,7 @@ fn superseded_from(
         // Only tiered pairs (and those with a commission plugin) are loaded; the
         // others' revenue is never rated.
         if let Some(total) = revenue.get_mut(&key) {
-            total.revenue_minor -= c.amount_minor;
+            total.revenue_minor = total.revenue_minor.saturating_sub(c.amount_minor);
             total.conversions = total.conversions.saturating_sub(1);
         }
     }

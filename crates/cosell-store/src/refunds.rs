@@ -83,6 +83,14 @@ impl Store {
             *remaining.entry(l.line_no).or_default() -= l.quantity;
         }
         let asked: Vec<(i32, i64)> = match new.lines {
+            // An empty list is a mistake, not "refund nothing" nor "refund everything".
+            Some(lines) if lines.is_empty() => {
+                errors.push(
+                    "lines",
+                    "give at least one line, or leave `lines` out to refund everything not yet refunded",
+                );
+                lines
+            }
             Some(lines) => lines,
             None => remaining
                 .iter()
@@ -91,7 +99,17 @@ impl Store {
                 .collect(),
         };
         let mut lines = Vec::with_capacity(asked.len());
+        let mut named = std::collections::BTreeSet::new();
         for (i, (line_no, quantity)) in asked.into_iter().enumerate() {
+            // A refund stores one row per line: a line named twice would hit the
+            // (refund, line) key on insert, so it is refused here with the others.
+            if !named.insert(line_no) {
+                errors.push(
+                    format!("lines[{i}].line"),
+                    format!("line {line_no} is named twice; give it once with the total quantity"),
+                );
+                continue;
+            }
             let left = remaining.get_mut(&line_no);
             match (sold.get(&line_no), left) {
                 (Some(line), Some(left)) if quantity >= 1 && quantity <= *left => {

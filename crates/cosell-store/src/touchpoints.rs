@@ -94,6 +94,16 @@ fn check(
             "give a customer_ref, a click_id or both".into(),
         ));
     }
+    // A blank reference matches no conversion (a conversion refuses a blank customer),
+    // so the touchpoint could never earn anything: refused like a missing one.
+    for (field, value) in [("customer_ref", &e.customer_ref), ("click_id", &e.click_id)] {
+        if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            return Err((
+                "missing_customer",
+                format!("{field} must not be blank: leave it out or give a value"),
+            ));
+        }
+    }
     if e.occurred_at > now + MAX_CLOCK_SKEW {
         return Err((
             "future_event",

@@ -98,17 +98,19 @@ fn new_code() -> String {
 }
 
 impl Store {
-    /// Creates a link for `partner`, who must have an active partnership with the
-    /// merchant; an offer must be the partner's own.
+    /// Creates a link for `partner`, whom the merchant must pay through an active
+    /// partnership (the merchant invited the partner); an offer must be the partner's own.
     pub async fn create_tracking_link(
         &self,
         partner: PartnerId,
         new: NewLink,
     ) -> Result<TrackingLink, StoreError> {
-        if !self.partnership_active(partner, new.merchant_id).await? {
+        // A partnership the other way round pays the merchant, not this partner: every
+        // click through such a link would be excluded as no_active_partnership.
+        if !self.partnership_pays(new.merchant_id, partner).await? {
             return Err(StoreError::conflict(
                 "no_active_partnership",
-                "a link needs an active partnership with the merchant",
+                "a link needs an active partnership in which the merchant invited you (the inviter pays the invitee)",
             ));
         }
         if let Some(o) = new.offer_id {
@@ -264,12 +266,7 @@ impl Store {
         code: &str,
         seen: ClickSeen,
     ) -> Result<Option<Click>, StoreError> {
-        let Some(link) = tracking_link::Entity::find()
-            .filter(tracking_link::COLUMN.code.eq(code))
-            .filter(tracking_link::COLUMN.archived_at.is_null())
-            .at_most_one_row(self.db())
-            .await?
-        else {
+        let Some(link) = self.live_link(code).await? else {
             return Ok(None);
         };
         let click_id = Uuid::new_v4().simple().to_string();
@@ -306,5 +303,20 @@ impl Store {
             click_id,
             destination: link.destination,
         }))
+    }
+
+    /// The destination of the live link with `code`, recording nothing: a `HEAD` from
+    /// a link checker is not a visit.
+    pub async fn link_destination(&self, code: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.live_link(code).await?.map(|l| l.destination))
+    }
+
+    /// The link with `code` unless it is archived.
+    async fn live_link(&self, code: &str) -> Result<Option<tracking_link::Model>, StoreError> {
+        Ok(tracking_link::Entity::find()
+            .filter(tracking_link::COLUMN.code.eq(code))
+            .filter(tracking_link::COLUMN.archived_at.is_null())
+            .at_most_one_row(self.db())
+            .await?)
     }
 }

@@ -18,8 +18,8 @@ pub struct ModelChoice {
     /// `plugin_id`, the model used whenever the plugin cannot answer.
     #[schema(example = "time_decay")]
     pub model: String,
-    /// time_decay only: the age at which a touch's weight halves, in seconds
-    /// (default 604800, seven days).
+    /// time_decay only: the age at which a touch's weight halves, in seconds, 1 to
+    /// 315360000 (3650 days); default 604800, seven days.
     pub half_life_seconds: Option<i64>,
     /// An installed, enabled attribution plugin (its SHA-256) that weighs the
     /// partners instead of `model`.
@@ -45,7 +45,7 @@ impl ModelChoice {
 
     pub fn parse(&self, field: &str) -> Result<BuiltinModel, ValidationErrors> {
         let half_life = match self.half_life_seconds {
-            Some(s) => HalfLife::try_from(s).map_err(|e| {
+            Some(s) => HalfLife::parse_seconds(s).map_err(|e| {
                 ValidationError::new(format!("{field}.half_life_seconds"), e.message)
             })?,
             None => HalfLife::default(),

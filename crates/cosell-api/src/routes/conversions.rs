@@ -18,10 +18,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::NoQuery;
 use super::attribution_terms::{ModelChoice, PluginUseDto, commission_rule, wire_name};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::extract::{AppJson, AppPath};
+use crate::extract::{AppJson, AppPath, AppQuery};
 use crate::middleware::idempotency::IDEMPOTENT_REPLAYED;
 use crate::plugins;
 use crate::state::AppState;
@@ -426,6 +427,7 @@ async fn get_conversion(
     State(state): State<AppState>,
     caller: Caller,
     AppPath(id): AppPath<uuid::Uuid>,
+    AppQuery(NoQuery {}): AppQuery<NoQuery>,
 ) -> Result<Json<ConversionDto>, ApiError> {
     Ok(Json(
         state
@@ -484,6 +486,7 @@ async fn explain_attribution(
     State(state): State<AppState>,
     caller: Caller,
     AppPath(id): AppPath<uuid::Uuid>,
+    AppQuery(NoQuery {}): AppQuery<NoQuery>,
 ) -> Result<Json<AttributionHistory>, ApiError> {
     let all = state
         .store()

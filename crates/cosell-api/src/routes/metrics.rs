@@ -84,24 +84,37 @@ async fn partner_metrics(
             .into(),
         );
     }
+    // The day after `to`, checked: `+` panics past chrono's last date (+262142-12-31).
+    let end =
+        q.to.succ_opt()
+            .ok_or_else(|| {
+                cosell_core::ValidationErrors::from(cosell_core::ValidationError::new(
+                    "to",
+                    "is past the last date supported",
+                ))
+            })?
+            .and_time(NaiveTime::MIN)
+            .and_utc();
     let period = Period {
         start: q.from.and_time(NaiveTime::MIN).and_utc(),
-        end: q.to.and_time(NaiveTime::MIN).and_utc() + chrono::TimeDelta::days(1),
+        end,
     };
     let rows = state.store().partner_metrics(partner, period).await?;
-    Ok(Json(Listed {
-        items: rows
-            .into_iter()
-            .map(|(c, m)| MetricsDto {
+    let items = rows
+        .into_iter()
+        .map(|(c, m)| {
+            Some(MetricsDto {
                 currency: c.code().to_owned(),
                 conversions: m.conversions,
-                attributed_revenue: c.from_minor(m.attributed_revenue_minor),
-                commission: c.from_minor(m.commission_minor),
+                attributed_revenue: c.from_minor_sum(m.attributed_revenue_minor)?,
+                commission: c.from_minor_sum(m.commission_minor)?,
                 refund_rate: m.refund_rate,
                 orders: m.orders,
                 attach_rate: m.attach_rate,
                 revenue_per_customer: m.revenue_per_customer,
             })
-            .collect(),
-    }))
+        })
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(ApiError::internal)?;
+    Ok(Json(Listed { items }))
 }

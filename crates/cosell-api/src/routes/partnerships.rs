@@ -271,6 +271,7 @@ async fn get_partnership(
     State(state): State<AppState>,
     caller: Caller,
     AppPath(id): AppPath<PartnershipId>,
+    AppQuery(super::NoQuery {}): AppQuery<super::NoQuery>,
 ) -> Result<Tagged<PartnershipDto>, ApiError> {
     let p = state.store().get_partnership(caller.tenant(), id).await?;
     Ok(Tagged(p.version, p.into()))

@@ -7,8 +7,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
-use cosell_core::Currency;
-use cosell_core::settlement::{ItemKind, SettlementPolicy, period_to_settle};
+use cosell_core::settlement::{ItemKind, SettlementPolicy, parse_minimum_payout, period_to_settle};
 use cosell_store::settlement::StatementRecord;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -132,6 +131,15 @@ pub struct StatementQuery {
     pub format: Option<String>,
 }
 
+/// How one statement is answered, as the list answers (`Accept: text/csv` works too).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct FormatQuery {
+    /// `csv` for one row per statement line (or send `Accept: text/csv`).
+    pub format: Option<String>,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PaidIn {
@@ -167,12 +175,8 @@ async fn run_settlement(
     }
     let mut policy = SettlementPolicy::default();
     for (code, amount) in &body.minimum_payout {
-        let field = format!("minimum_payout.{code}");
-        match Currency::parse(code).and_then(|c| c.to_minor(*amount).map(|m| (c, m))) {
-            Ok((c, m)) if m >= 0 => {
-                policy.minimum_payout_minor.insert(c, m);
-            }
-            _ => errors.push(field, "a known currency and a non-negative amount in it"),
+        if let Some((c, m)) = errors.take(parse_minimum_payout(code, *amount)) {
+            policy.minimum_payout_minor.insert(c, m);
         }
     }
     errors.into_result()?;
@@ -205,12 +209,29 @@ async fn run_settlement(
     }))
 }
 
-fn wants_csv(q: &StatementQuery, headers: &HeaderMap) -> bool {
-    q.format.as_deref() == Some("csv")
+/// Whether to answer CSV: `format=csv` or `Accept: text/csv`; a `format` other than
+/// `json` or `csv` is refused.
+fn wants_csv(format: Option<&str>, headers: &HeaderMap) -> Result<bool, ApiError> {
+    if format.is_some_and(|f| f != "csv" && f != "json") {
+        return Err(ApiError::bad_request("format must be json or csv"));
+    }
+    Ok(format == Some("csv")
         || headers
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/csv"))
+            .is_some_and(|v| v.contains("text/csv")))
+}
+
+/// `body` as a CSV answer.
+fn csv_response(body: String) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/csv; charset=utf-8"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 /// One row per statement line; a statement without lines is not possible.
@@ -264,12 +285,7 @@ async fn list_statements(
     AppQuery(q): AppQuery<StatementQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    if q.format
-        .as_deref()
-        .is_some_and(|f| f != "csv" && f != "json")
-    {
-        return Err(ApiError::bad_request("format must be json or csv"));
-    }
+    let csv = wants_csv(q.format.as_deref(), &headers)?;
     let items: Vec<StatementDto> = state
         .store()
         .list_statements(caller.tenant(), q.period_end)
@@ -277,36 +293,30 @@ async fn list_statements(
         .into_iter()
         .map(StatementDto::from)
         .collect();
-    if wants_csv(&q, &headers) {
-        let body = to_csv(&items)?;
-        return Ok((
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            )],
-            body,
-        )
-            .into_response());
+    if csv {
+        return Ok(csv_response(to_csv(&items)?));
     }
     Ok(Json(Listed { items }).into_response())
 }
 
-/// One statement the caller pays or receives.
+/// One statement the caller pays or receives, as JSON or, like the list, CSV.
 #[utoipa::path(get, path = "/v1/statements/{id}", operation_id = "get_statement", tag = "settlement",
-    params(("id" = uuid::Uuid, Path)), security(("bearer" = [])),
-    responses((status = 200, body = StatementDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+    params(("id" = uuid::Uuid, Path), FormatQuery), security(("bearer" = [])),
+    responses((status = 200, content((StatementDto = "application/json"), (String = "text/csv"))),
+        (status = "4XX", body = Problem, content_type = "application/problem+json")))]
 async fn get_statement(
     State(state): State<AppState>,
     caller: Caller,
     AppPath(id): AppPath<uuid::Uuid>,
-) -> Result<Json<StatementDto>, ApiError> {
-    Ok(Json(
-        state
-            .store()
-            .get_statement(caller.tenant(), id)
-            .await?
-            .into(),
-    ))
+    AppQuery(q): AppQuery<FormatQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let csv = wants_csv(q.format.as_deref(), &headers)?;
+    let statement = StatementDto::from(state.store().get_statement(caller.tenant(), id).await?);
+    if csv {
+        return Ok(csv_response(to_csv(std::slice::from_ref(&statement))?));
+    }
+    Ok(Json(statement).into_response())
 }
 
 /// Mark a statement paid (its payer or an operator), with the payment's reference.

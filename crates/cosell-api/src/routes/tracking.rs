@@ -6,7 +6,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use cosell_core::catalog::parse_text;
@@ -17,10 +17,10 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::Listed;
+use super::{Listed, NoQuery};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::extract::{AppJson, AppPath, Tagged, created, expected_version, present};
+use crate::extract::{AppJson, AppPath, AppQuery, Tagged, created, expected_version, present};
 use crate::state::AppState;
 
 /// User-agent fragments of crawlers, link previewers and scripted clients.
@@ -193,6 +193,7 @@ async fn create_tracking_link(
 async fn list_tracking_links(
     State(state): State<AppState>,
     caller: Caller,
+    AppQuery(NoQuery {}): AppQuery<NoQuery>,
 ) -> Result<Json<Listed<LinkDto>>, ApiError> {
     let links = state.store().list_tracking_links(caller.tenant()).await?;
     Ok(Json(Listed {
@@ -208,6 +209,7 @@ async fn get_tracking_link(
     State(state): State<AppState>,
     caller: Caller,
     AppPath(id): AppPath<uuid::Uuid>,
+    AppQuery(NoQuery {}): AppQuery<NoQuery>,
 ) -> Result<Tagged<LinkDto>, ApiError> {
     Ok(tagged(
         state.store().get_tracking_link(caller.tenant(), id).await?,
@@ -260,17 +262,29 @@ async fn archive_tracking_link(
 }
 
 /// Follow a tracking link: records the click and redirects (302) to the destination
-/// with `cosell_click_id` added. No authentication. Unknown codes answer 404 and record
-/// nothing.
+/// with `cosell_click_id` set (replacing one the destination already has). No
+/// authentication. Unknown codes answer 404 and record nothing; so does `HEAD` (link
+/// checkers), which answers the same redirect without a click id.
 #[utoipa::path(get, path = "/r/{code}", operation_id = "follow_tracking_link", tag = "tracking",
     params(("code" = String, Path)),
     responses((status = 302, description = "Redirect to the destination, with the click id"),
         (status = "4XX", body = Problem, content_type = "application/problem+json")))]
 async fn follow_tracking_link(
     State(state): State<AppState>,
+    method: Method,
     AppPath(code): AppPath<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    // axum answers HEAD with the GET handler: without this, every link checker's HEAD
+    // would count as a click.
+    if method == Method::HEAD {
+        let destination = state
+            .store()
+            .link_destination(&code)
+            .await?
+            .ok_or_else(|| ApiError::not_found("tracking link"))?;
+        return redirect(&destination, None);
+    }
     let user_agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
@@ -290,9 +304,30 @@ async fn follow_tracking_link(
         .record_click(&code, seen)
         .await?
         .ok_or_else(|| ApiError::not_found("tracking link"))?;
-    let mut target = url::Url::parse(&click.destination).map_err(|_| ApiError::internal())?;
-    target
-        .query_pairs_mut()
-        .append_pair(CLICK_PARAM, &click.click_id);
+    redirect(&click.destination, Some(&click.click_id))
+}
+
+/// A 302 to `destination` with `cosell_click_id` set to `click_id`: a click id the
+/// destination already carries (a link made from a tracked URL) is replaced, not
+/// repeated, so the shop reads this click's id.
+fn redirect(destination: &str, click_id: Option<&str>) -> Result<Response, ApiError> {
+    let mut target = url::Url::parse(destination).map_err(|_| ApiError::internal())?;
+    // The query is rebuilt only when it has the parameter: re-encoding could change
+    // how the shop reads its other parameters (`%20` becomes `+`).
+    if target.query_pairs().any(|(k, _)| k == CLICK_PARAM) {
+        let kept: Vec<(String, String)> = target
+            .query_pairs()
+            .filter(|(k, _)| k != CLICK_PARAM)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        if kept.is_empty() {
+            target.set_query(None);
+        } else {
+            target.query_pairs_mut().clear().extend_pairs(kept);
+        }
+    }
+    if let Some(id) = click_id {
+        target.query_pairs_mut().append_pair(CLICK_PARAM, id);
+    }
     Ok((StatusCode::FOUND, [(header::LOCATION, target.to_string())]).into_response())
 }

@@ -57,11 +57,34 @@ impl Default for HalfLife {
     }
 }
 
-/// Stored and sent as whole seconds.
+impl HalfLife {
+    /// The longest half-life a partner may set, in seconds: ten years (3,650 days), far
+    /// beyond any attribution window (at most 365 days), so nothing useful is refused.
+    pub const MAX_SECONDS: i64 = 3_650 * 86_400;
+
+    /// A half-life given in seconds by a partner: 1 second to [`Self::MAX_SECONDS`].
+    pub fn parse_seconds(seconds: i64) -> Result<Self, ValidationError> {
+        if !(1..=Self::MAX_SECONDS).contains(&seconds) {
+            return Err(ValidationError::new(
+                "half_life",
+                format!(
+                    "must be between 1 and {} seconds (3650 days)",
+                    Self::MAX_SECONDS
+                ),
+            ));
+        }
+        HalfLife::try_from(seconds)
+    }
+}
+
+/// Stored and sent as whole seconds. Reading is lenient about the upper bound (a stored
+/// value stays readable), but never panics: `TimeDelta::seconds` does past ±2^63 ms.
 impl TryFrom<i64> for HalfLife {
     type Error = ValidationError;
     fn try_from(seconds: i64) -> Result<Self, Self::Error> {
-        HalfLife::new(TimeDelta::seconds(seconds))
+        let d = TimeDelta::try_seconds(seconds)
+            .ok_or_else(|| ValidationError::new("half_life", "is out of range"))?;
+        HalfLife::new(d)
     }
 }
 
@@ -195,5 +218,15 @@ mod tests {
             serde_json::from_str::<BuiltinModel>(r#"{"model":"time_decay","half_life":0}"#)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn a_half_life_out_of_range_is_refused_not_a_panic() {
+        for seconds in [i64::MAX, i64::MIN, HalfLife::MAX_SECONDS + 1, 0, -1] {
+            assert!(HalfLife::parse_seconds(seconds).is_err(), "{seconds}");
+        }
+        assert!(HalfLife::try_from(i64::MAX).is_err());
+        assert!(HalfLife::parse_seconds(HalfLife::MAX_SECONDS).is_ok());
+        assert!(HalfLife::parse_seconds(1).is_ok());
     }
 }

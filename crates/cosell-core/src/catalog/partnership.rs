@@ -95,21 +95,20 @@ impl CommissionTerms {
         }
         for (i, tier) in extra.tiers.iter().enumerate() {
             errors.take(parse_percent(&format!("tiers[{i}].percent"), tier.percent));
+            let field = format!("tiers[{i}].from");
+            if errors
+                .take(self.currency.parse_amount(&field, tier.from))
+                .is_none()
+            {
+                continue;
+            }
             let prev = i.checked_sub(1).and_then(|p| extra.tiers.get(p));
-            if tier.from < Decimal::ZERO || prev.is_some_and(|p| p.from >= tier.from) {
-                errors.push(
-                    format!("tiers[{i}].from"),
-                    "tiers must ascend from 0 or more",
-                );
+            if prev.is_some_and(|p| p.from >= tier.from) {
+                errors.push(field, "tiers must ascend from 0 or more");
             }
         }
-        if let Some(cap) = extra.cap
-            && (cap < Decimal::ZERO || !self.currency.fits(cap))
-        {
-            errors.push(
-                "cap_per_conversion",
-                format!("must be a non-negative amount in {}", self.currency),
-            );
+        if let Some(cap) = extra.cap {
+            errors.take(self.currency.parse_amount("cap_per_conversion", cap));
         }
         if let Some(ImpressionPolicy::DownWeight(f)) = extra.impressions
             && (f <= Decimal::ZERO || f > Decimal::ONE)
@@ -134,23 +133,8 @@ impl CommissionTerms {
         let mut errors = ValidationErrors::default();
         let currency = errors.take(Currency::parse(currency));
         let percent = percent.and_then(|p| errors.take(parse_percent("commission_percent", p)));
-        if let Some(flat) = flat {
-            if flat < Decimal::ZERO {
-                errors.push(
-                    "commission_flat",
-                    format!("must not be negative, got {flat}"),
-                );
-            } else if let Some(c) = currency
-                && !c.fits(flat)
-            {
-                errors.push(
-                    "commission_flat",
-                    format!(
-                        "{flat} has more than {} decimal places for {c}",
-                        c.minor_units()
-                    ),
-                );
-            }
+        if let (Some(flat), Some(c)) = (flat, currency) {
+            errors.take(c.parse_amount("commission_flat", flat));
         }
         if percent.is_none() && flat.is_none() && errors.0.is_empty() {
             errors.push(
@@ -300,5 +284,25 @@ mod tests {
         assert!(CommissionTerms::parse(None, Some(dec!(2.5)), "JPY", 30, 0).is_err());
         let errors = CommissionTerms::parse(Some(dec!(120)), None, "EUR", 0, -1).unwrap_err();
         assert_eq!(errors.0.len(), 3);
+    }
+
+    #[test]
+    fn term_amounts_fit_the_currency_and_the_bound() {
+        let terms = CommissionTerms::parse(Some(dec!(10)), None, "EUR", 30, 0).unwrap();
+        let tiers = |from| ExtraTerms {
+            tiers: vec![TierPercent {
+                from,
+                percent: dec!(10),
+            }],
+            ..ExtraTerms::default()
+        };
+        let fine = terms.clone().with_extra(tiers(dec!(100.001))).unwrap_err();
+        assert_eq!(fine.0[0].field, "tiers[0].from");
+        assert!(fine.0[0].message.contains("decimal places"), "{fine}");
+        let huge = terms.clone().with_extra(tiers(dec!(1000000000000.01)));
+        assert!(huge.is_err());
+        assert!(terms.clone().with_extra(tiers(dec!(100.01))).is_ok());
+        let flat = CommissionTerms::parse(None, Some(dec!(2000000000000)), "EUR", 30, 0);
+        assert_eq!(flat.unwrap_err().0[0].field, "commission_flat");
     }
 }

@@ -21,8 +21,16 @@ pub async fn open_store(storage: &StorageSettings) -> anyhow::Result<Store> {
     migrated(Store::connect(&storage.database_url()?).await).await
 }
 
-/// As [`open_store`], tuned for loading millions of rows (`cosell import`).
+/// As [`open_store`], for a command that works on existing data: refused when the
+/// database does not exist (see [`StorageSettings::require_existing_database`]).
+pub async fn open_existing_store(storage: &StorageSettings) -> anyhow::Result<Store> {
+    storage.require_existing_database()?;
+    open_store(storage).await
+}
+
+/// As [`open_existing_store`], tuned for loading millions of rows (`cosell import`).
 pub async fn open_store_for_bulk_load(storage: &StorageSettings) -> anyhow::Result<Store> {
+    storage.require_existing_database()?;
     migrated(Store::connect_for_bulk_load(&storage.database_url()?).await).await
 }
 

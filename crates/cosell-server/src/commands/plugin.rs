@@ -108,7 +108,7 @@ fn print_status(status: &PluginStatus) {
 }
 
 pub async fn run(storage: &StorageSettings, args: PluginArgs) -> anyhow::Result<()> {
-    let store = super::open_store(storage).await?;
+    let store = super::open_existing_store(storage).await?;
     let registry = PluginRegistry::new(args.limits.host_config(&storage.data_dir));
     super::closing(&store, operate(&store, &registry, args.command)).await
 }

@@ -4,7 +4,7 @@ use anyhow::Context;
 use chrono::{NaiveDate, Utc};
 use clap::Args;
 use cosell_core::Currency;
-use cosell_core::settlement::{SettlementPolicy, period_to_settle};
+use cosell_core::settlement::{SettlementPolicy, parse_minimum_payout, period_to_settle};
 use cosell_store::{Store, Tenant};
 
 use crate::settings::StorageSettings;
@@ -24,10 +24,9 @@ fn parse_minimum(text: &str) -> Result<(Currency, i64), String> {
     let (code, amount) = text
         .split_once('=')
         .ok_or_else(|| format!("expected CURRENCY=AMOUNT, got '{text}'"))?;
-    let currency = Currency::parse(code).map_err(|e| e.to_string())?;
     let amount = amount.parse().map_err(|e| format!("{amount}: {e}"))?;
-    let minor = currency.to_minor(amount).map_err(|e| e.to_string())?;
-    Ok((currency, minor))
+    // The API's check, so the command line refuses what the API refuses.
+    parse_minimum_payout(code, amount).map_err(|e| e.message)
 }
 
 /// The period a run settles: the day asked for, else yesterday; refused when that day has
@@ -55,18 +54,28 @@ pub async fn settle(
     let statements = store
         .list_statement_totals(Tenant::All, Some(as_of))
         .await?;
-    let net: i64 = statements.iter().map(|s| s.net_minor).sum();
-    println!(
-        "{}",
-        serde_json::json!({
-            "period_end": outcome.period_end,
-            "released": outcome.released,
-            "created": outcome.created,
-            "statements": statements.len(),
-            "carried_forward": outcome.carried_forward.len(),
-            "net_minor_all_currencies": net,
-        })
-    );
+    // Summed wide: nets of many statements may pass i64 where one never does.
+    let net: i128 = statements.iter().map(|s| i128::from(s.net_minor)).sum();
+    // A struct, not `json!`: serde_json writes an i128 field as is, where a `Value` only
+    // holds 64 bits.
+    #[derive(serde::Serialize)]
+    struct Summary {
+        period_end: NaiveDate,
+        released: usize,
+        created: usize,
+        statements: usize,
+        carried_forward: usize,
+        net_minor_all_currencies: i128,
+    }
+    let summary = Summary {
+        period_end: outcome.period_end,
+        released: outcome.released,
+        created: outcome.created,
+        statements: statements.len(),
+        carried_forward: outcome.carried_forward.len(),
+        net_minor_all_currencies: net,
+    };
+    println!("{}", serde_json::to_string(&summary)?);
     Ok(())
 }
 
@@ -75,6 +84,6 @@ pub async fn run(storage: &StorageSettings, args: SettleArgs) -> anyhow::Result<
     let policy = SettlementPolicy {
         minimum_payout_minor: args.minimum_payout.into_iter().collect(),
     };
-    let store = super::open_store(storage).await?;
+    let store = super::open_existing_store(storage).await?;
     super::closing(&store, settle(&store, as_of, &policy)).await
 }

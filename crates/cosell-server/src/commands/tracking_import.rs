@@ -116,10 +116,11 @@ fn chunks<T: serde::de::DeserializeOwned + Send + 'static>(
             for (n, line) in lines.by_ref() {
                 let parsed = line
                     .map_err(anyhow::Error::from)
-                    .and_then(|l| serde_json::from_str(&l).map_err(anyhow::Error::from))
+                    .and_then(|l| parse_line(&l, n == 0))
                     .with_context(|| format!("{name}:{}", n + 1));
                 match parsed {
-                    Ok(item) => chunk.push((n + 1, item)),
+                    Ok(Some(item)) => chunk.push((n + 1, item)),
+                    Ok(None) => {}
                     Err(e) => {
                         let _ = sender.blocking_send(Err(e));
                         return;
@@ -136,6 +137,24 @@ fn chunks<T: serde::de::DeserializeOwned + Send + 'static>(
         }
     });
     Ok((bar, receiver))
+}
+
+/// One line of JSON Lines: `None` for a blank one (a trailing empty line, a gap left by
+/// an editor), and a UTF-8 byte order mark at the start of the file ignored, as
+/// spreadsheet exports write one. Numbering stays the file's own.
+fn parse_line<T: serde::de::DeserializeOwned>(
+    line: &str,
+    first: bool,
+) -> anyhow::Result<Option<T>> {
+    let line = if first {
+        line.strip_prefix('\u{feff}').unwrap_or(line)
+    } else {
+        line
+    };
+    if line.trim().is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(serde_json::from_str(line)?))
 }
 
 async fn touchpoints(store: &Store, file: &Path) -> anyhow::Result<()> {
