@@ -18,10 +18,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::NoQuery;
 use super::attribution_terms::{ModelChoice, PluginUseDto, commission_rule, wire_name};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
+use crate::extract::NoQuery;
 use crate::extract::{AppJson, AppPath, AppQuery};
 use crate::middleware::idempotency::IDEMPOTENT_REPLAYED;
 use crate::plugins;

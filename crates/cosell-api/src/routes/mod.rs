@@ -30,13 +30,6 @@ use crate::error::ApiError;
 /// Largest page a list returns.
 const MAX_PAGE: u64 = 200;
 
-/// The query of a route that takes no query parameters: any parameter is refused (400
-/// `malformed_request`), as a misspelt filter is on the routes that have filters,
-/// rather than silently ignored.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NoQuery {}
-
 /// Cursor pagination: pass the previous page's `next_cursor` to continue.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -17,10 +17,12 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{Listed, NoQuery};
+use super::Listed;
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::extract::{AppJson, AppPath, AppQuery, Tagged, created, expected_version, present};
+use crate::extract::{
+    AppJson, AppPath, AppQuery, NoQuery, Tagged, created, expected_version, present,
+};
 use crate::state::AppState;
 
 /// User-agent fragments of crawlers, link previewers and scripted clients.
