@@ -1,7 +1,7 @@
 //! Products: create, bulk create, list with filters and cursors, update with ETags, delete.
 
 use axum::http::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::TestApp;
 
@@ -55,6 +55,51 @@ async fn prices_follow_the_currency_minor_units() {
         .await
         .expect(StatusCode::CREATED);
     assert_eq!(ok.body["price"], "1.125");
+}
+
+#[tokio::test]
+async fn amounts_past_the_bound_are_refused_not_a_server_error() {
+    let app = TestApp::new().await;
+    let a = app.partner("acme").await;
+    let product = |price: Value| json!({ "sku": "BIG", "title": "Big", "category": "c", "price": price, "unit_cost": "1", "currency": "EUR" });
+    // Past MAX_AMOUNT_MAJOR, past what an i64 of cents holds, and as a JSON number.
+    for price in [
+        json!("1000000000000.01"),
+        json!("92233720368547758.08"),
+        json!(1e20),
+    ] {
+        let refused = app
+            .post("/v1/products", Some(&a.token), product(price))
+            .await
+            .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(refused.body["errors"][0]["field"], "price");
+    }
+    let at_bound = app
+        .post(
+            "/v1/products",
+            Some(&a.token),
+            product(json!("1000000000000.00")),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    app.patch(
+        &format!("/v1/products/{}", at_bound.id()),
+        Some(&a.token),
+        "\"1\"",
+        json!({ "price": "99999999999999999999" }),
+    )
+    .await
+    .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let profile =
+        json!({ "satisfaction": "ok", "currency": "EUR", "revenue": "99999999999999999999" });
+    app.put("/v1/customers/rich", Some(&a.token), profile)
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let listed = app
+        .get("/v1/products", Some(&a.token))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]

@@ -130,10 +130,7 @@ impl Currency {
     /// [`MAX_AMOUNT_MAJOR`]. The one check for every amount a partner states.
     pub fn parse_amount(&self, field: &str, amount: Decimal) -> Result<i64, ValidationError> {
         if amount < Decimal::ZERO {
-            return Err(ValidationError::new(
-                field,
-                format!("must not be negative, got {amount}"),
-            ));
+            return Err(negative(field, amount));
         }
         if !self.fits(amount) {
             return Err(ValidationError::new(
@@ -193,6 +190,29 @@ impl<'de> Deserialize<'de> for Currency {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let code = String::deserialize(d)?;
         Currency::parse(&code).map_err(serde::de::Error::custom)
+    }
+}
+
+fn negative(field: &str, amount: Decimal) -> ValidationError {
+    ValidationError::new(field, format!("must not be negative, got {amount}"))
+}
+
+/// An amount a partner states, checked as [`Currency::parse_amount`] checks it, for a form
+/// whose currency may itself be missing or invalid (and reported on its own field): the
+/// checks that need no currency still apply.
+pub fn parse_amount_in(
+    field: &str,
+    amount: Decimal,
+    currency: Option<Currency>,
+) -> Result<Decimal, ValidationError> {
+    match currency {
+        Some(c) => c.parse_amount(field, amount).map(|_| amount),
+        None if amount < Decimal::ZERO => Err(negative(field, amount)),
+        None if amount > Decimal::from(MAX_AMOUNT_MAJOR) => Err(ValidationError::new(
+            field,
+            format!("must be at most {MAX_AMOUNT_MAJOR}"),
+        )),
+        None => Ok(amount),
     }
 }
 

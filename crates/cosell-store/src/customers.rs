@@ -80,11 +80,8 @@ impl CustomerFields {
             ("service_cost", self.service_cost),
             ("revenue", self.revenue),
         ] {
-            let Some(amount) = amount else { continue };
-            if amount < Decimal::ZERO {
-                errors.push(field, "must not be negative");
-            } else if !self.currency.fits(amount) {
-                errors.push(field, "has more decimals than the currency allows");
+            if let Some(amount) = amount {
+                errors.take(self.currency.parse_amount(field, amount));
             }
         }
         if self.attributes.len() > 50 {

@@ -5,6 +5,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::{parse_percent, parse_text};
+use crate::money::parse_amount_in;
 use crate::{BundleId, Currency, Money, PartnerId, ProductId, ValidationError, ValidationErrors};
 
 /// A bundle as stored.
@@ -76,22 +77,7 @@ impl BundleTerms {
         let discount_percent = errors.take(parse_percent("discount_percent", discount_percent));
         // A negative floor would let a bundle sell under cost, which is what the floor is
         // there to prevent.
-        if margin_floor < Decimal::ZERO {
-            errors.push(
-                "margin_floor",
-                format!("must be 0 or more, got {margin_floor}"),
-            );
-        } else if let Some(c) = currency
-            && !c.fits(margin_floor)
-        {
-            errors.push(
-                "margin_floor",
-                format!(
-                    "{margin_floor} has more than {} decimal places for {c}",
-                    c.minor_units()
-                ),
-            );
-        }
+        errors.take(parse_amount_in("margin_floor", margin_floor, currency));
         errors.take(check_members(product_ids));
         match (name, currency, discount_percent) {
             (Some(name), Some(currency), Some(discount_percent)) if errors.0.is_empty() => {

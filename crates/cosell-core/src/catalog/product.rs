@@ -6,7 +6,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::parse_text;
-use crate::{Currency, PartnerId, ProductId, ValidationError, ValidationErrors};
+use crate::money::parse_amount_in;
+use crate::{Currency, PartnerId, ProductId, ValidationErrors};
 
 /// A product as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -45,31 +46,6 @@ pub struct ProductInput {
     pub attributes: Option<Value>,
 }
 
-fn parse_amount(
-    field: &str,
-    amount: Decimal,
-    currency: Option<Currency>,
-) -> Result<Decimal, ValidationError> {
-    if amount < Decimal::ZERO {
-        return Err(ValidationError::new(
-            field,
-            format!("must not be negative, got {amount}"),
-        ));
-    }
-    if let Some(currency) = currency
-        && !currency.fits(amount)
-    {
-        return Err(ValidationError::new(
-            field,
-            format!(
-                "{amount} has more than {} decimal places for {currency}",
-                currency.minor_units()
-            ),
-        ));
-    }
-    Ok(amount)
-}
-
 impl ProductFields {
     /// Checks every field; all bad fields are reported together.
     pub fn parse(input: ProductInput) -> Result<Self, ValidationErrors> {
@@ -78,8 +54,8 @@ impl ProductFields {
         let title = errors.take(parse_text("title", &input.title, 300));
         let category = errors.take(parse_text("category", &input.category, 100));
         let currency = errors.take(Currency::parse(&input.currency));
-        let price = errors.take(parse_amount("price", input.price, currency));
-        let unit_cost = errors.take(parse_amount("unit_cost", input.unit_cost, currency));
+        let price = errors.take(parse_amount_in("price", input.price, currency));
+        let unit_cost = errors.take(parse_amount_in("unit_cost", input.unit_cost, currency));
         let attributes = match input.attributes {
             None | Some(Value::Null) => Some(Map::new()),
             Some(Value::Object(map)) => Some(map),
