@@ -4,7 +4,7 @@
 // A test reports failure by panicking.
 #![allow(clippy::unwrap_used)]
 
-use cosell_migrations::{MigrationName, Migrator, MigratorTrait};
+use cosell_migrations::{Migrator, MigratorTrait};
 use sea_orm_migration::sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 
 /// The unique indexes of `product_relations`, by name, read from the schema.
