@@ -69,6 +69,16 @@ async fn bad_and_future_conversions_are_refused() {
         .map(|e| e["field"].as_str().unwrap())
         .collect();
     assert_eq!(fields, vec!["order_id", "lines[0].quantity"]);
+    // The customer reference follows the rule a profile's and a touchpoint's follow.
+    let controlled = app
+        .post(
+            "/v1/conversions",
+            Some(&merchant.token),
+            order("o-c", "cust\u{0}", minutes(0), &[("A", 1, "1.00")]),
+        )
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(controlled.body["errors"][0]["field"], "customer_ref");
     app.post(
         "/v1/conversions",
         Some(&app.operator),

@@ -41,6 +41,39 @@ async fn a_retried_create_is_replayed_not_repeated() {
 }
 
 #[tokio::test]
+async fn the_same_document_formatted_differently_is_the_same_request() {
+    let app = TestApp::new().await;
+    let a = app.partner("acme").await;
+    let send = |text: &'static str| {
+        let request = axum::http::Request::builder()
+            .method(Method::POST)
+            .uri("/v1/products")
+            .header("authorization", format!("Bearer {}", a.token))
+            .header("content-type", "application/json")
+            .header("idempotency-key", "k-1")
+            .body(axum::body::Body::from(text))
+            .unwrap();
+        app.send(request)
+    };
+    let first = send(
+        r#"{"sku":"P","title":"t","category":"c","price":"10","unit_cost":"1","currency":"EUR"}"#,
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    // Pretty-printed, keys in another order: replayed, not a conflict.
+    let again = send(
+        r#"{
+          "currency": "EUR", "unit_cost": "1",
+          "sku": "P", "title": "t", "category": "c", "price": "10"
+        }"#,
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert_eq!(first.body, again.body);
+}
+
+#[tokio::test]
 async fn a_failed_request_does_not_burn_its_key() {
     let app = TestApp::new().await;
     let a = app.partner("acme").await;

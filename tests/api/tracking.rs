@@ -287,6 +287,8 @@ async fn a_blank_customer_or_click_id_is_refused_like_a_missing_one() {
         { "event_id": "b-1", "kind": "click", "customer_ref": "   ", "occurred_at": minutes(-1) },
         { "event_id": "b-2", "kind": "click", "click_id": "", "occurred_at": minutes(-1) },
         { "event_id": "b-3", "kind": "click", "customer_ref": "cust", "click_id": " ", "occurred_at": minutes(-1) },
+        { "event_id": "b-4", "kind": "click", "customer_ref": "c".repeat(201), "occurred_at": minutes(-1) },
+        { "event_id": "b-5", "kind": "click", "click_id": "tab\there", "occurred_at": minutes(-1) },
     ]);
     let refused = app
         .post(
@@ -312,7 +314,9 @@ async fn a_blank_customer_or_click_id_is_refused_like_a_missing_one() {
         vec![
             ("events[0]", "missing_customer"),
             ("events[1]", "missing_customer"),
-            ("events[2]", "missing_customer")
+            ("events[2]", "missing_customer"),
+            ("events[3]", "invalid_customer_ref"),
+            ("events[4]", "invalid_customer_ref")
         ]
     );
     // Nothing was stored: the same ids with real references are accepted, not duplicates.

@@ -9,6 +9,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use cosell_core::attribution::{Attribution, Conversion, ModelRef, OthersShare};
 use cosell_core::catalog::parse_text;
 use cosell_core::commission::SaleLine;
+use cosell_core::customer::check_customer_ref;
 use cosell_core::plugin::PluginUse;
 use cosell_core::{Currency, PartnerId, ValidationErrors};
 use rust_decimal::Decimal;
@@ -179,7 +180,9 @@ fn draft(
 ) -> Result<Draft, ValidationErrors> {
     let mut errors = ValidationErrors::default();
     let order_id = errors.take(parse_text("order_id", &new.order_id, 200));
-    let customer_ref = errors.take(parse_text("customer_ref", &new.customer_ref, 200));
+    let customer_ref = errors.take(
+        check_customer_ref("customer_ref", &new.customer_ref).map(|()| new.customer_ref.clone()),
+    );
     let currency = errors.take(Currency::parse(&new.currency));
     if new.occurred_at > now + MAX_CLOCK_SKEW {
         errors.push("occurred_at", "is more than 5 minutes in the future");

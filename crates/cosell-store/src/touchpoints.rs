@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use cosell_core::PartnerId;
 use cosell_core::attribution::TouchpointKind;
+use cosell_core::customer::check_customer_ref;
 use sea_orm::{ActiveValue::Set, EntityTrait, QueryFilter, TransactionTrait};
 use uuid::Uuid;
 
@@ -95,14 +96,20 @@ fn check(
         ));
     }
     // A blank reference matches no conversion (a conversion refuses a blank customer),
-    // so the touchpoint could never earn anything: refused like a missing one.
+    // so the touchpoint could never earn anything: refused like a missing one. Otherwise
+    // both follow the one rule for a customer reference, so a touchpoint can always name
+    // the customer a conversion or a profile names.
     for (field, value) in [("customer_ref", &e.customer_ref), ("click_id", &e.click_id)] {
-        if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+        let Some(value) = value.as_deref() else {
+            continue;
+        };
+        if value.trim().is_empty() {
             return Err((
                 "missing_customer",
                 format!("{field} must not be blank: leave it out or give a value"),
             ));
         }
+        check_customer_ref(field, value).map_err(|e| ("invalid_customer_ref", e.to_string()))?;
     }
     if e.occurred_at > now + MAX_CLOCK_SKEW {
         return Err((

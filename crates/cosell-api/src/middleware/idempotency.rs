@@ -26,6 +26,14 @@ fn is_write(method: &Method) -> bool {
     )
 }
 
+/// A JSON body re-serialised without its whitespace (and with its object keys in one
+/// order), so a retry that formats the same document differently is the same request;
+/// `None` for a body that is not JSON, which is compared byte for byte.
+fn canonical(body: &[u8]) -> Option<Vec<u8>> {
+    let document: serde_json::Value = serde_json::from_slice(body).ok()?;
+    serde_json::to_vec(&document).ok()
+}
+
 pub async fn idempotency(State(state): State<AppState>, request: Request, next: Next) -> Response {
     match run(state, request, next).await {
         Ok(response) => response,
@@ -58,7 +66,7 @@ async fn run(state: AppState, request: Request, next: Next) -> Result<Response, 
     hasher.update([0]);
     hasher.update(parts.uri.to_string());
     hasher.update([0]);
-    hasher.update(&bytes);
+    hasher.update(canonical(&bytes).as_deref().unwrap_or(&bytes));
     let hash = hex::encode(hasher.finalize());
     let principal = caller.key_id.0;
 
