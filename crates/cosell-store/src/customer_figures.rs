@@ -16,7 +16,7 @@
 use chrono::{DateTime, Duration, Utc};
 use cosell_core::{Currency, PartnerId, ProductId};
 use rust_decimal::Decimal;
-use sea_orm::sea_query::{Condition, Expr, Query, SelectStatement};
+use sea_orm::sea_query::{Expr, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ExprTrait, QueryFilter, QuerySelect,
     QueryTrait, Select,
@@ -133,41 +133,47 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<ProductId>, StoreError> {
         let since = now - Duration::days(FIGURES_WINDOW_DAYS);
-        let conversions = || {
-            conversion::Entity::find()
-                .select_only()
-                .column(conversion::Column::Id)
-                .filter(conversion::COLUMN.merchant_id.eq(merchant.0))
-                .filter(conversion::COLUMN.customer_ref.eq(reference))
-                .filter(conversion::COLUMN.occurred_at.gt(since))
-                .filter(conversion::COLUMN.occurred_at.lte(now))
-                .into_query()
-        };
-        let lines = |column: conversion_line::Column| {
-            conversion_line::Entity::find()
-                .select_only()
-                .column(column)
-                .filter(Expr::col(conversion_line::Column::ConversionId).in_subquery(conversions()))
-                .into_query()
-        };
-        let products: Vec<uuid::Uuid> = product::Entity::find()
+        let conversions = conversion::Entity::find()
             .select_only()
-            .column(product::Column::Id)
-            .filter(product::COLUMN.partner_id.eq(merchant.0))
-            .filter(
-                Condition::any()
-                    .add(
-                        Expr::col(product::Column::Id)
-                            .in_subquery(lines(conversion_line::Column::ProductId)),
-                    )
-                    .add(
-                        Expr::col(product::Column::Sku)
-                            .in_subquery(lines(conversion_line::Column::Sku)),
-                    ),
-            )
+            .column(conversion::Column::Id)
+            .filter(conversion::COLUMN.merchant_id.eq(merchant.0))
+            .filter(conversion::COLUMN.customer_ref.eq(reference))
+            .filter(conversion::COLUMN.occurred_at.gt(since))
+            .filter(conversion::COLUMN.occurred_at.lte(now))
+            .into_query();
+        // From the customer's few lines to the products, never through the merchant's
+        // whole catalog: this runs on every recommendation for a known customer.
+        let lines: Vec<(Option<uuid::Uuid>, String)> = conversion_line::Entity::find()
+            .select_only()
+            .columns([
+                conversion_line::Column::ProductId,
+                conversion_line::Column::Sku,
+            ])
+            .filter(Expr::col(conversion_line::Column::ConversionId).in_subquery(conversions))
             .into_tuple()
             .all(self.db())
             .await?;
+        let mut products = Vec::new();
+        let mut skus = Vec::new();
+        for (id, sku) in lines {
+            match id {
+                Some(id) => products.push(id),
+                None => skus.push(sku),
+            }
+        }
+        skus.sort_unstable();
+        skus.dedup();
+        if !skus.is_empty() {
+            let by_sku: Vec<uuid::Uuid> = product::Entity::find()
+                .select_only()
+                .column(product::Column::Id)
+                .filter(product::COLUMN.partner_id.eq(merchant.0))
+                .filter(product::COLUMN.sku.is_in(skus))
+                .into_tuple()
+                .all(self.db())
+                .await?;
+            products.extend(by_sku);
+        }
         Ok(products.into_iter().map(ProductId).collect())
     }
 }

@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::attribution::kind_str;
 use crate::customer_figures::CustomerFigures;
-use crate::customer_lookup::{customer_with_impressions_since, impressions_since};
+use crate::customer_figures::FIGURES_WINDOW_DAYS;
+use crate::customer_lookup::{impressions_since, known_customer};
 use crate::entities::{customer, recommendation_impression, touchpoint};
 use crate::money::{currency, decimal, to_minor};
 use crate::single_row::AtMostOneRow;
@@ -373,14 +374,21 @@ impl Store {
         unflushed: &[ShownImpression],
     ) -> Result<CustomerProfile, StoreError> {
         let since = now - Duration::days(CONTACT_WINDOW_DAYS);
-        let (f, stored) =
-            match customer_with_impressions_since(self.db(), merchant, reference, since).await? {
-                Some((row, stored)) => (to_domain(row)?.fields, stored),
-                None => (
-                    CustomerFields::undeclared(currency),
-                    impressions_since(self.db(), merchant, reference, since).await?,
-                ),
-            };
+        let bought_since = now - Duration::days(FIGURES_WINDOW_DAYS);
+        let known =
+            known_customer(self.db(), merchant, reference, since, bought_since, now).await?;
+        let (f, stored, bought) = match known {
+            Some(k) => (
+                to_domain(k.profile)?.fields,
+                k.shown,
+                k.bought.into_iter().map(ProductId).collect(),
+            ),
+            None => (
+                CustomerFields::undeclared(currency),
+                impressions_since(self.db(), merchant, reference, since).await?,
+                self.bought_products(merchant, reference, now).await?,
+            ),
+        };
         let figures = if f.return_rate.is_none() || f.service_cost.is_none() || f.revenue.is_none()
         {
             self.customer_figures(merchant, reference, f.currency, now)
@@ -388,7 +396,6 @@ impl Store {
         } else {
             CustomerFigures::default()
         };
-        let bought = self.bought_products(merchant, reference, now).await?;
         let stored_ids: HashSet<uuid::Uuid> = stored.iter().map(|(id, ..)| *id).collect();
         let unflushed = unflushed.iter().filter(|i| {
             i.merchant == merchant
