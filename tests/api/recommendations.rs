@@ -853,7 +853,9 @@ async fn products_bought_in_recorded_conversions_are_not_recommended_again() {
     );
     crate::sales::convert(&s.app, &s.shop, bought_mouse).await;
     // Without any profile, then with one that declares no purchase.
-    let shown = s.shown(json!({ "customer_ref": "buyer", "limit": 1 })).await;
+    let shown = s
+        .shown(json!({ "customer_ref": "buyer", "limit": 1 }))
+        .await;
     assert!(!shown.contains(&s.mouse), "{shown:?}");
     s.customer("buyer", json!({})).await;
     let shown = s.shown(json!({ "customer_ref": "buyer" })).await;
