@@ -39,6 +39,18 @@ fn offer(s: &Setup) -> serde_json::Value {
 }
 
 #[tokio::test]
+async fn offers_need_the_partnership_in_which_the_anchor_partner_pays() {
+    let s = setup().await;
+    // The affiliate invited the shop: that partnership pays the shop, never the affiliate,
+    // so the affiliate's offer next to the shop's laptop could not earn anything.
+    s.app.partnership(&s.aff, &s.shop).await;
+    s.app
+        .post("/v1/offers", Some(&s.aff.token), offer(&s))
+        .await
+        .expect_problem(StatusCode::CONFLICT, "no_active_partnership");
+}
+
+#[tokio::test]
 async fn offers_on_a_partners_products_need_an_active_partnership() {
     let s = setup().await;
     s.app

@@ -749,6 +749,9 @@ async fn offers_need_an_active_partnership_with_the_merchant() {
     )
     .await;
     assert_eq!(s.shown(json!({})).await, vec![s.mouse.clone()]);
+    // A partnership the other way round pays the shop, not acme: its offer stays out.
+    s.app.partnership(&s.acme, &s.shop).await;
+    assert_eq!(s.shown(json!({})).await, vec![s.mouse.clone()]);
 }
 
 /// `seller` sells `sku` (category `category`, 100 EUR) through a live offer next to the

@@ -103,18 +103,22 @@ async fn load<C: ConnectionTrait>(
 
 impl Store {
     /// Checks the rules that need stored facts: the product is the owner's, the anchors
-    /// belong to the anchor partner, that partner is the owner or an active partner, and
+    /// belong to the anchor partner, that partner is the owner or pays the owner through an
+    /// active partnership, and
     /// the product competes with none of the anchors.
     async fn check_offer(&self, owner: PartnerId, terms: &OfferTerms) -> Result<(), StoreError> {
         find_product(self.db(), Tenant::Partner(owner), terms.product_id).await?;
+        // Only the partnership in which the anchor partner invited the owner pays the owner
+        // for what it sells there; under the other direction every sale would earn nothing.
         if terms.anchor_partner_id != owner
             && !self
-                .partnership_active(owner, terms.anchor_partner_id)
+                .partnership_pays(terms.anchor_partner_id, owner)
                 .await?
         {
             return Err(StoreError::conflict(
                 "no_active_partnership",
-                "offers can target another partner's products only under an active partnership",
+                "offers can target another partner's products only under an active partnership \
+                 in which that partner invited you (the inviter pays the invitee)",
             ));
         }
         for anchor in &terms.anchor_product_ids {

@@ -115,14 +115,11 @@ impl Store {
     ) -> Result<MerchantCatalog, StoreError> {
         let db = self.db();
         let m = merchant.0;
-        // Partner -> the commission terms of its active partnership with the merchant.
+        // Partner -> the commission terms of the active partnership in which the merchant
+        // pays it (the merchant invited it): only those partners' offers can earn here.
         let mut terms: HashMap<uuid::Uuid, CommissionTerms> = HashMap::new();
         for p in partnership::Entity::find()
-            .filter(
-                Condition::any()
-                    .add(partnership::COLUMN.inviter_id.eq(m))
-                    .add(partnership::COLUMN.invitee_id.eq(m)),
-            )
+            .filter(partnership::COLUMN.inviter_id.eq(m))
             .filter(
                 partnership::COLUMN
                     .status
@@ -131,12 +128,10 @@ impl Store {
             .all(db)
             .await?
         {
-            let other = if p.inviter_id == m {
-                p.invitee_id
-            } else {
-                p.inviter_id
-            };
-            terms.insert(other, CommissionTerms::from(&partnership_domain(p)?.terms));
+            terms.insert(
+                p.invitee_id,
+                CommissionTerms::from(&partnership_domain(p)?.terms),
+            );
         }
         // A suspended partner sells nothing through Cosell until an operator reinstates it.
         let suspended = partner::Entity::find()
