@@ -14,7 +14,7 @@
 //!   declares the service cost itself.
 
 use chrono::{DateTime, Duration, Utc};
-use cosell_core::{Currency, PartnerId, ProductId};
+use cosell_core::{Currency, PartnerId};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, Query, SelectStatement};
 use sea_orm::{
@@ -23,7 +23,7 @@ use sea_orm::{
 };
 
 use crate::attribution::current_credit;
-use crate::entities::{attribution_credit, conversion, conversion_line, product, refund};
+use crate::entities::{attribution_credit, conversion, refund};
 use crate::{Store, StoreError};
 
 /// How far back a customer's conversions count towards its computed figures.
@@ -119,62 +119,6 @@ impl Store {
             refunded: amount(refunded),
             commission: amount(commission),
         })
-    }
-}
-
-impl Store {
-    /// The merchant's products on the lines of the customer's conversions with it over the
-    /// same window (any currency), named by id or by SKU: bought through Cosell, so never
-    /// recommended again, like the purchases a profile declares.
-    pub async fn bought_products(
-        &self,
-        merchant: PartnerId,
-        reference: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<ProductId>, StoreError> {
-        let since = now - Duration::days(FIGURES_WINDOW_DAYS);
-        let conversions = conversion::Entity::find()
-            .select_only()
-            .column(conversion::Column::Id)
-            .filter(conversion::COLUMN.merchant_id.eq(merchant.0))
-            .filter(conversion::COLUMN.customer_ref.eq(reference))
-            .filter(conversion::COLUMN.occurred_at.gt(since))
-            .filter(conversion::COLUMN.occurred_at.lte(now))
-            .into_query();
-        // From the customer's few lines to the products, never through the merchant's
-        // whole catalog: this runs on every recommendation for a known customer.
-        let lines: Vec<(Option<uuid::Uuid>, String)> = conversion_line::Entity::find()
-            .select_only()
-            .columns([
-                conversion_line::Column::ProductId,
-                conversion_line::Column::Sku,
-            ])
-            .filter(Expr::col(conversion_line::Column::ConversionId).in_subquery(conversions))
-            .into_tuple()
-            .all(self.db())
-            .await?;
-        let mut products = Vec::new();
-        let mut skus = Vec::new();
-        for (id, sku) in lines {
-            match id {
-                Some(id) => products.push(id),
-                None => skus.push(sku),
-            }
-        }
-        skus.sort_unstable();
-        skus.dedup();
-        if !skus.is_empty() {
-            let by_sku: Vec<uuid::Uuid> = product::Entity::find()
-                .select_only()
-                .column(product::Column::Id)
-                .filter(product::COLUMN.partner_id.eq(merchant.0))
-                .filter(product::COLUMN.sku.is_in(skus))
-                .into_tuple()
-                .all(self.db())
-                .await?;
-            products.extend(by_sku);
-        }
-        Ok(products.into_iter().map(ProductId).collect())
     }
 }
 

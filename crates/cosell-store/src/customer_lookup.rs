@@ -89,51 +89,21 @@ pub(crate) async fn known_customer<C: ConnectionTrait>(
         .columns(customer::Column::iter().map(|c| (customer::Entity, c)))
         .expr_as(no_uuid(), SHOWN_ID)
         .expr_as(no_uuid(), SHOWN_SUBJECT)
-        .expr_as(no_uuid(), SHOWN_OFFER)
-        .expr_as(
-            Func::coalesce([
-                Expr::col((line::Entity, line::Column::ProductId)),
-                Expr::col((product::Entity, product::Column::Id)),
-            ]),
-            BOUGHT,
-        )
-        .from(customer::Entity)
-        .join(
-            JoinType::InnerJoin,
-            sale::Entity,
-            Condition::all()
-                .add(
-                    Expr::col((sale::Entity, sale::Column::MerchantId))
-                        .equals((customer::Entity, customer::Column::MerchantId)),
-                )
-                .add(
-                    Expr::col((sale::Entity, sale::Column::CustomerRef))
-                        .equals((customer::Entity, customer::Column::Reference)),
-                )
-                .add(Expr::col((sale::Entity, sale::Column::OccurredAt)).gt(bought_since))
-                .add(Expr::col((sale::Entity, sale::Column::OccurredAt)).lte(now)),
-        )
-        .join(
-            JoinType::InnerJoin,
-            line::Entity,
-            Expr::col((line::Entity, line::Column::ConversionId))
-                .equals((sale::Entity, sale::Column::Id)),
-        )
-        .join(
-            JoinType::LeftJoin,
-            product::Entity,
-            Condition::all()
-                .add(Expr::col((line::Entity, line::Column::ProductId)).is_null())
-                .add(
-                    Expr::col((product::Entity, product::Column::PartnerId))
-                        .equals((sale::Entity, sale::Column::MerchantId)),
-                )
-                .add(
-                    Expr::col((product::Entity, product::Column::Sku))
-                        .equals((line::Entity, line::Column::Sku)),
-                ),
-        );
-    this_customer(&mut purchases);
+        .expr_as(no_uuid(), SHOWN_OFFER);
+    add_purchases(&mut purchases, merchant, reference, bought_since, now);
+    purchases.join(
+        JoinType::InnerJoin,
+        customer::Entity,
+        Condition::all()
+            .add(
+                Expr::col((customer::Entity, customer::Column::MerchantId))
+                    .equals((sale::Entity, sale::Column::MerchantId)),
+            )
+            .add(
+                Expr::col((customer::Entity, customer::Column::Reference))
+                    .equals((sale::Entity, sale::Column::CustomerRef)),
+            ),
+    );
     impressions.union(UnionType::All, purchases);
     let rows = db
         .query_all_raw(db.get_database_backend().build(&impressions))
@@ -156,6 +126,73 @@ pub(crate) async fn known_customer<C: ConnectionTrait>(
         }
     }
     Ok(Some(known))
+}
+
+/// Appends the customer's purchases to `query` as its `BOUGHT` column: the lines of its
+/// conversions with the merchant after `since` up to `now`, each the line's product, or
+/// for a line given by SKU alone the merchant's product of that SKU. Driven from the
+/// customer's conversions (`ix_conversions_merchant_customer`), never through the catalog.
+fn add_purchases(
+    query: &mut SelectStatement,
+    merchant: PartnerId,
+    reference: &str,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) {
+    query
+        .expr_as(
+            Func::coalesce([
+                Expr::col((line::Entity, line::Column::ProductId)),
+                Expr::col((product::Entity, product::Column::Id)),
+            ]),
+            BOUGHT,
+        )
+        .from(sale::Entity)
+        .join(
+            JoinType::InnerJoin,
+            line::Entity,
+            Expr::col((line::Entity, line::Column::ConversionId))
+                .equals((sale::Entity, sale::Column::Id)),
+        )
+        .join(
+            JoinType::LeftJoin,
+            product::Entity,
+            Condition::all()
+                .add(Expr::col((line::Entity, line::Column::ProductId)).is_null())
+                .add(
+                    Expr::col((product::Entity, product::Column::PartnerId))
+                        .equals((sale::Entity, sale::Column::MerchantId)),
+                )
+                .add(
+                    Expr::col((product::Entity, product::Column::Sku))
+                        .equals((line::Entity, line::Column::Sku)),
+                ),
+        )
+        .and_where(Expr::col((sale::Entity, sale::Column::MerchantId)).eq(merchant.0))
+        .and_where(Expr::col((sale::Entity, sale::Column::CustomerRef)).eq(reference))
+        .and_where(Expr::col((sale::Entity, sale::Column::OccurredAt)).gt(since))
+        .and_where(Expr::col((sale::Entity, sale::Column::OccurredAt)).lte(now));
+}
+
+/// The products `reference` bought from the merchant, as [`add_purchases`] finds them, for
+/// a customer the merchant has no profile of.
+pub(crate) async fn purchases_since<C: ConnectionTrait>(
+    db: &C,
+    merchant: PartnerId,
+    reference: &str,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Uuid>, DbErr> {
+    let mut query = Query::select();
+    add_purchases(&mut query, merchant, reference, since, now);
+    let rows = db
+        .query_all_raw(db.get_database_backend().build(&query))
+        .await?;
+    let mut bought = Vec::with_capacity(rows.len());
+    for row in &rows {
+        bought.extend(row.try_get::<Option<Uuid>>("", BOUGHT)?);
+    }
+    Ok(bought)
 }
 
 /// The impressions of `reference` shown after `since`, for a customer the merchant has

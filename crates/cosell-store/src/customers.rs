@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::attribution::kind_str;
 use crate::customer_figures::CustomerFigures;
 use crate::customer_figures::FIGURES_WINDOW_DAYS;
-use crate::customer_lookup::{impressions_since, known_customer};
+use crate::customer_lookup::{impressions_since, known_customer, purchases_since};
 use crate::entities::{customer, recommendation_impression, touchpoint};
 use crate::money::{currency, decimal, to_minor};
 use crate::single_row::AtMostOneRow;
@@ -378,15 +378,11 @@ impl Store {
         let known =
             known_customer(self.db(), merchant, reference, since, bought_since, now).await?;
         let (f, stored, bought) = match known {
-            Some(k) => (
-                to_domain(k.profile)?.fields,
-                k.shown,
-                k.bought.into_iter().map(ProductId).collect(),
-            ),
+            Some(k) => (to_domain(k.profile)?.fields, k.shown, k.bought),
             None => (
                 CustomerFields::undeclared(currency),
                 impressions_since(self.db(), merchant, reference, since).await?,
-                self.bought_products(merchant, reference, now).await?,
+                purchases_since(self.db(), merchant, reference, bought_since, now).await?,
             ),
         };
         let figures = if f.return_rate.is_none() || f.service_cost.is_none() || f.revenue.is_none()
@@ -429,7 +425,11 @@ impl Store {
             attributes: f.attributes.into_iter().collect(),
             relationships: f.relationships,
             shown_last_7_days,
-            purchased: f.purchased.into_iter().chain(bought).collect(),
+            purchased: f
+                .purchased
+                .into_iter()
+                .chain(bought.into_iter().map(ProductId))
+                .collect(),
         })
     }
 

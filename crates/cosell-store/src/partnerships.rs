@@ -272,23 +272,23 @@ impl Store {
         merchant: PartnerId,
         referrer: PartnerId,
     ) -> Result<bool, StoreError> {
-        let found = partnership::Entity::find()
-            .filter(partnership::COLUMN.inviter_id.eq(merchant.0))
-            .filter(partnership::COLUMN.invitee_id.eq(referrer.0))
-            .filter(
-                partnership::COLUMN
-                    .status
-                    .eq(PartnershipStatus::Active.as_str()),
-            )
-            .one(self.db())
-            .await?;
-        Ok(found.is_some())
+        self.any_active(
+            Condition::all()
+                .add(partnership::COLUMN.inviter_id.eq(merchant.0))
+                .add(partnership::COLUMN.invitee_id.eq(referrer.0)),
+        )
+        .await
     }
 
     /// Whether `a` and `b` have an active partnership, in either direction.
     pub async fn partnership_active(&self, a: PartnerId, b: PartnerId) -> Result<bool, StoreError> {
+        self.any_active(between(a, b)).await
+    }
+
+    /// Whether an active partnership meets `pair`.
+    async fn any_active(&self, pair: Condition) -> Result<bool, StoreError> {
         let found = partnership::Entity::find()
-            .filter(between(a, b))
+            .filter(pair)
             .filter(
                 partnership::COLUMN
                     .status
