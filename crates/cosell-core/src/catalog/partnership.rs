@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::parse_percent;
 use crate::attribution::{BuiltinModel, ImpressionPolicy};
+use crate::money::parse_amount_in;
 use crate::plugin::PluginRef;
 use crate::{Currency, PartnerId, PartnershipId, ValidationErrors};
 
@@ -133,8 +134,8 @@ impl CommissionTerms {
         let mut errors = ValidationErrors::default();
         let currency = errors.take(Currency::parse(currency));
         let percent = percent.and_then(|p| errors.take(parse_percent("commission_percent", p)));
-        if let (Some(flat), Some(c)) = (flat, currency) {
-            errors.take(c.parse_amount("commission_flat", flat));
+        if let Some(flat) = flat {
+            errors.take(parse_amount_in("commission_flat", flat, currency));
         }
         if percent.is_none() && flat.is_none() && errors.0.is_empty() {
             errors.push(
