@@ -20,13 +20,15 @@ BASKETS=${2:-../shared/datasets/groceries.csv}
 PORT=${PORT:-18081}
 BASE=http://127.0.0.1:$PORT
 WORK=$(mktemp -d)
-trap 'kill $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
+PID=
+trap '[ -n "$PID" ] && kill $PID 2>/dev/null; rm -rf "$WORK"' EXIT
 export COSELL_DATA_DIR=$WORK/data
 PREPARE=${PREPARE:-}
 [ -n "$PREPARE" ] && export COSELL_TOKEN_TTL_SECONDS=86400
 
-"$BIN" import baskets "$BASKETS" 2>/dev/null | tail -1
+# The key comes first: `api-key create` creates the database, `import` needs one.
 KEY=$("$BIN" api-key create --operator --name bench 2>/dev/null)
+"$BIN" import baskets "$BASKETS" 2>/dev/null | tail -1
 "$BIN" serve --listen 127.0.0.1:$PORT 2>/dev/null &
 PID=$!
 wait_ready $PID "$BASE/readyz"
