@@ -176,20 +176,7 @@ async fn a_refund_in_the_hold_reverses_and_after_settlement_claws_back() {
 
     // After settlement the rest is refunded: 5.00 clawed back, a negative line of the
     // next statement, next to a new 30.00 commission.
-    app.post(
-        &format!("/v1/conversions/{}/refunds", kept["id"].as_str().unwrap()),
-        Some(&merchant.token),
-        json!({}),
-    )
-    .await
-    .expect(StatusCode::CREATED);
-    convert(
-        &app,
-        &merchant,
-        order("o-2", "cust", minutes(0), &[("B", 1, "300.00")]),
-    )
-    .await;
-    let second = settle(&app, 16).await;
+    let second = refund_the_rest_sell_again_and_settle(&app, &merchant, &kept).await;
     assert_eq!(
         nets(&second),
         vec![(referrer.id.clone(), "25.00".to_owned())]
@@ -202,6 +189,68 @@ async fn a_refund_in_the_hold_reverses_and_after_settlement_claws_back() {
         .collect();
     assert_eq!(lines, vec![("commission", "30.00"), ("clawback", "-5.00")]);
     assert_eq!(second["statements"][0]["clawback"], "-5.00");
+}
+
+/// After the first run (day 15): the rest of `sale` refunded, a new 300.00 sale to the
+/// same customer, and the run of day 16.
+async fn refund_the_rest_sell_again_and_settle(
+    app: &TestApp,
+    merchant: &TestPartner,
+    sale: &serde_json::Value,
+) -> serde_json::Value {
+    app.post(
+        &format!("/v1/conversions/{}/refunds", sale["id"].as_str().unwrap()),
+        Some(&merchant.token),
+        json!({}),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    convert(
+        app,
+        merchant,
+        order("o-2", "cust", minutes(0), &[("B", 1, "300.00")]),
+    )
+    .await;
+    settle(app, 16).await
+}
+
+/// A re-attribution under unchanged terms must not change what a partly refunded sale
+/// pays: the flat fee and the cap are reduced by the refund as the refund reduced them,
+/// not charged again on the sale net of it.
+#[tokio::test]
+async fn reattributing_a_partly_refunded_sale_keeps_its_commission() {
+    let app = TestApp::new().await;
+    let merchant = app.partner("shop").await;
+    let referrer = app.partner("blog").await;
+    let terms = json!({ "commission_percent": "10", "commission_flat": "2.00", "cap_per_conversion": "8.00", "currency": "EUR", "hold_days": 14 });
+    app.partnership_on(&merchant, &referrer, terms).await;
+    touch(&app, &referrer, "t", "click", "cust", minutes(-10)).await;
+    let sale = convert(
+        &app,
+        &merchant,
+        order("o-1", "cust", minutes(-1), &[("A", 2, "50.00")]),
+    )
+    .await;
+    // 10% of 100.00 plus 2.00 is 12.00, capped at 8.00.
+    assert_eq!(sale["credits"][0]["commission"], "8.00");
+    let refunds = format!("/v1/conversions/{}/refunds", sale["id"].as_str().unwrap());
+    app.post(
+        &refunds,
+        Some(&merchant.token),
+        json!({ "lines": [{ "line": 0, "quantity": 1 }] }),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    // Half refunded: 4.00 reversed. Rated again on the 50.00 left it would be 7.00.
+    let done = crate::sales::reattribute_last_hour(&app, &merchant, "last_touch").await;
+    assert_eq!(done["reattributed"], 1);
+    let run = settle(&app, 15).await;
+    assert_eq!(nets(&run), vec![(referrer.id.clone(), "4.00".to_owned())]);
+
+    // The rest refunded after settlement claws back exactly what was paid.
+    let next = refund_the_rest_sell_again_and_settle(&app, &merchant, &sale).await;
+    assert_eq!(nets(&next), vec![(referrer.id.clone(), "4.00".to_owned())]);
+    assert_eq!(next["statements"][0]["clawback"], "-4.00");
 }
 
 #[tokio::test]

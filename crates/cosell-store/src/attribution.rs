@@ -15,7 +15,9 @@ use cosell_core::attribution::{
 };
 use cosell_core::catalog::PartnershipStatus;
 use cosell_core::commission::{self, CommissionBase, SaleLine, split_over_lines};
-use cosell_core::ledger::{Accrual, JournalEntry, accrue};
+use cosell_core::ledger::{
+    Accrual, JournalEntry, LedgerError, Position, RefundProgress, accrue, refund,
+};
 use cosell_core::plugin::PluginRef;
 use cosell_core::{Currency, PartnerId};
 use sea_orm::sea_query::{Expr, Query, SimpleExpr};
@@ -392,26 +394,25 @@ impl Attributed {
     }
 }
 
-/// What a result splits: the sale net of refunds at the time, and those refunds.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Base {
-    pub amount_minor: i64,
-    pub refunded_minor: i64,
-}
+/// A refund already recorded on a sale that is attributed again, and when it happened.
+pub(crate) type PastRefund = (RefundProgress, DateTime<Utc>);
 
 /// Attributes one sale with the core rules (or the plugins its terms name) and
 /// accrues each credited partner's commission as pending, at the conversion's time.
-/// Returns the new result's id too. Plugins are called here, before any write.
+/// The sale is split whole and `refunds` (those recorded before a re-attribution) are
+/// replayed on the new commissions as the refund path posted them on the old ones, so
+/// a re-attribution under unchanged terms leaves every partner's net as it was, flat
+/// fees and caps included. Returns the new result's id too. Plugins are called here,
+/// before any write.
 pub(crate) async fn attribute_sale(
     hooks: &dyn Hooks,
     terms: &Terms,
     sale: &Sale,
     touchpoints: &[Touchpoint],
-    base: Base,
+    refunds: &[PastRefund],
     revenue: &mut PeriodRevenue,
 ) -> Result<(Uuid, Attributed), StoreError> {
-    let mut conversion = sale.conversion.clone();
-    conversion.amount_minor = base.amount_minor;
+    let conversion = &sale.conversion;
     let merchant = conversion.merchant_id;
     let no_pairs = BTreeMap::new();
     let pairs = terms.pairs.get(&merchant).unwrap_or(&no_pairs);
@@ -419,10 +420,10 @@ pub(crate) async fn attribute_sale(
         .iter()
         .map(|(p, t)| (*p, t.attribution.clone()))
         .collect();
-    let found = eligibility(&conversion, touchpoints, &partner_terms);
+    let found = eligibility(conversion, touchpoints, &partner_terms);
     let choice = terms.model_for(merchant, &found.eligible);
     let (attribution, model_plugin) =
-        plugins::attribute_with(hooks, &conversion, found, choice).await?;
+        plugins::attribute_with(hooks, conversion, found, choice).await?;
     let result_id = Uuid::now_v7();
     let period = period_of(conversion.occurred_at);
     let mut out = Attributed::default();
@@ -452,7 +453,7 @@ pub(crate) async fn attribute_sale(
             lines,
             period_revenue_minor: totals.revenue_minor,
         };
-        let paid = plugins::commission(hooks, &conversion, credit, pair, builtin, before).await?;
+        let paid = plugins::commission(hooks, conversion, credit, pair, builtin, before).await?;
         let accrual = Accrual {
             id: Uuid::now_v7(),
             conversion_id: conversion.id,
@@ -463,8 +464,14 @@ pub(crate) async fn attribute_sale(
             accrued_at: conversion.occurred_at,
             payable_at: Accrual::payable_at(conversion.occurred_at, pair.commission.hold()),
         };
-        out.entries
-            .extend(accrue(&accrual).map_err(|e| StoreError::conflict("ledger", e.to_string()))?);
+        out.entries.extend(
+            std::iter::once(accrue(&accrual))
+                .chain(replay_refunds(&accrual, refunds))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| StoreError::conflict("ledger", e.to_string()))?
+                .into_iter()
+                .flatten(),
+        );
         let (rule, plugin_id, fallback) = paid.columns()?;
         out.credits.push(attribution_credit::ActiveModel {
             id: Set(accrual.id),
@@ -491,8 +498,8 @@ pub(crate) async fn attribute_sale(
         conversion_id: Set(conversion.id),
         model_name: Set(attribution.model.name.clone()),
         model_version: Set(attribution.model.version.clone()),
-        base_minor: Set(base.amount_minor),
-        refund_offset_minor: Set(base.refunded_minor),
+        base_minor: Set(conversion.amount_minor),
+        refund_offset_minor: Set(0),
         explanation: Set(
             serde_json::to_string(&attribution).map_err(|e| StoreError::corrupt(TABLE, e))?
         ),
@@ -503,6 +510,25 @@ pub(crate) async fn attribute_sale(
         ledger_version: Set(None),
     });
     Ok((result_id, out))
+}
+
+/// The reversals `refunds` make on a commission just accrued (so still pending).
+fn replay_refunds<'a>(
+    accrual: &'a Accrual,
+    refunds: &'a [PastRefund],
+) -> impl Iterator<Item = Result<Option<JournalEntry>, LedgerError>> + 'a {
+    let pending = Position {
+        payer: accrual.payer,
+        payee: accrual.payee,
+        currency: accrual.currency,
+        pending: accrual.amount_minor,
+        payable: 0,
+        settled: 0,
+        clawback: 0,
+    };
+    refunds
+        .iter()
+        .map(move |(progress, at)| refund(accrual, &pending, progress, *at))
 }
 
 /// A stored result's explanation.

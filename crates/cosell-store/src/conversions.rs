@@ -21,8 +21,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::attribution::{
-    Attributed, Base, Sale, Terms, attribute_sale, candidates, explanation, period_revenue,
-    read_use,
+    Attributed, Sale, Terms, attribute_sale, candidates, explanation, period_revenue, read_use,
 };
 use crate::entities::{
     attribution_credit, attribution_result, conversion, conversion_line, product, refund,
@@ -425,12 +424,8 @@ impl Store {
         let mut revenue = period_revenue(self.db(), terms, &sales).await?;
         let mut attributed = Attributed::default();
         for (sale, touches) in sales.iter().zip(&touchpoints) {
-            let base = Base {
-                amount_minor: sale.conversion.amount_minor,
-                refunded_minor: 0,
-            };
             let (_, one) =
-                attribute_sale(self.hooks(), terms, sale, touches, base, &mut revenue).await?;
+                attribute_sale(self.hooks(), terms, sale, touches, &[], &mut revenue).await?;
             attributed.extend(one);
         }
         let mut conversions = Vec::with_capacity(fresh.len());

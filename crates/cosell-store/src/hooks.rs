@@ -17,7 +17,7 @@ use rust_decimal::Decimal;
 /// What an attribution plugin is asked: a conversion and its eligible touchpoints.
 #[derive(Debug, Clone, Copy)]
 pub struct AttributeInput<'a> {
-    /// `amount_minor` is what is split: the sale net of refunds so far.
+    /// `amount_minor` is what is split: the whole sale (refunds reduce commissions later).
     pub conversion: &'a Conversion,
     /// Oldest first; only their partners may be weighted.
     pub touchpoints: &'a [Eligible],

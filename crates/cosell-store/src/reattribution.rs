@@ -1,23 +1,28 @@
 //! Re-attribution of a merchant's conversions in a period, after a model or terms
 //! changed. Each current result is kept and marked superseded by a new one; its
 //! commissions are withdrawn by `supersede` (what was paid is clawed back) and the new
-//! result's commissions accrue on the sale net of refunds so far.
+//! result's commissions accrue on the whole sale, reduced by its refunds so far exactly
+//! as the refund path reduced the old ones.
 
 use chrono::{DateTime, Utc};
 use cosell_core::PartnerId;
 use cosell_core::attribution::Conversion;
 use cosell_core::commission::SaleLine;
-use cosell_core::ledger::supersede;
+use cosell_core::ledger::{RefundProgress, supersede};
 use cosell_core::metrics::Period;
-use sea_orm::{ActiveValue::Set, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
 use uuid::Uuid;
 
 use crate::attribution::{
-    Attributed, Base, PeriodRevenue, Sale, Terms, accrual_of, attribute_sale, candidates,
+    Attributed, PastRefund, PeriodRevenue, Sale, Terms, accrual_of, attribute_sale, candidates,
     period_revenue,
 };
-use crate::conversions::{current_result, refunded};
-use crate::entities::{attribution_credit, attribution_result, conversion, conversion_line};
+use crate::conversions::current_result;
+use crate::entities::{
+    attribution_credit, attribution_result, conversion, conversion_line, refund,
+};
 use crate::journal::{insert_all, insert_entries, positions_of};
 use crate::ledger_guard;
 use crate::money::currency;
@@ -45,6 +50,30 @@ fn superseded_from(
         }
     }
     Ok(())
+}
+
+/// The refunds recorded on `sale` in the order they were made, as the refund path
+/// counted them: from the sale's running refunded total, on the whole sale.
+async fn past_refunds<C: ConnectionTrait>(
+    db: &C,
+    sale: &Conversion,
+) -> Result<Vec<PastRefund>, StoreError> {
+    Ok(refund::Entity::find()
+        .filter(refund::COLUMN.conversion_id.eq(sale.id))
+        .order_by_asc(refund::COLUMN.refunded_before_minor)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let progress = RefundProgress {
+                refund_id: r.id,
+                conversion_total_minor: sale.amount_minor,
+                refunded_before_minor: r.refunded_before_minor,
+                refunded_after_minor: r.refunded_before_minor + r.amount_minor,
+            };
+            (progress, r.occurred_at)
+        })
+        .collect())
 }
 
 impl Store {
@@ -106,14 +135,9 @@ impl Store {
         }
         let mut done = 0;
         for ((sale, touches), (old, credits)) in sales.iter().zip(&touchpoints).zip(old) {
-            let id = sale.conversion.id;
-            let refunded = refunded(self.db(), id).await?;
-            let base = Base {
-                amount_minor: sale.conversion.amount_minor - refunded,
-                refunded_minor: refunded,
-            };
+            let refunds = past_refunds(self.db(), &sale.conversion).await?;
             let (new_id, mut fresh): (Uuid, Attributed) =
-                attribute_sale(self.hooks(), &terms, sale, touches, base, &mut revenue).await?;
+                attribute_sale(self.hooks(), &terms, sale, touches, &refunds, &mut revenue).await?;
             let ids: Vec<Uuid> = credits.iter().map(|c| c.id).collect();
             let txn = self.db().begin().await?;
             // As a refund: read what the old commissions hold once no settlement run is

@@ -251,7 +251,8 @@ pub struct AttributionDto {
     pub model_version: String,
     /// The attribution plugin asked, and whether its answer was used.
     pub plugin: Option<PluginUseDto>,
-    /// What was split, in minor units: the sale net of refunds at the time.
+    /// What was split, in minor units: the sale amount (refunds reduce the commissions
+    /// in proportion, not this base).
     pub base_minor: i64,
     /// The newer result that replaced this one, if any.
     pub superseded_by: Option<uuid::Uuid>,
