@@ -89,8 +89,9 @@ pub struct ServeSettings {
     pub request_timeout_seconds: u64,
 
     /// Do not apply pending migrations on start; refuse to serve a schema that is behind
-    /// (for deployments that run `cosell migrate` as a release step).
-    #[arg(long, env = "COSELL_NO_MIGRATE")]
+    /// (for deployments that run `cosell migrate` as a release step). The variable takes
+    /// 1/0, true/false, yes/no or on/off.
+    #[arg(long, env = "COSELL_NO_MIGRATE", value_parser = clap::builder::BoolishValueParser::new())]
     pub no_migrate: bool,
 
     #[command(flatten)]

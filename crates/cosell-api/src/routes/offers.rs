@@ -59,7 +59,8 @@ pub struct CreateOffer {
     /// Default: now.
     pub valid_from: Option<DateTime<Utc>>,
     pub valid_to: Option<DateTime<Utc>>,
-    /// Most times one customer may take the offer.
+    /// Most times the offer is shown to one customer in 7 days (counted from recorded
+    /// impressions; absent: no cap of its own).
     pub per_customer_cap: Option<i32>,
 }
 

@@ -154,7 +154,23 @@ fn parse_line<T: serde::de::DeserializeOwned>(
     if line.trim().is_empty() {
         return Ok(None);
     }
-    Ok(Some(serde_json::from_str(line)?))
+    serde_json::from_str(line).map(Some).map_err(plain)
+}
+
+/// serde_json's reason without its "at line 1 column N": each line is a document of its
+/// own, so that line is always 1 and would contradict the file's line number the
+/// caller puts in front. A line that is not JSON at all says so.
+fn plain(error: serde_json::Error) -> anyhow::Error {
+    let text = error.to_string();
+    let reason = text
+        .rsplit_once(" at line ")
+        .map_or(text.as_str(), |(r, _)| r);
+    match error.classify() {
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+            anyhow::anyhow!("not valid JSON: {reason} at column {}", error.column())
+        }
+        _ => anyhow::anyhow!("{reason}"),
+    }
 }
 
 async fn touchpoints(store: &Store, file: &Path) -> anyhow::Result<()> {
