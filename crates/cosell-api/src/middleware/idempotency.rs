@@ -6,8 +6,12 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header::CONTENT_TYPE};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use cosell_store::Store;
 use cosell_store::idempotency::Claim;
 use sha2::{Digest, Sha256};
+use std::time::Duration;
+use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -18,6 +22,39 @@ pub static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent
 
 /// Longest accepted key: long enough for a UUID or a client's own scheme.
 const MAX_KEY_LEN: usize = 255;
+
+/// How long past the request timeout an unfinished claim is still taken for a running
+/// request. Beyond that its request is gone (the process died before it could release the
+/// claim) and a retry takes the key over.
+const ABANDONED_AFTER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// An unfinished claim, released when its request ends without a stored response: on a
+/// failure, and when the request future is dropped (timeout, closed connection), which is
+/// why the release is spawned: `drop` cannot await.
+struct PendingClaim {
+    store: Store,
+    principal: Uuid,
+    key: String,
+    completed: bool,
+}
+
+impl Drop for PendingClaim {
+    fn drop(&mut self) {
+        if self.completed {
+            return;
+        }
+        let (store, principal, key) = (self.store.clone(), self.principal, self.key.clone());
+        // A runtime is always present while a request runs; without one there is nothing
+        // to release with, and the claim expires instead.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(error) = store.release_idempotency_key(principal, &key).await {
+                    tracing::warn!(%error, "could not release an unfinished Idempotency-Key");
+                }
+            });
+        }
+    }
+}
 
 fn is_write(method: &Method) -> bool {
     matches!(
@@ -69,10 +106,13 @@ async fn run(state: AppState, request: Request, next: Next) -> Result<Response, 
     hasher.update(canonical(&bytes).as_deref().unwrap_or(&bytes));
     let hash = hex::encode(hasher.finalize());
     let principal = caller.key_id.0;
+    let abandoned_before = Utc::now()
+        - chrono::Duration::from_std(state.config().request_timeout + ABANDONED_AFTER_TIMEOUT)
+            .unwrap_or(chrono::Duration::MAX);
 
     match state
         .store()
-        .claim_idempotency_key(principal, &key, &hash)
+        .claim_idempotency_key(principal, &key, &hash, abandoned_before)
         .await?
     {
         Claim::Replay { status, body } => {
@@ -103,15 +143,23 @@ async fn run(state: AppState, request: Request, next: Next) -> Result<Response, 
         Claim::Fresh => {}
     }
 
+    let mut claim = PendingClaim {
+        store: state.store().clone(),
+        principal,
+        key,
+        completed: false,
+    };
     let response = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
     if !response.status().is_success() {
-        // Only successes are remembered, so a corrected retry may reuse the key.
+        // Only successes are remembered, so a corrected retry may reuse the key. Released
+        // here rather than by the guard, so the retry finds the key free at once.
         state
             .store()
-            .release_idempotency_key(principal, &key)
+            .release_idempotency_key(principal, &claim.key)
             .await?;
+        claim.completed = true;
         return Ok(response);
     }
     let (parts, body) = response.into_parts();
@@ -121,7 +169,8 @@ async fn run(state: AppState, request: Request, next: Next) -> Result<Response, 
     let text = String::from_utf8_lossy(&bytes).into_owned();
     state
         .store()
-        .complete_idempotency_key(principal, &key, parts.status.as_u16(), text)
+        .complete_idempotency_key(principal, &claim.key, parts.status.as_u16(), text)
         .await?;
+    claim.completed = true;
     Ok(Response::from_parts(parts, Body::from(bytes)))
 }
