@@ -213,3 +213,36 @@ async fn a_claim_left_by_a_crash_expires() {
         .expect(StatusCode::CREATED);
     assert_eq!(replayed.headers["idempotent-replayed"], "true");
 }
+
+#[tokio::test]
+async fn the_key_changes_nothing_about_logging_in_or_routing() {
+    let app = TestApp::new().await;
+    let a = app.partner("acme").await;
+    let secret = app.store_key(cosell_core::Role::Operator, None).await;
+    let keyed = [("idempotency-key", "k")];
+    let token = app
+        .call(
+            Method::POST,
+            "/v1/auth/token",
+            None,
+            Some(json!({ "api_key": secret })),
+            &keyed,
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert!(token.body["access_token"].is_string());
+    for (method, path) in [(Method::PUT, "/v1/products"), (Method::POST, "/healthz")] {
+        for token in [None, Some(a.token.as_str())] {
+            app.call(method.clone(), path, token, Some(json!({})), &keyed)
+                .await
+                .expect_problem(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+        }
+    }
+    app.call(Method::POST, "/v1/nowhere", None, Some(json!({})), &keyed)
+        .await
+        .expect_problem(StatusCode::NOT_FOUND, "not_found");
+    // A write that needs a token still asks for one.
+    app.call(Method::POST, "/v1/products", None, Some(json!({})), &keyed)
+        .await
+        .expect_problem(StatusCode::UNAUTHORIZED, "missing_token");
+}

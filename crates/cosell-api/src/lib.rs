@@ -72,7 +72,9 @@ pub fn app(state: AppState) -> Router {
     let catalog_writes =
         axum::middleware::from_fn_with_state(state.clone(), reco::invalidate_catalogs);
     routes
-        .layer(idempotency)
+        // A route layer, so that an unknown route or method is a 404 or 405 before any
+        // key is looked at.
+        .route_layer(idempotency)
         .layer(catalog_writes)
         // Without `validatorUrl: "none"`, Swagger UI served from any host but localhost
         // fetches a badge from validator.swagger.io: the page would break offline and send

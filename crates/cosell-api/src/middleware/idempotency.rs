@@ -1,9 +1,11 @@
 //! `Idempotency-Key` on writes: the same key and body replay the first successful response;
 //! the same key with another body is a 409. Keys are scoped to the calling API key.
+//! Applied as a route layer: an unknown route or method answers as it would without a key.
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{FromRequestParts, Request, State};
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header::CONTENT_TYPE};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
@@ -82,7 +84,10 @@ async fn run(state: AppState, request: Request, next: Next) -> Result<Response, 
     let Some(key) = request.headers().get(&IDEMPOTENCY_KEY) else {
         return Ok(next.run(request).await);
     };
-    if !is_write(request.method()) {
+    // Keys are scoped to the caller's API key: a request without credentials has no scope,
+    // so its key is ignored and the route answers as it would without it (logging in
+    // works, and a route that needs a token still says so).
+    if !is_write(request.method()) || !request.headers().contains_key(AUTHORIZATION) {
         return Ok(next.run(request).await);
     }
     let key = key
