@@ -13,16 +13,11 @@ use crate::error::ApiError;
 #[from_request(via(axum::Json), rejection(ApiError))]
 pub struct AppJson<T>(pub T);
 
-/// Query string; bad parameters are a 400 problem.
+/// Query string; bad parameters are a 400 problem. A parameter the route does not declare
+/// is refused before this, by `middleware::query_params`.
 #[derive(Debug, FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct AppQuery<T>(pub T);
-
-/// The query of a route that takes no parameters, as `AppQuery<NoQuery>`: any parameter is
-/// a 400 rather than silently ignored, so a misspelt filter never passes for a list of all.
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NoQuery {}
 
 /// Path parameters; a malformed id is a 400 problem.
 #[derive(Debug, FromRequestParts)]

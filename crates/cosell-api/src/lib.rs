@@ -71,10 +71,16 @@ pub fn app(state: AppState) -> Router {
         axum::middleware::from_fn_with_state(state.clone(), middleware::idempotency::idempotency);
     let catalog_writes =
         axum::middleware::from_fn_with_state(state.clone(), reco::invalidate_catalogs);
+    let declared_queries = axum::middleware::from_fn_with_state(
+        middleware::query_params::DeclaredQueries::from_openapi(&api),
+        middleware::query_params::refuse_undeclared,
+    );
     routes
         // A route layer, so that an unknown route or method is a 404 or 405 before any
         // key is looked at.
         .route_layer(idempotency)
+        // Outside the idempotency layer: a refused query claims no key.
+        .route_layer(declared_queries)
         .layer(catalog_writes)
         // Without `validatorUrl: "none"`, Swagger UI served from any host but localhost
         // fetches a badge from validator.swagger.io: the page would break offline and send

@@ -16,7 +16,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::Listed;
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::extract::{AppJson, AppPath, AppQuery, NoQuery, Tagged, created, expected_version};
+use crate::extract::{AppJson, AppPath, Tagged, created, expected_version};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -140,7 +140,6 @@ async fn create_bundle(
 async fn list_bundles(
     State(state): State<AppState>,
     caller: Caller,
-    AppQuery(NoQuery {}): AppQuery<NoQuery>,
 ) -> Result<Json<Listed<BundleDto>>, ApiError> {
     let bundles = state.store().list_bundles(caller.tenant()).await?;
     Ok(Json(Listed {

@@ -20,7 +20,7 @@ use super::Listed;
 use super::attribution_terms::{ImpressionChoice, ModelChoice};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::extract::{AppJson, AppPath, AppQuery, NoQuery, Tagged, created};
+use crate::extract::{AppJson, AppPath, AppQuery, Tagged, created};
 use crate::plugins;
 use crate::state::AppState;
 
@@ -271,7 +271,6 @@ async fn get_partnership(
     State(state): State<AppState>,
     caller: Caller,
     AppPath(id): AppPath<PartnershipId>,
-    AppQuery(NoQuery {}): AppQuery<NoQuery>,
 ) -> Result<Tagged<PartnershipDto>, ApiError> {
     let p = state.store().get_partnership(caller.tenant(), id).await?;
     Ok(Tagged(p.version, p.into()))

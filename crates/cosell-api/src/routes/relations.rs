@@ -16,7 +16,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::Listed;
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::extract::{AppJson, AppPath, AppQuery, NoQuery, created};
+use crate::extract::{AppJson, AppPath, created};
 use crate::state::AppState;
 
 /// The kind of a relation. `competing` and `complementary` are symmetric.
@@ -118,7 +118,6 @@ async fn list_product_relations(
     State(state): State<AppState>,
     caller: Caller,
     AppPath(id): AppPath<ProductId>,
-    AppQuery(NoQuery {}): AppQuery<NoQuery>,
 ) -> Result<Json<Listed<RelationDto>>, ApiError> {
     let relations = state.store().relations_of(caller.tenant(), id).await?;
     Ok(Json(Listed {

@@ -21,7 +21,7 @@ use super::Listed;
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::extract::{
-    AppJson, AppPath, AppQuery, NoQuery, Tagged, created, expected_version, present,
+    AppJson, AppPath, Tagged, created, expected_version, present,
 };
 use crate::state::AppState;
 
@@ -195,7 +195,6 @@ async fn create_tracking_link(
 async fn list_tracking_links(
     State(state): State<AppState>,
     caller: Caller,
-    AppQuery(NoQuery {}): AppQuery<NoQuery>,
 ) -> Result<Json<Listed<LinkDto>>, ApiError> {
     let links = state.store().list_tracking_links(caller.tenant()).await?;
     Ok(Json(Listed {
@@ -211,7 +210,6 @@ async fn get_tracking_link(
     State(state): State<AppState>,
     caller: Caller,
     AppPath(id): AppPath<uuid::Uuid>,
-    AppQuery(NoQuery {}): AppQuery<NoQuery>,
 ) -> Result<Tagged<LinkDto>, ApiError> {
     Ok(tagged(
         state.store().get_tracking_link(caller.tenant(), id).await?,
