@@ -227,3 +227,24 @@ async fn every_route_refuses_a_query_parameter_it_does_not_declare() {
         }
     }
 }
+
+#[test]
+fn every_keyed_write_declares_the_idempotency_key() {
+    let spec = serde_json::to_value(cosell_api::openapi()).unwrap();
+    let mut writes = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let declared = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["name"] == "Idempotency-Key" && p["in"] == "header")
+                .count();
+            let keyed = ["post", "put", "patch", "delete"].contains(&method.as_str())
+                && op.get("security").is_some();
+            writes += usize::from(keyed);
+            assert_eq!(declared, usize::from(keyed), "{method} {path}");
+        }
+    }
+    assert!(writes > 40, "{writes} keyed writes");
+}

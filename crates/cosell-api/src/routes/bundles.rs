@@ -113,7 +113,7 @@ fn ids(raw: Vec<uuid::Uuid>) -> Vec<ProductId> {
 
 /// Create a bundle; refused with the numbers when its margin would fall under the floor.
 #[utoipa::path(post, path = "/v1/bundles", operation_id = "create_bundle", tag = "bundles",
-    request_body = CreateBundle, params(("Idempotency-Key" = Option<String>, Header)), security(("bearer" = [])),
+    request_body = CreateBundle, security(("bearer" = [])),
     responses((status = 201, body = BundleDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
 async fn create_bundle(
     State(state): State<AppState>,

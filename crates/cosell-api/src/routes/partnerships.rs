@@ -163,7 +163,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// attribution model or commission rule must be installed, enabled and granted that
 /// capability (`422 unknown_plugin`, `plugin_unavailable`, `plugin_capability_missing`).
 #[utoipa::path(post, path = "/v1/partnerships", operation_id = "invite_partner", tag = "partnerships",
-    request_body = InvitePartner, params(("Idempotency-Key" = Option<String>, Header)), security(("bearer" = [])),
+    request_body = InvitePartner, security(("bearer" = [])),
     responses((status = 201, body = PartnershipDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
 async fn invite_partner(
     State(state): State<AppState>,

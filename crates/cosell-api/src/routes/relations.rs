@@ -91,7 +91,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Relate two products; at least one must be the caller's, the other its own or an active partner's.
 #[utoipa::path(post, path = "/v1/relations", operation_id = "create_relation", tag = "relations",
-    request_body = CreateRelation, params(("Idempotency-Key" = Option<String>, Header)), security(("bearer" = [])),
+    request_body = CreateRelation, security(("bearer" = [])),
     responses((status = 201, body = RelationDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
 async fn create_relation(
     State(state): State<AppState>,
