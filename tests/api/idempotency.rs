@@ -37,6 +37,10 @@ async fn a_retried_create_is_replayed_not_repeated() {
         .expect(StatusCode::CREATED);
     assert_eq!(first.body, again.body, "the replay is the first response");
     assert_eq!(again.headers["idempotent-replayed"], "true");
+    // With the ETag the client needs for its next If-Match.
+    assert_eq!(first.etag(), "\"1\"");
+    assert_eq!(again.etag(), first.etag());
+    assert_eq!(again.headers.get("location"), first.headers.get("location"));
     let listed = app
         .get("/v1/products", Some(&a.token))
         .await

@@ -8,13 +8,23 @@ use crate::entities::idempotency_key;
 use crate::single_row::AtMostOneRow;
 use crate::{Store, StoreError};
 
+/// The response to a keyed request, as stored and replayed: the body with the headers a
+/// client acts on (the `ETag` for its next `If-Match`, the `Location` of what was created).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub body: String,
+    pub etag: Option<String>,
+    pub location: Option<String>,
+}
+
 /// What to do with a keyed request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
     /// First use of the key: run the request, then `complete` or `release` the claim.
     Fresh,
     /// The same request already succeeded: send this response again.
-    Replay { status: u16, body: String },
+    Replay(StoredResponse),
     /// The key was used for a different request.
     Mismatch,
     /// The first request with this key is still running.
@@ -40,6 +50,8 @@ impl Store {
             request_hash: Set(request_hash.to_owned()),
             status_code: Set(None),
             response_body: Set(None),
+            response_etag: Set(None),
+            response_location: Set(None),
             created_at: Set(Utc::now()),
         };
         match idempotency_key::Entity::insert(row).exec(self.db()).await {
@@ -66,11 +78,15 @@ impl Store {
             Some(idempotency_key::Model {
                 status_code: Some(status),
                 response_body: Some(body),
+                response_etag: etag,
+                response_location: location,
                 ..
-            }) => Claim::Replay {
+            }) => Claim::Replay(StoredResponse {
                 status: u16::try_from(status).unwrap_or(500),
                 body,
-            },
+                etag,
+                location,
+            }),
             Some(_) => Claim::InFlight,
         })
     }
@@ -102,14 +118,15 @@ impl Store {
         &self,
         principal: Uuid,
         key: &str,
-        status: u16,
-        body: String,
+        response: StoredResponse,
     ) -> Result<(), StoreError> {
         let row = idempotency_key::ActiveModel {
             principal_id: Set(principal),
             key: Set(key.to_owned()),
-            status_code: Set(Some(i32::from(status))),
-            response_body: Set(Some(body)),
+            status_code: Set(Some(i32::from(response.status))),
+            response_body: Set(Some(response.body)),
+            response_etag: Set(response.etag),
+            response_location: Set(response.location),
             ..Default::default()
         };
         idempotency_key::Entity::update(row).exec(self.db()).await?;

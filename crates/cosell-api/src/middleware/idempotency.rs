@@ -4,13 +4,13 @@
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{FromRequestParts, Request, State};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, ETAG, LOCATION};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use cosell_store::Store;
-use cosell_store::idempotency::Claim;
+use cosell_store::idempotency::{Claim, StoredResponse};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 use uuid::Uuid;
@@ -120,11 +120,16 @@ async fn run(state: AppState, request: Request, next: Next) -> Result<Response, 
         .claim_idempotency_key(principal, &key, &hash, abandoned_before)
         .await?
     {
-        Claim::Replay { status, body } => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            let mut response = (status, body).into_response();
+        Claim::Replay(stored) => {
+            let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+            let mut response = (status, stored.body).into_response();
             let headers = response.headers_mut();
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            for (name, value) in [(ETAG, stored.etag), (LOCATION, stored.location)] {
+                if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+                    headers.insert(name, value);
+                }
+            }
             headers.insert(
                 IDEMPOTENT_REPLAYED.clone(),
                 HeaderValue::from_static("true"),
@@ -171,10 +176,19 @@ async fn run(state: AppState, request: Request, next: Next) -> Result<Response, 
     let bytes = to_bytes(body, usize::MAX)
         .await
         .map_err(|_| ApiError::internal())?;
-    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let header = |name| {
+        let value = parts.headers.get(name)?.to_str().ok()?;
+        Some(value.to_owned())
+    };
+    let stored = StoredResponse {
+        status: parts.status.as_u16(),
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+        etag: header(ETAG),
+        location: header(LOCATION),
+    };
     state
         .store()
-        .complete_idempotency_key(principal, &claim.key, parts.status.as_u16(), text)
+        .complete_idempotency_key(principal, &claim.key, stored)
         .await?;
     claim.completed = true;
     Ok(Response::from_parts(parts, Body::from(bytes)))
