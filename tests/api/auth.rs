@@ -69,12 +69,17 @@ async fn wrong_keys_do_not_get_tokens() {
         .expect_problem(StatusCode::UNAUTHORIZED, "invalid_api_key");
 }
 
+/// The RFC 6750 challenge of a 401 for a token that was sent but cannot be used.
+const INVALID_TOKEN: &str = r#"Bearer error="invalid_token""#;
+
 #[tokio::test]
 async fn requests_without_a_usable_token_are_refused() {
     let app = TestApp::new().await;
-    app.get("/v1/products", None)
+    let missing = app
+        .get("/v1/products", None)
         .await
         .expect_problem(StatusCode::UNAUTHORIZED, "missing_token");
+    assert_eq!(missing.headers["www-authenticate"], "Bearer");
     app.call(
         axum::http::Method::GET,
         "/v1/products",
@@ -84,9 +89,11 @@ async fn requests_without_a_usable_token_are_refused() {
     )
     .await
     .expect_problem(StatusCode::UNAUTHORIZED, "missing_token");
-    app.get("/v1/products", Some("not.a.jwt"))
+    let invalid = app
+        .get("/v1/products", Some("not.a.jwt"))
         .await
         .expect_problem(StatusCode::UNAUTHORIZED, "invalid_token");
+    assert_eq!(invalid.headers["www-authenticate"], INVALID_TOKEN);
 }
 
 #[tokio::test]
@@ -137,9 +144,11 @@ async fn forged_and_foreign_tokens_are_refused() {
     expired["iat"] = json!(Utc::now().timestamp() - 7200);
     expired["exp"] = json!(Utc::now().timestamp() - 3600);
     let expired = sign(&expired, Algorithm::HS256, SECRET.as_bytes(), &kid);
-    app.get("/v1/partners", Some(&expired))
+    let refused = app
+        .get("/v1/partners", Some(&expired))
         .await
         .expect_problem(StatusCode::UNAUTHORIZED, "token_expired");
+    assert_eq!(refused.headers["www-authenticate"], INVALID_TOKEN);
 
     let mut wrong_iss = good.clone();
     wrong_iss["iss"] = json!("someone-else");
