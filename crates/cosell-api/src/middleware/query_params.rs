@@ -45,8 +45,8 @@ impl DeclaredQueries {
         Arc::new(DeclaredQueries(declared))
     }
 
-    /// The first parameter of `query` that the operation does not declare.
-    fn undeclared(&self, method: &Method, path: &str, query: &str) -> Option<String> {
+    /// The refusal of the first parameter of `query` that the operation does not declare.
+    fn undeclared(&self, method: &Method, path: &str, query: &str) -> Option<ApiError> {
         if ANY_QUERY.contains(&path) {
             return None;
         }
@@ -55,9 +55,19 @@ impl DeclaredQueries {
             let get = (*method == Method::HEAD).then(|| self.0.get(&(Method::GET, path.to_owned())));
             get.flatten()
         })?;
-        url::form_urlencoded::parse(query.as_bytes())
+        let name = url::form_urlencoded::parse(query.as_bytes())
             .map(|(name, _)| name.into_owned())
-            .find(|name| !declared.contains(name))
+            .find(|name| !declared.contains(name))?;
+        let mut known: Vec<&str> = declared.iter().map(String::as_str).collect();
+        known.sort_unstable();
+        let takes = match known.is_empty() {
+            true => "this route takes no query parameters".to_owned(),
+            false => format!("this route takes {}", known.join(", ")),
+        };
+        // Worded as the query extractors word theirs.
+        Some(ApiError::bad_request(format!(
+            "unknown field `{name}` in the query string; {takes}"
+        )))
     }
 }
 
@@ -82,8 +92,7 @@ pub async fn refuse_undeclared(
         _ => None,
     };
     match unknown {
-        Some(name) => ApiError::bad_request(format!("unknown query parameter `{name}`"))
-            .into_response(),
+        Some(refusal) => refusal.into_response(),
         None => next.run(request).await,
     }
 }
