@@ -259,6 +259,30 @@ async fn updates_need_the_current_etag() {
 }
 
 #[tokio::test]
+async fn if_match_compares_strongly() {
+    let app = TestApp::new().await;
+    let a = app.partner("acme").await;
+    let id = app.product(&a, "P", "c", "10.00", "5.00").await;
+    let path = format!("/v1/products/{id}");
+    let change = |etag: &'static str| app.patch(&path, Some(&a.token), etag, json!({ "price": "12" }));
+    // A weak tag never matches, even the current version's; the refusal names the ETag.
+    let weak = change("W/\"1\"").await;
+    let weak = weak.expect_problem(StatusCode::PRECONDITION_FAILED, "stale_version");
+    assert!(weak.body["detail"].as_str().unwrap().contains("\"1\""), "{}", weak.body);
+    for malformed in ["1", "\"1", "\"one\""] {
+        change(malformed)
+            .await
+            .expect_problem(StatusCode::BAD_REQUEST, "malformed_request");
+    }
+    let got = app.get(&path, Some(&a.token)).await.expect(StatusCode::OK);
+    assert_eq!(got.body["price"], "10.00", "no refused write changed anything");
+    // `*` matches whatever version is current.
+    let any = change("*").await.expect(StatusCode::OK);
+    assert_eq!(any.etag(), "\"2\"");
+    assert_eq!(any.body["price"], "12.00");
+}
+
+#[tokio::test]
 async fn deleting_a_product_removes_it() {
     let app = TestApp::new().await;
     let a = app.partner("acme").await;

@@ -6,6 +6,8 @@ use axum::http::header::IF_MATCH;
 use axum::http::{HeaderValue, StatusCode, header::ETAG};
 use axum::response::{IntoResponse, Response};
 
+use cosell_store::Expected;
+
 use crate::error::ApiError;
 
 /// JSON body; malformed JSON is a 400 problem, an oversized body a 413 problem.
@@ -36,8 +38,10 @@ where
 }
 
 /// The version an update expects, from `If-Match: "<version>"`. Updates require it, so a
-/// client that never read the resource cannot overwrite someone else's change.
-pub fn expected_version(headers: &HeaderMap) -> Result<i32, ApiError> {
+/// client that never read the resource cannot overwrite someone else's change. RFC 9110
+/// compares If-Match strongly: `*` matches any current version, a weak tag (`W/"1"`)
+/// matches none (412), and a value that is not a quoted tag is malformed (400).
+pub fn expected_version(headers: &HeaderMap) -> Result<Expected, ApiError> {
     let value = headers.get(IF_MATCH).ok_or_else(|| {
         ApiError::new(
             StatusCode::PRECONDITION_REQUIRED,
@@ -45,14 +49,26 @@ pub fn expected_version(headers: &HeaderMap) -> Result<i32, ApiError> {
             "send If-Match with the ETag you read, e.g. If-Match: \"1\"",
         )
     })?;
-    value
-        .to_str()
-        .ok()
-        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+    let malformed =
+        || ApiError::bad_request("If-Match must be an ETag this API issued, e.g. \"3\", or *");
+    let value = value.to_str().map_err(|_| malformed())?.trim();
+    if value == "*" {
+        return Ok(Expected::Any);
+    }
+    let (weak, tag) = match value.strip_prefix("W/") {
+        Some(tag) => (true, tag),
+        None => (false, value),
+    };
+    let version = tag
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
         .and_then(|v| v.parse().ok())
-        .ok_or_else(|| {
-            ApiError::bad_request("If-Match must be an ETag this API issued, e.g. \"3\"")
-        })
+        .ok_or_else(malformed)?;
+    Ok(if weak {
+        Expected::Never
+    } else {
+        Expected::Version(version)
+    })
 }
 
 /// A JSON response carrying its resource version as a strong ETag.
