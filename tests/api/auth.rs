@@ -264,3 +264,25 @@ async fn partner_keys_are_shown_once_and_listed_by_prefix() {
     .await
     .expect_problem(StatusCode::FORBIDDEN, "forbidden");
 }
+
+#[tokio::test]
+async fn a_key_without_a_consistent_owner_is_a_validation_failure() {
+    let app = TestApp::new().await;
+    let partner = app.partner("acme").await;
+    for body in [
+        json!({ "name": "k" }),
+        json!({ "name": "k", "role": "operator", "partner_id": partner.id }),
+    ] {
+        let refused = app
+            .post("/v1/api-keys", Some(&app.operator), body)
+            .await
+            .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(refused.fields(), ["partner_id"]);
+    }
+    // Every bad field at once.
+    let both = app
+        .post("/v1/api-keys", Some(&app.operator), json!({ "name": " " }))
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(both.fields(), ["name", "partner_id"]);
+}
