@@ -183,9 +183,22 @@ async fn lists_filter_and_paginate_without_gaps() {
         }
         match page.body["next_cursor"].as_str() {
             Some(cursor) => path = format!("/v1/products?limit=3&cursor={cursor}"),
-            None => break,
+            None => {
+                // As the schema says: present, and null.
+                let sent = page.body.as_object().unwrap().get("next_cursor");
+                assert_eq!(sent, Some(&json!(null)), "{}", page.body);
+                break;
+            }
         }
     }
+    let spec = serde_json::to_value(cosell_api::openapi()).unwrap();
+    let schema = &spec["components"]["schemas"]["Paged_ProductDto"];
+    assert!(
+        schema["required"].as_array().unwrap().contains(&json!("next_cursor")),
+        "{schema}"
+    );
+    let said = schema["properties"]["next_cursor"]["description"].as_str().unwrap();
+    assert!(said.contains("`null` on the last page"), "{said}");
     assert_eq!(seen, ["P0", "P1", "P2", "P3", "P4", "P5", "P6"]);
     let tents = app
         .get("/v1/products?category=tents", Some(&a.token))
