@@ -76,8 +76,13 @@ pub struct ServeSettings {
     )]
     pub jwt_previous_secrets: Vec<SecretString>,
 
-    /// Lifetime of issued tokens, in seconds.
-    #[arg(long, env = "COSELL_TOKEN_TTL_SECONDS", default_value_t = 900)]
+    /// Lifetime of issued tokens, in seconds (at least 1: a token must not be born expired).
+    #[arg(
+        long,
+        env = "COSELL_TOKEN_TTL_SECONDS",
+        default_value_t = 900,
+        value_parser = clap::value_parser!(i64).range(1..)
+    )]
     pub token_ttl_seconds: i64,
 
     /// Largest request body accepted, in bytes.
