@@ -10,7 +10,10 @@ pub struct Migration;
 fn added_columns() -> Vec<(&'static str, ColumnDef)> {
     vec![
         ("idempotency_keys", text_null("response_etag").to_owned()),
-        ("idempotency_keys", text_null("response_location").to_owned()),
+        (
+            "idempotency_keys",
+            text_null("response_location").to_owned(),
+        ),
     ]
 }
 

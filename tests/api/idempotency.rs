@@ -184,7 +184,8 @@ async fn a_write_stopped_by_the_timeout_frees_its_key() {
 /// completed.
 async fn unfinish_claims(app: &TestApp, at: DateTime<Utc>) {
     let db = Database::connect(&app.database_url).await.unwrap();
-    let sql = "UPDATE idempotency_keys SET status_code = NULL, response_body = NULL, created_at = $1";
+    let sql =
+        "UPDATE idempotency_keys SET status_code = NULL, response_body = NULL, created_at = $1";
     let backend = db.get_database_backend();
     db.execute_raw(Statement::from_sql_and_values(backend, sql, [at.into()]))
         .await

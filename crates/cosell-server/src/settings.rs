@@ -53,9 +53,8 @@ impl StorageSettings {
             Some(url) => url.clone(),
             None => {
                 let file = self.data_dir.join("cosell.db");
-                create_private_file(&file).with_context(|| {
-                    format!("cannot create the database {}", file.display())
-                })?;
+                create_private_file(&file)
+                    .with_context(|| format!("cannot create the database {}", file.display()))?;
                 format!("sqlite://{}?mode=rwc", file.display())
             }
         })

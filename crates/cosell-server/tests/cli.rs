@@ -97,9 +97,8 @@ fn first_start_creates_the_database_and_a_private_signing_secret() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = |path: &std::path::Path| {
-            std::fs::metadata(path).unwrap().permissions().mode() & 0o777
-        };
+        let mode =
+            |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&secret_file), 0o600);
         // The database and its directory are as private as the secret.
         assert_eq!(mode(&data.join("cosell.db")), 0o600);

@@ -52,7 +52,8 @@ impl DeclaredQueries {
         }
         let declared = self.0.get(&(method.clone(), path.to_owned())).or_else(|| {
             // HEAD is answered by the GET handler.
-            let get = (*method == Method::HEAD).then(|| self.0.get(&(Method::GET, path.to_owned())));
+            let get =
+                (*method == Method::HEAD).then(|| self.0.get(&(Method::GET, path.to_owned())));
             get.flatten()
         })?;
         let name = url::form_urlencoded::parse(query.as_bytes())

@@ -120,7 +120,10 @@ async fn create_api_key(
         (Role::Operator, Role::Operator, None) => None,
         (Role::Operator, Role::Partner, Some(id)) => Some(PartnerId(id)),
         (Role::Operator, Role::Operator, Some(_)) => {
-            errors.push("partner_id", "an operator key belongs to no partner: omit it");
+            errors.push(
+                "partner_id",
+                "an operator key belongs to no partner: omit it",
+            );
             None
         }
         (Role::Operator, Role::Partner, None) => {

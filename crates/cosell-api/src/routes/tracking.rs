@@ -20,9 +20,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::Listed;
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::extract::{
-    AppJson, AppPath, Tagged, created, expected_version, present,
-};
+use crate::extract::{AppJson, AppPath, Tagged, created, expected_version, present};
 use crate::state::AppState;
 
 /// User-agent fragments of crawlers, link previewers and scripted clients.
