@@ -225,17 +225,20 @@ async fn the_key_changes_nothing_about_logging_in_or_routing() {
     let a = app.partner("acme").await;
     let secret = app.store_key(cosell_core::Role::Operator, None).await;
     let keyed = [("idempotency-key", "k")];
-    let token = app
-        .call(
-            Method::POST,
-            "/v1/auth/token",
-            None,
-            Some(json!({ "api_key": secret })),
-            &keyed,
-        )
-        .await
-        .expect(StatusCode::OK);
-    assert!(token.body["access_token"].is_string());
+    // Also with a stale token still attached, as a client that sends both on every write.
+    for stale in [None, Some("not.a.jwt")] {
+        let token = app
+            .call(
+                Method::POST,
+                "/v1/auth/token",
+                stale,
+                Some(json!({ "api_key": secret })),
+                &keyed,
+            )
+            .await
+            .expect(StatusCode::OK);
+        assert!(token.body["access_token"].is_string());
+    }
     for (method, path) in [(Method::PUT, "/v1/products"), (Method::POST, "/healthz")] {
         for token in [None, Some(a.token.as_str())] {
             app.call(method.clone(), path, token, Some(json!({})), &keyed)
@@ -250,4 +253,14 @@ async fn the_key_changes_nothing_about_logging_in_or_routing() {
     app.call(Method::POST, "/v1/products", None, Some(json!({})), &keyed)
         .await
         .expect_problem(StatusCode::UNAUTHORIZED, "missing_token");
+    let bad = app
+        .call(
+            Method::POST,
+            "/v1/products",
+            Some("not.a.jwt"),
+            Some(json!({})),
+            &keyed,
+        )
+        .await;
+    bad.expect_problem(StatusCode::UNAUTHORIZED, "invalid_token");
 }

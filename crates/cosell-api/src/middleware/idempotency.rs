@@ -4,7 +4,7 @@
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{FromRequestParts, Request, State};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, ETAG, LOCATION};
+use axum::http::header::{CONTENT_TYPE, ETAG, LOCATION};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -81,25 +81,26 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
 }
 
 async fn run(state: AppState, request: Request, next: Next) -> Result<Response, ApiError> {
-    let Some(key) = request.headers().get(&IDEMPOTENCY_KEY) else {
-        return Ok(next.run(request).await);
-    };
-    // Keys are scoped to the caller's API key: a request without credentials has no scope,
-    // so its key is ignored and the route answers as it would without it (logging in
-    // works, and a route that needs a token still says so).
-    if !is_write(request.method()) || !request.headers().contains_key(AUTHORIZATION) {
+    if !is_write(request.method()) || !request.headers().contains_key(&IDEMPOTENCY_KEY) {
         return Ok(next.run(request).await);
     }
-    let key = key
-        .to_str()
-        .ok()
+    let (mut parts, body) = request.into_parts();
+    // Keys are scoped to the caller's API key. Without usable credentials there is no
+    // scope: the key is ignored and the route answers as it would without it, so logging
+    // in works even with a stale token attached, and a route that needs a token refuses
+    // the request itself, with the same problem.
+    let Ok(caller) = Caller::from_request_parts(&mut parts, &state).await else {
+        return Ok(next.run(Request::from_parts(parts, body)).await);
+    };
+    let key = parts
+        .headers
+        .get(&IDEMPOTENCY_KEY)
+        .and_then(|k| k.to_str().ok())
         .filter(|k| !k.is_empty() && k.len() <= MAX_KEY_LEN)
         .ok_or_else(|| {
             ApiError::bad_request("Idempotency-Key must be 1 to 255 visible ASCII characters")
         })?
         .to_owned();
-    let (mut parts, body) = request.into_parts();
-    let caller = Caller::from_request_parts(&mut parts, &state).await?;
     let bytes = to_bytes(body, state.config().max_body_bytes)
         .await
         .map_err(|_| ApiError::payload_too_large())?;
