@@ -69,12 +69,17 @@ async fn wrong_keys_do_not_get_tokens() {
         .expect_problem(StatusCode::UNAUTHORIZED, "invalid_api_key");
 }
 
+/// The RFC 6750 challenge of a 401 for a token that was sent but cannot be used.
+const INVALID_TOKEN: &str = r#"Bearer error="invalid_token""#;
+
 #[tokio::test]
 async fn requests_without_a_usable_token_are_refused() {
     let app = TestApp::new().await;
-    app.get("/v1/products", None)
+    let missing = app
+        .get("/v1/products", None)
         .await
         .expect_problem(StatusCode::UNAUTHORIZED, "missing_token");
+    assert_eq!(missing.headers["www-authenticate"], "Bearer");
     app.call(
         axum::http::Method::GET,
         "/v1/products",
@@ -84,9 +89,11 @@ async fn requests_without_a_usable_token_are_refused() {
     )
     .await
     .expect_problem(StatusCode::UNAUTHORIZED, "missing_token");
-    app.get("/v1/products", Some("not.a.jwt"))
+    let invalid = app
+        .get("/v1/products", Some("not.a.jwt"))
         .await
         .expect_problem(StatusCode::UNAUTHORIZED, "invalid_token");
+    assert_eq!(invalid.headers["www-authenticate"], INVALID_TOKEN);
 }
 
 #[tokio::test]
@@ -137,9 +144,11 @@ async fn forged_and_foreign_tokens_are_refused() {
     expired["iat"] = json!(Utc::now().timestamp() - 7200);
     expired["exp"] = json!(Utc::now().timestamp() - 3600);
     let expired = sign(&expired, Algorithm::HS256, SECRET.as_bytes(), &kid);
-    app.get("/v1/partners", Some(&expired))
+    let refused = app
+        .get("/v1/partners", Some(&expired))
         .await
         .expect_problem(StatusCode::UNAUTHORIZED, "token_expired");
+    assert_eq!(refused.headers["www-authenticate"], INVALID_TOKEN);
 
     let mut wrong_iss = good.clone();
     wrong_iss["iss"] = json!("someone-else");
@@ -254,4 +263,26 @@ async fn partner_keys_are_shown_once_and_listed_by_prefix() {
     )
     .await
     .expect_problem(StatusCode::FORBIDDEN, "forbidden");
+}
+
+#[tokio::test]
+async fn a_key_without_a_consistent_owner_is_a_validation_failure() {
+    let app = TestApp::new().await;
+    let partner = app.partner("acme").await;
+    for body in [
+        json!({ "name": "k" }),
+        json!({ "name": "k", "role": "operator", "partner_id": partner.id }),
+    ] {
+        let refused = app
+            .post("/v1/api-keys", Some(&app.operator), body)
+            .await
+            .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(refused.fields(), ["partner_id"]);
+    }
+    // Every bad field at once.
+    let both = app
+        .post("/v1/api-keys", Some(&app.operator), json!({ "name": " " }))
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(both.fields(), ["name", "partner_id"]);
 }

@@ -178,3 +178,73 @@ fn every_request_body_refuses_unknown_fields() {
         refs(schema, &mut pending);
     }
 }
+
+/// Every operation of the served document: its method, path with placeholders filled with
+/// a syntactically valid id, and the query parameters it declares.
+fn operations_with_queries() -> Vec<(axum::http::Method, String, Vec<String>)> {
+    let spec = serde_json::to_value(cosell_api::openapi()).unwrap();
+    let mut operations = Vec::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        let concrete = path
+            .split('/')
+            .map(|segment| match segment.starts_with('{') {
+                true => "0190a0f0-0000-7000-8000-000000000000",
+                false => segment,
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        for (method, op) in item.as_object().unwrap() {
+            let queries = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["in"] == "query")
+                .map(|p| p["name"].as_str().unwrap().to_owned())
+                .collect();
+            let method = method.to_uppercase().parse().unwrap();
+            operations.push((method, concrete.clone(), queries));
+        }
+    }
+    operations
+}
+
+#[tokio::test]
+async fn every_route_refuses_a_query_parameter_it_does_not_declare() {
+    let app = TestApp::new().await;
+    let walked = operations_with_queries();
+    assert!(walked.len() > 60, "{} operations", walked.len());
+    for (method, path, queries) in walked {
+        // The public redirect accepts what ad platforms append (gclid, utm_…).
+        if path.starts_with("/r/") {
+            continue;
+        }
+        assert!(!queries.contains(&"foo".to_owned()));
+        for token in [None, Some(app.operator.as_str())] {
+            let body = (method != axum::http::Method::GET).then(|| serde_json::json!({}));
+            app.call(method.clone(), &format!("{path}?foo=1"), token, body, &[])
+                .await
+                .expect_problem(StatusCode::BAD_REQUEST, "malformed_request");
+        }
+    }
+}
+
+#[test]
+fn every_keyed_write_declares_the_idempotency_key() {
+    let spec = serde_json::to_value(cosell_api::openapi()).unwrap();
+    let mut writes = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let declared = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["name"] == "Idempotency-Key" && p["in"] == "header")
+                .count();
+            let keyed = ["post", "put", "patch", "delete"].contains(&method.as_str())
+                && op.get("security").is_some();
+            writes += usize::from(keyed);
+            assert_eq!(declared, usize::from(keyed), "{method} {path}");
+        }
+    }
+    assert!(writes > 40, "{writes} keyed writes");
+}

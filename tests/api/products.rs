@@ -183,9 +183,27 @@ async fn lists_filter_and_paginate_without_gaps() {
         }
         match page.body["next_cursor"].as_str() {
             Some(cursor) => path = format!("/v1/products?limit=3&cursor={cursor}"),
-            None => break,
+            None => {
+                // As the schema says: present, and null.
+                let sent = page.body.as_object().unwrap().get("next_cursor");
+                assert_eq!(sent, Some(&json!(null)), "{}", page.body);
+                break;
+            }
         }
     }
+    let spec = serde_json::to_value(cosell_api::openapi()).unwrap();
+    let schema = &spec["components"]["schemas"]["Paged_ProductDto"];
+    assert!(
+        schema["required"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("next_cursor")),
+        "{schema}"
+    );
+    let said = schema["properties"]["next_cursor"]["description"]
+        .as_str()
+        .unwrap();
+    assert!(said.contains("`null` on the last page"), "{said}");
     assert_eq!(seen, ["P0", "P1", "P2", "P3", "P4", "P5", "P6"]);
     let tents = app
         .get("/v1/products?category=tents", Some(&a.token))
@@ -256,6 +274,38 @@ async fn updates_need_the_current_etag() {
     app.patch(&path, Some(&a.token), "\"2\"", json!({ "unit_cost": "-3" }))
         .await
         .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+}
+
+#[tokio::test]
+async fn if_match_compares_strongly() {
+    let app = TestApp::new().await;
+    let a = app.partner("acme").await;
+    let id = app.product(&a, "P", "c", "10.00", "5.00").await;
+    let path = format!("/v1/products/{id}");
+    let change =
+        |etag: &'static str| app.patch(&path, Some(&a.token), etag, json!({ "price": "12" }));
+    // A weak tag never matches, even the current version's; the refusal names the ETag.
+    let weak = change("W/\"1\"").await;
+    let weak = weak.expect_problem(StatusCode::PRECONDITION_FAILED, "stale_version");
+    assert!(
+        weak.body["detail"].as_str().unwrap().contains("\"1\""),
+        "{}",
+        weak.body
+    );
+    for malformed in ["1", "\"1", "\"one\""] {
+        change(malformed)
+            .await
+            .expect_problem(StatusCode::BAD_REQUEST, "malformed_request");
+    }
+    let got = app.get(&path, Some(&a.token)).await.expect(StatusCode::OK);
+    assert_eq!(
+        got.body["price"], "10.00",
+        "no refused write changed anything"
+    );
+    // `*` matches whatever version is current.
+    let any = change("*").await.expect(StatusCode::OK);
+    assert_eq!(any.etag(), "\"2\"");
+    assert_eq!(any.body["price"], "12.00");
 }
 
 #[tokio::test]

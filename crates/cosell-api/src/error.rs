@@ -115,10 +115,23 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
         let mut response = (self.status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, challenge(self.code));
+        }
         response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        response
+    }
+}
+
+/// The `WWW-Authenticate` challenge of a 401 (RFC 6750 section 3): a token that was sent but
+/// cannot be used is an `invalid_token`; a request without one gets the bare scheme.
+fn challenge(code: &str) -> HeaderValue {
+    match code {
+        "invalid_token" | "token_expired" | "key_revoked" | "partner_suspended" => {
+            HeaderValue::from_static(r#"Bearer error="invalid_token""#)
+        }
+        _ => HeaderValue::from_static("Bearer"),
     }
 }
 

@@ -6,6 +6,8 @@ use axum::http::header::IF_MATCH;
 use axum::http::{HeaderValue, StatusCode, header::ETAG};
 use axum::response::{IntoResponse, Response};
 
+use cosell_store::Expected;
+
 use crate::error::ApiError;
 
 /// JSON body; malformed JSON is a 400 problem, an oversized body a 413 problem.
@@ -13,16 +15,11 @@ use crate::error::ApiError;
 #[from_request(via(axum::Json), rejection(ApiError))]
 pub struct AppJson<T>(pub T);
 
-/// Query string; bad parameters are a 400 problem.
+/// Query string; bad parameters are a 400 problem. A parameter the route does not declare
+/// is refused before this, by `middleware::query_params`.
 #[derive(Debug, FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct AppQuery<T>(pub T);
-
-/// The query of a route that takes no parameters, as `AppQuery<NoQuery>`: any parameter is
-/// a 400 rather than silently ignored, so a misspelt filter never passes for a list of all.
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NoQuery {}
 
 /// Path parameters; a malformed id is a 400 problem.
 #[derive(Debug, FromRequestParts)]
@@ -41,8 +38,10 @@ where
 }
 
 /// The version an update expects, from `If-Match: "<version>"`. Updates require it, so a
-/// client that never read the resource cannot overwrite someone else's change.
-pub fn expected_version(headers: &HeaderMap) -> Result<i32, ApiError> {
+/// client that never read the resource cannot overwrite someone else's change. RFC 9110
+/// compares If-Match strongly: `*` matches any current version, a weak tag (`W/"1"`)
+/// matches none (412), and a value that is not a quoted tag is malformed (400).
+pub fn expected_version(headers: &HeaderMap) -> Result<Expected, ApiError> {
     let value = headers.get(IF_MATCH).ok_or_else(|| {
         ApiError::new(
             StatusCode::PRECONDITION_REQUIRED,
@@ -50,14 +49,26 @@ pub fn expected_version(headers: &HeaderMap) -> Result<i32, ApiError> {
             "send If-Match with the ETag you read, e.g. If-Match: \"1\"",
         )
     })?;
-    value
-        .to_str()
-        .ok()
-        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+    let malformed =
+        || ApiError::bad_request("If-Match must be an ETag this API issued, e.g. \"3\", or *");
+    let value = value.to_str().map_err(|_| malformed())?.trim();
+    if value == "*" {
+        return Ok(Expected::Any);
+    }
+    let (weak, tag) = match value.strip_prefix("W/") {
+        Some(tag) => (true, tag),
+        None => (false, value),
+    };
+    let version = tag
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
         .and_then(|v| v.parse().ok())
-        .ok_or_else(|| {
-            ApiError::bad_request("If-Match must be an ETag this API issued, e.g. \"3\"")
-        })
+        .ok_or_else(malformed)?;
+    Ok(if weak {
+        Expected::Never
+    } else {
+        Expected::Version(version)
+    })
 }
 
 /// A JSON response carrying its resource version as a strong ETag.

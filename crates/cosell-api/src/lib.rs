@@ -24,6 +24,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
+use utoipa::Modify as _;
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
@@ -58,21 +59,36 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::recommendations::router())
 }
 
+/// The routes and their document, completed with what the middleware adds to every route.
+fn routes_and_openapi() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (routes, mut api) = api_router().split_for_parts();
+    openapi::IdempotencyKeyAddon.modify(&mut api);
+    (routes, api)
+}
+
 /// The OpenAPI document exactly as the server serves it.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().split_for_parts().1
+    routes_and_openapi().1
 }
 
 /// The complete application: routes, docs UI, and the middleware stack.
 pub fn app(state: AppState) -> Router {
-    let (routes, api) = api_router().split_for_parts();
+    let (routes, api) = routes_and_openapi();
     let config = state.config().clone();
     let idempotency =
         axum::middleware::from_fn_with_state(state.clone(), middleware::idempotency::idempotency);
     let catalog_writes =
         axum::middleware::from_fn_with_state(state.clone(), reco::invalidate_catalogs);
+    let declared_queries = axum::middleware::from_fn_with_state(
+        middleware::query_params::DeclaredQueries::from_openapi(&api),
+        middleware::query_params::refuse_undeclared,
+    );
     routes
-        .layer(idempotency)
+        // A route layer, so that an unknown route or method is a 404 or 405 before any
+        // key is looked at.
+        .route_layer(idempotency)
+        // Outside the idempotency layer: a refused query claims no key.
+        .route_layer(declared_queries)
         .layer(catalog_writes)
         // Without `validatorUrl: "none"`, Swagger UI served from any host but localhost
         // fetches a badge from validator.swagger.io: the page would break offline and send

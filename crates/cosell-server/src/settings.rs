@@ -37,9 +37,13 @@ impl StorageSettings {
         Ok(())
     }
 
-    /// Creates the data directory if needed and returns the database URL to use.
+    /// Creates the data directory if needed and returns the database URL to use. The
+    /// directory and the default SQLite file are created private to the server's user
+    /// (0700 and 0600 on Unix), like the signing secret beside them: the database holds
+    /// API key hashes, customers and the ledger. SQLite gives its journal files the
+    /// database file's mode.
     pub fn database_url(&self) -> anyhow::Result<String> {
-        std::fs::create_dir_all(&self.data_dir).with_context(|| {
+        create_private_dir(&self.data_dir).with_context(|| {
             format!(
                 "cannot create the data directory {}",
                 self.data_dir.display()
@@ -47,10 +51,12 @@ impl StorageSettings {
         })?;
         Ok(match &self.database_url {
             Some(url) => url.clone(),
-            None => format!(
-                "sqlite://{}?mode=rwc",
-                self.data_dir.join("cosell.db").display()
-            ),
+            None => {
+                let file = self.data_dir.join("cosell.db");
+                create_private_file(&file)
+                    .with_context(|| format!("cannot create the database {}", file.display()))?;
+                format!("sqlite://{}?mode=rwc", file.display())
+            }
         })
     }
 }
@@ -76,8 +82,13 @@ pub struct ServeSettings {
     )]
     pub jwt_previous_secrets: Vec<SecretString>,
 
-    /// Lifetime of issued tokens, in seconds.
-    #[arg(long, env = "COSELL_TOKEN_TTL_SECONDS", default_value_t = 900)]
+    /// Lifetime of issued tokens, in seconds (at least 1: a token must not be born expired).
+    #[arg(
+        long,
+        env = "COSELL_TOKEN_TTL_SECONDS",
+        default_value_t = 900,
+        value_parser = clap::value_parser!(i64).range(1..)
+    )]
     pub token_ttl_seconds: i64,
 
     /// Largest request body accepted, in bytes.
@@ -267,4 +278,22 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     std::fs::write(path, content)
+}
+
+/// Creates `path` and its missing parents, 0700 on Unix; an existing directory is kept as is.
+fn create_private_dir(path: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(path)
+}
+
+/// Creates `path` empty, 0600 on Unix, unless it exists (its content and mode are kept).
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map(drop)
 }

@@ -14,7 +14,7 @@ use crate::entities::{bundle, bundle_item, product};
 use crate::money::{currency, decimal, to_minor};
 use crate::products::find_product;
 use crate::single_row::AtMostOneRow;
-use crate::{Store, StoreError, Tenant};
+use crate::{Expected, Store, StoreError, Tenant};
 
 const TABLE: &str = "bundles";
 
@@ -175,21 +175,16 @@ impl Store {
         Ok((bundle, pricing))
     }
 
-    /// Replaces a bundle's terms and products if `expected_version` is current.
+    /// Replaces a bundle's terms and products if it is the `expected` version.
     pub async fn update_bundle(
         &self,
         tenant: Tenant,
         id: BundleId,
-        expected_version: i32,
+        expected: Expected,
         change: impl FnOnce(&Bundle) -> Result<(BundleTerms, Vec<ProductId>), StoreError>,
     ) -> Result<(Bundle, BundlePricing), StoreError> {
         let current = load(self.db(), tenant, id).await?;
-        if current.version != expected_version {
-            return Err(StoreError::Stale {
-                entity: "bundle",
-                current: current.version,
-            });
-        }
+        let expected_version = expected.check("bundle", current.version)?;
         let (terms, product_ids) = change(&current)?;
         let pricing = self
             .price_bundle(current.partner_id, &terms, &product_ids)

@@ -21,7 +21,7 @@ use crate::customer_lookup::{impressions_since, known_customer, purchases_since}
 use crate::entities::{customer, recommendation_impression, touchpoint};
 use crate::money::{currency, decimal, to_minor};
 use crate::single_row::AtMostOneRow;
-use crate::{Store, StoreError};
+use crate::{Expected, Store, StoreError};
 
 const TABLE: &str = "customers";
 
@@ -257,18 +257,13 @@ impl Store {
         merchant: PartnerId,
         reference: &str,
         fields: CustomerFields,
-        expected_version: Option<i32>,
+        expected_version: Option<Expected>,
     ) -> Result<(Customer, bool), StoreError> {
         fields.check()?;
         let existing = self.find_customer(merchant, reference).await?;
         if let Some(expected) = expected_version {
             let current = existing.as_ref().ok_or(StoreError::NotFound("customer"))?;
-            if current.version != expected {
-                return Err(StoreError::Stale {
-                    entity: "customer",
-                    current: current.version,
-                });
-            }
+            expected.check("customer", current.version)?;
         }
         let now = Utc::now();
         let mut consents: Vec<&str> = fields.consents.iter().map(|c| channel_name(*c)).collect();

@@ -6,6 +6,7 @@
 
 mod entities;
 mod error;
+mod expected;
 mod money;
 
 mod attribution;
@@ -49,6 +50,7 @@ use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
 
 pub use error::StoreError;
+pub use expected::Expected;
 use hooks::{Hooks, NoHooks};
 
 /// Whose data a call may see and change.

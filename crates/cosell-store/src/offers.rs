@@ -15,7 +15,7 @@ use crate::entities::{offer, offer_anchor};
 use crate::money::decimal;
 use crate::products::find_product;
 use crate::single_row::AtMostOneRow;
-use crate::{Store, StoreError, Tenant};
+use crate::{Expected, Store, StoreError, Tenant};
 
 const TABLE: &str = "offers";
 
@@ -242,21 +242,16 @@ impl Store {
         with_anchors(self.db(), query.all(self.db()).await?).await
     }
 
-    /// Changes an offer's terms if `expected_version` is current; archived offers are final.
+    /// Changes an offer's terms if it is the `expected` version; archived offers are final.
     pub async fn update_offer(
         &self,
         tenant: Tenant,
         id: OfferId,
-        expected_version: i32,
+        expected: Expected,
         change: impl FnOnce(&Offer) -> Result<OfferTerms, StoreError>,
     ) -> Result<Offer, StoreError> {
         let current = load(self.db(), tenant, id).await?;
-        if current.version != expected_version {
-            return Err(StoreError::Stale {
-                entity: "offer",
-                current: current.version,
-            });
-        }
+        let expected_version = expected.check("offer", current.version)?;
         if current.status == OfferStatus::Archived {
             return Err(StoreError::conflict(
                 "offer_archived",

@@ -13,7 +13,7 @@ use sea_orm::{
 use crate::entities::{bundle, bundle_item, offer, offer_anchor, product};
 use crate::money::{currency, to_minor};
 use crate::single_row::AtMostOneRow;
-use crate::{Page, Store, StoreError, Tenant, page};
+use crate::{Expected, Page, Store, StoreError, Tenant, page};
 
 const TABLE: &str = "products";
 
@@ -162,21 +162,16 @@ impl Store {
         Ok(page(items, limit, |p| p.id.0))
     }
 
-    /// Replaces a product's fields if the caller's `expected_version` is current.
+    /// Replaces a product's fields if it is the caller's `expected` version.
     pub async fn update_product(
         &self,
         tenant: Tenant,
         id: ProductId,
-        expected_version: i32,
+        expected: Expected,
         change: impl FnOnce(ProductInput) -> ProductInput,
     ) -> Result<Product, StoreError> {
         let current = self.get_product(tenant, id).await?;
-        if current.version != expected_version {
-            return Err(StoreError::Stale {
-                entity: "product",
-                current: current.version,
-            });
-        }
+        let expected_version = expected.check("product", current.version)?;
         let was_priced_in = current.fields.currency;
         let fields = ProductFields::parse(change(current.fields.into()))?;
         if fields.currency != was_priced_in {

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::attribution::kind_str;
 use crate::entities::{click, offer, touchpoint, tracking_link};
 use crate::single_row::AtMostOneRow;
-use crate::{Store, StoreError, Tenant};
+use crate::{Expected, Store, StoreError, Tenant};
 
 /// A link a partner shares; `/r/{code}` records a click and redirects to `destination`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,22 +176,17 @@ impl Store {
             .ok_or(StoreError::NotFound("offer"))
     }
 
-    /// Changes a live link `tenant` owns if `expected_version` is current. Clicks
+    /// Changes a live link `tenant` owns if it is the `expected` version. Clicks
     /// recorded before keep the offer they were recorded with.
     pub async fn update_tracking_link(
         &self,
         tenant: Tenant,
         id: Uuid,
-        expected_version: i32,
+        expected: Expected,
         change: LinkChange,
     ) -> Result<TrackingLink, StoreError> {
         let link = self.get_tracking_link(tenant, id).await?;
-        if link.version != expected_version {
-            return Err(StoreError::Stale {
-                entity: "tracking link",
-                current: link.version,
-            });
-        }
+        expected.check("tracking link", link.version)?;
         if link.archived_at.is_some() {
             return Err(archived());
         }

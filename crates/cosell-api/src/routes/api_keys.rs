@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use cosell_core::{ApiKeyId, PartnerId, Role};
+use cosell_core::{ApiKeyId, PartnerId, Role, ValidationErrors};
 use cosell_store::api_keys::{ApiKey, NewApiKey};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -112,21 +112,23 @@ async fn create_api_key(
     caller: Caller,
     AppJson(body): AppJson<CreateApiKey>,
 ) -> Result<Response, ApiError> {
-    let name = cosell_core::catalog::parse_text("name", &body.name, 100)
-        .map_err(cosell_core::ValidationErrors::from)?;
+    // Every bad field at once, as with every other body.
+    let mut errors = ValidationErrors::default();
+    let name = errors.take(cosell_core::catalog::parse_text("name", &body.name, 100));
     let role = body.role.map_or(Role::Partner, Role::from);
     let partner_id = match (caller.role, role, body.partner_id) {
         (Role::Operator, Role::Operator, None) => None,
         (Role::Operator, Role::Partner, Some(id)) => Some(PartnerId(id)),
         (Role::Operator, Role::Operator, Some(_)) => {
-            return Err(ApiError::bad_request(
-                "an operator key belongs to no partner: omit partner_id",
-            ));
+            errors.push(
+                "partner_id",
+                "an operator key belongs to no partner: omit it",
+            );
+            None
         }
         (Role::Operator, Role::Partner, None) => {
-            return Err(ApiError::bad_request(
-                "give partner_id: the partner the key acts for",
-            ));
+            errors.push("partner_id", "required: the partner the key acts for");
+            None
         }
         (Role::Partner, Role::Partner, None) => caller.partner_id,
         (Role::Partner, Role::Partner, Some(id)) if Some(PartnerId(id)) == caller.partner_id => {
@@ -138,6 +140,9 @@ async fn create_api_key(
             ));
         }
     };
+    errors.into_result()?;
+    // Present: a name that did not parse was reported above.
+    let name = name.ok_or_else(ApiError::internal)?;
     let generated = keys::generate()?;
     let key = state
         .store()

@@ -16,7 +16,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::Listed;
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::extract::{AppJson, AppPath, AppQuery, NoQuery, Tagged, created, expected_version};
+use crate::extract::{AppJson, AppPath, Tagged, created, expected_version};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -113,7 +113,7 @@ fn ids(raw: Vec<uuid::Uuid>) -> Vec<ProductId> {
 
 /// Create a bundle; refused with the numbers when its margin would fall under the floor.
 #[utoipa::path(post, path = "/v1/bundles", operation_id = "create_bundle", tag = "bundles",
-    request_body = CreateBundle, params(("Idempotency-Key" = Option<String>, Header)), security(("bearer" = [])),
+    request_body = CreateBundle, security(("bearer" = [])),
     responses((status = 201, body = BundleDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
 async fn create_bundle(
     State(state): State<AppState>,
@@ -140,7 +140,6 @@ async fn create_bundle(
 async fn list_bundles(
     State(state): State<AppState>,
     caller: Caller,
-    AppQuery(NoQuery {}): AppQuery<NoQuery>,
 ) -> Result<Json<Listed<BundleDto>>, ApiError> {
     let bundles = state.store().list_bundles(caller.tenant()).await?;
     Ok(Json(Listed {

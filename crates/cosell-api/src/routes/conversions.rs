@@ -21,8 +21,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::attribution_terms::{ModelChoice, PluginUseDto, commission_rule, wire_name};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::extract::NoQuery;
-use crate::extract::{AppJson, AppPath, AppQuery};
+use crate::extract::{AppJson, AppPath};
 use crate::middleware::idempotency::IDEMPOTENT_REPLAYED;
 use crate::plugins;
 use crate::state::AppState;
@@ -428,7 +427,6 @@ async fn get_conversion(
     State(state): State<AppState>,
     caller: Caller,
     AppPath(id): AppPath<uuid::Uuid>,
-    AppQuery(NoQuery {}): AppQuery<NoQuery>,
 ) -> Result<Json<ConversionDto>, ApiError> {
     Ok(Json(
         state
@@ -487,7 +485,6 @@ async fn explain_attribution(
     State(state): State<AppState>,
     caller: Caller,
     AppPath(id): AppPath<uuid::Uuid>,
-    AppQuery(NoQuery {}): AppQuery<NoQuery>,
 ) -> Result<Json<AttributionHistory>, ApiError> {
     let all = state
         .store()

@@ -54,10 +54,12 @@ impl PageParams {
     }
 }
 
-/// A page of items and the cursor of the next page (absent on the last page).
+/// A page of items and the cursor of the next page.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Paged<T> {
     pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; always sent, `null` on the last page.
+    #[schema(required = true)]
     pub next_cursor: Option<uuid::Uuid>,
 }
 

@@ -161,7 +161,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Create a draft offer. Refused when the product competes with an anchor, or when the
 /// anchors are another partner's without an active partnership.
 #[utoipa::path(post, path = "/v1/offers", operation_id = "create_offer", tag = "offers",
-    request_body = CreateOffer, params(("Idempotency-Key" = Option<String>, Header)), security(("bearer" = [])),
+    request_body = CreateOffer, security(("bearer" = [])),
     responses((status = 201, body = OfferDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
 async fn create_offer(
     State(state): State<AppState>,

@@ -20,7 +20,7 @@ use super::Listed;
 use super::attribution_terms::{ImpressionChoice, ModelChoice};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::extract::{AppJson, AppPath, AppQuery, NoQuery, Tagged, created};
+use crate::extract::{AppJson, AppPath, AppQuery, Tagged, created};
 use crate::plugins;
 use crate::state::AppState;
 
@@ -163,7 +163,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// attribution model or commission rule must be installed, enabled and granted that
 /// capability (`422 unknown_plugin`, `plugin_unavailable`, `plugin_capability_missing`).
 #[utoipa::path(post, path = "/v1/partnerships", operation_id = "invite_partner", tag = "partnerships",
-    request_body = InvitePartner, params(("Idempotency-Key" = Option<String>, Header)), security(("bearer" = [])),
+    request_body = InvitePartner, security(("bearer" = [])),
     responses((status = 201, body = PartnershipDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
 async fn invite_partner(
     State(state): State<AppState>,
@@ -271,7 +271,6 @@ async fn get_partnership(
     State(state): State<AppState>,
     caller: Caller,
     AppPath(id): AppPath<PartnershipId>,
-    AppQuery(NoQuery {}): AppQuery<NoQuery>,
 ) -> Result<Tagged<PartnershipDto>, ApiError> {
     let p = state.store().get_partnership(caller.tenant(), id).await?;
     Ok(Tagged(p.version, p.into()))

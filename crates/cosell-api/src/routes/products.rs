@@ -159,7 +159,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Create a product in the caller's catalog.
 #[utoipa::path(post, path = "/v1/products", operation_id = "create_product", tag = "products",
-    request_body = CreateProduct, params(("Idempotency-Key" = Option<String>, Header)), security(("bearer" = [])),
+    request_body = CreateProduct, security(("bearer" = [])),
     responses((status = 201, body = ProductDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
 async fn create_product(
     State(state): State<AppState>,
@@ -175,7 +175,7 @@ async fn create_product(
 /// Create up to 1000 products at once: all are stored, or none (every bad one is reported
 /// with its index, e.g. `products[3].price`).
 #[utoipa::path(post, path = "/v1/products/bulk", operation_id = "bulk_create_products", tag = "products",
-    request_body = BulkCreateProducts, params(("Idempotency-Key" = Option<String>, Header)), security(("bearer" = [])),
+    request_body = BulkCreateProducts, security(("bearer" = [])),
     responses((status = 201, body = BulkCreated), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
 async fn bulk_create_products(
     State(state): State<AppState>,

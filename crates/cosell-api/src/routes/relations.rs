@@ -16,7 +16,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::Listed;
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::extract::{AppJson, AppPath, AppQuery, NoQuery, created};
+use crate::extract::{AppJson, AppPath, created};
 use crate::state::AppState;
 
 /// The kind of a relation. `competing` and `complementary` are symmetric.
@@ -91,7 +91,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Relate two products; at least one must be the caller's, the other its own or an active partner's.
 #[utoipa::path(post, path = "/v1/relations", operation_id = "create_relation", tag = "relations",
-    request_body = CreateRelation, params(("Idempotency-Key" = Option<String>, Header)), security(("bearer" = [])),
+    request_body = CreateRelation, security(("bearer" = [])),
     responses((status = 201, body = RelationDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
 async fn create_relation(
     State(state): State<AppState>,
@@ -118,7 +118,6 @@ async fn list_product_relations(
     State(state): State<AppState>,
     caller: Caller,
     AppPath(id): AppPath<ProductId>,
-    AppQuery(NoQuery {}): AppQuery<NoQuery>,
 ) -> Result<Json<Listed<RelationDto>>, ApiError> {
     let relations = state.store().relations_of(caller.tenant(), id).await?;
     Ok(Json(Listed {

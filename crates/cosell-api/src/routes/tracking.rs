@@ -20,9 +20,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::Listed;
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::extract::{
-    AppJson, AppPath, AppQuery, NoQuery, Tagged, created, expected_version, present,
-};
+use crate::extract::{AppJson, AppPath, Tagged, created, expected_version, present};
 use crate::state::AppState;
 
 /// User-agent fragments of crawlers, link previewers and scripted clients.
@@ -195,7 +193,6 @@ async fn create_tracking_link(
 async fn list_tracking_links(
     State(state): State<AppState>,
     caller: Caller,
-    AppQuery(NoQuery {}): AppQuery<NoQuery>,
 ) -> Result<Json<Listed<LinkDto>>, ApiError> {
     let links = state.store().list_tracking_links(caller.tenant()).await?;
     Ok(Json(Listed {
@@ -211,7 +208,6 @@ async fn get_tracking_link(
     State(state): State<AppState>,
     caller: Caller,
     AppPath(id): AppPath<uuid::Uuid>,
-    AppQuery(NoQuery {}): AppQuery<NoQuery>,
 ) -> Result<Tagged<LinkDto>, ApiError> {
     Ok(tagged(
         state.store().get_tracking_link(caller.tenant(), id).await?,

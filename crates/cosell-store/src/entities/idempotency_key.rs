@@ -13,6 +13,8 @@ pub struct Model {
     pub request_hash: String,
     pub status_code: Option<i32>,
     pub response_body: Option<String>,
+    pub response_etag: Option<String>,
+    pub response_location: Option<String>,
     pub created_at: DateTimeUtc,
 }
 
