@@ -30,6 +30,7 @@ mod plugins;
 mod products;
 mod recommendations;
 mod relations;
+mod roles;
 mod settlement;
 mod tracking;
 mod tracking_links;
