@@ -16,6 +16,7 @@ mod m20261123_000008_customer_figures;
 mod m20261125_000009_ledger_guard;
 mod m20261126_000010_partial_customer_indexes;
 mod m20261126_000011_relations_per_owner;
+mod m20261126_000012_offers_of_ended_partnerships;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000009_ledger_guard::Migration),
             Box::new(m20261126_000010_partial_customer_indexes::Migration),
             Box::new(m20261126_000011_relations_per_owner::Migration),
+            Box::new(m20261126_000012_offers_of_ended_partnerships::Migration),
         ]
     }
 }

@@ -16,6 +16,7 @@ mod bundles;
 mod conversion_import;
 mod conversions;
 mod customers;
+mod ended_partnerships;
 mod error_codes;
 mod errors;
 mod explanations;
