@@ -141,15 +141,27 @@ async fn click_to_paid_statement_to_the_cent() {
         .expect(StatusCode::OK);
     // Every rate has the documented six places, "1" included.
     assert_eq!(merchant_side.body["items"][0]["attach_rate"], "1.000000");
-    // chrono's last date is a refusal, not a panic on the day after it.
-    let last = app
+    // The latest `to` counts the sale; a later one is refused, not answered with nothing
+    // (its next day, year 10000, sorts before today as text), and chrono's last date is a
+    // refusal, not a panic on the day after it.
+    let latest = app
         .get(
-            "/v1/metrics?from=2026-01-01&to=%2B262142-12-31",
-            Some(&merchant.token),
+            "/v1/metrics?from=2000-01-01&to=9999-12-30",
+            Some(&referrer.token),
         )
         .await
-        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    assert_eq!(last.fields(), ["to"]);
+        .expect(StatusCode::OK);
+    assert_eq!(latest.body["items"][0]["attributed_revenue"], "76.67");
+    for to in ["9999-12-31", "%2B10000-01-01", "%2B262142-12-31"] {
+        let last = app
+            .get(
+                &format!("/v1/metrics?from=2000-01-01&to={to}"),
+                Some(&referrer.token),
+            )
+            .await
+            .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(last.fields(), ["to"]);
+    }
 }
 
 /// A merchant, the referrer it pays 10% with a click for `cust` ten minutes ago, and the
