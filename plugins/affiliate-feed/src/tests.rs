@@ -120,6 +120,30 @@ f,F,1.234,BHD,,,
     Ok(())
 }
 
+/// The README's example feed in `lang`: the first such block under "Feed format".
+fn readme_example(lang: &str) -> Result<&'static str, String> {
+    let readme = include_str!("../README.md");
+    let section = readme
+        .find("## Feed format")
+        .ok_or("no feed format section")?;
+    let readme = &readme[section..];
+    let fence = format!("```{lang}\n");
+    let start = readme.find(&fence).ok_or(format!("no {lang} example"))? + fence.len();
+    let len = readme[start..].find("```").ok_or("unclosed example")?;
+    Ok(&readme[start..start + len])
+}
+
+#[test]
+fn the_readmes_examples_are_imported_whole() -> Result<(), String> {
+    let csv = contribution(feed::parse_csv(readme_example("csv")?)?);
+    assert!(csv.rejected.is_empty(), "{:?}", csv.rejected);
+    assert_eq!((csv.products.len(), csv.relations.len()), (4, 4));
+    let json = contribution(feed::parse_json(readme_example("json")?)?);
+    assert!(json.rejected.is_empty(), "{:?}", json.rejected);
+    assert_eq!((json.products.len(), json.relations.len()), (2, 1));
+    Ok(())
+}
+
 #[test]
 fn self_relations_and_bad_urls_are_refused() -> Result<(), String> {
     let csv =
