@@ -18,6 +18,15 @@ fn cosell(data_dir: &std::path::Path) -> Command {
     command
 }
 
+/// Asserts that a command succeeded, showing what it said otherwise.
+fn succeeded(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -53,11 +62,7 @@ fn first_start_creates_the_database_and_a_private_signing_secret() {
         .args(["api-key", "create", "--operator", "--name", "admin"])
         .output()
         .unwrap();
-    assert!(
-        key.status.success(),
-        "{}",
-        String::from_utf8_lossy(&key.stderr)
-    );
+    succeeded(&key);
     let secret = String::from_utf8(key.stdout).unwrap();
     assert!(
         secret.trim().starts_with("csk_"),
@@ -126,11 +131,7 @@ fn bad_input_gets_a_plain_message_and_a_failing_exit_code() {
     assert!(message.contains("contact_email"), "{message}");
 
     let out = create_partner(dir.path(), "acme", "ops@acme.test");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let again = create_partner(dir.path(), "acme", "ops@acme.test");
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("the slug 'acme' is taken"));
@@ -143,6 +144,39 @@ fn bad_input_gets_a_plain_message_and_a_failing_exit_code() {
         !missing.status.success(),
         "a key needs --operator or --partner"
     );
+}
+
+#[test]
+fn partner_create_prints_the_json_line_its_help_describes() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = cosell(dir.path())
+        .args(["partner", "create", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains(r#"print it as one JSON line, `{"id":…,"slug":…,"name":…}`"#),
+        "{help}"
+    );
+    let out = create_partner(dir.path(), "acme", "ops@acme.test");
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(printed.lines().count(), 1, "{printed}");
+    let created: serde_json::Value = serde_json::from_str(&printed).unwrap();
+    let mut keys: Vec<&str> = created
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["id", "name", "slug"]);
+    // The README's next step takes that id.
+    let key = cosell(dir.path())
+        .args(["api-key", "create", "--partner"])
+        .arg(created["id"].as_str().unwrap())
+        .output()
+        .unwrap();
+    succeeded(&key);
 }
 
 #[test]
@@ -379,21 +413,13 @@ fn only_days_that_have_ended_are_settled() {
         "{message}"
     );
     let out = settle("2026-01-31").unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(printed["period_end"], "2026-01-31");
 
     // Without --as-of, yesterday.
     let out = cosell(&data).arg("settle").output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let yesterday = chrono::Utc::now().date_naive().pred_opt().unwrap();
     assert_eq!(printed["period_end"], yesterday.to_string());
@@ -443,11 +469,7 @@ fn commands_on_existing_data_refuse_a_missing_database() {
             .success()
     );
     let out = cosell(&typo).arg("settle").output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
 }
 
 #[test]
