@@ -135,14 +135,42 @@ fn bad_input_gets_a_plain_message_and_a_failing_exit_code() {
     let again = create_partner(dir.path(), "acme", "ops@acme.test");
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("the slug 'acme' is taken"));
+}
 
-    let missing = cosell(dir.path())
-        .args(["api-key", "create"])
-        .output()
-        .unwrap();
+#[test]
+fn api_key_create_needs_an_owner_and_a_name_as_the_api_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let refused = |args: &[&str]| {
+        let out = cosell(dir.path())
+            .args(["api-key", "create"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?} printed a secret");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let missing = refused(&[]);
+    assert!(missing.contains("--operator"), "{missing}");
+    assert!(missing.contains("--partner"), "{missing}");
+    let both = refused(&[
+        "--operator",
+        "--partner",
+        "01a21848-3115-77c3-829c-25fc9c41eff7",
+    ]);
+    assert!(both.contains("cannot be used with"), "{both}");
+    for name in ["", "   "] {
+        let empty = refused(&["--operator", "--name", name]);
+        assert!(empty.contains("name: must not be empty"), "{empty}");
+    }
+    let long = refused(&["--operator", "--name", &"k".repeat(101)]);
     assert!(
-        !missing.status.success(),
-        "a key needs --operator or --partner"
+        long.contains("name: must be at most 100 characters"),
+        "{long}"
+    );
+    assert!(
+        !dir.path().join("cosell.db").exists(),
+        "refused before the database is opened"
     );
 }
 

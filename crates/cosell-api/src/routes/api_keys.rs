@@ -112,8 +112,7 @@ async fn create_api_key(
     caller: Caller,
     AppJson(body): AppJson<CreateApiKey>,
 ) -> Result<Response, ApiError> {
-    let name = cosell_core::catalog::parse_text("name", &body.name, 100)
-        .map_err(cosell_core::ValidationErrors::from)?;
+    let name = keys::parse_name(&body.name).map_err(cosell_core::ValidationErrors::from)?;
     let role = body.role.map_or(Role::Partner, Role::from);
     let partner_id = match (caller.role, role, body.partner_id) {
         (Role::Operator, Role::Operator, None) => None,
