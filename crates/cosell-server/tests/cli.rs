@@ -526,3 +526,81 @@ fn a_negative_minimum_payout_is_refused_as_the_api_refuses_it() {
         assert!(message.contains(why), "{arg}: {message}");
     }
 }
+
+#[test]
+fn a_currency_given_twice_as_a_minimum_payout_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    succeeded(&cosell(&data).arg("migrate").output().unwrap());
+    let out = cosell(&data)
+        .args([
+            "settle",
+            "--minimum-payout",
+            "EUR=50",
+            "--minimum-payout",
+            "EUR=60",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(message.contains("EUR is given more than once"), "{message}");
+    assert!(out.stdout.is_empty(), "nothing was settled");
+    // One minimum per currency runs.
+    succeeded(
+        &cosell(&data)
+            .args([
+                "settle",
+                "--minimum-payout",
+                "EUR=50",
+                "--minimum-payout",
+                "USD=60",
+            ])
+            .output()
+            .unwrap(),
+    );
+}
+
+#[test]
+fn an_evaluation_needs_k_and_a_test_basket() {
+    let dir = tempfile::tempdir().unwrap();
+    let baskets = dir.path().join("b.csv");
+    let eval = |k: &str| {
+        cosell(dir.path())
+            .args([
+                "eval",
+                "recommendations",
+                "--min-support",
+                "1",
+                "--k",
+                k,
+                "--data",
+            ])
+            .arg(&baskets)
+            .output()
+            .unwrap()
+    };
+    // Three baskets: all train, the fifth would be the first test basket.
+    std::fs::write(&baskets, "milk,bread\nmilk,eggs\nbread,eggs\n").unwrap();
+    let small = eval("3");
+    assert!(!small.status.success());
+    let message = String::from_utf8_lossy(&small.stderr);
+    assert!(
+        message.contains("nothing to evaluate") && message.contains("3 train baskets"),
+        "{message}"
+    );
+    assert!(!String::from_utf8_lossy(&small.stdout).contains('%'));
+
+    std::fs::write(
+        &baskets,
+        "milk,bread\nmilk,eggs\nbread,eggs\nmilk,bread\nmilk,bread\n",
+    )
+    .unwrap();
+    let zero = eval("0");
+    assert!(!zero.status.success());
+    assert!(String::from_utf8_lossy(&zero.stderr).contains("--k"));
+    let ran = eval("1");
+    succeeded(&ran);
+    let printed = String::from_utf8_lossy(&ran.stdout);
+    assert!(printed.contains("4 train, 1 test"), "{printed}");
+}
