@@ -604,3 +604,29 @@ fn an_evaluation_needs_k_and_a_test_basket() {
     let printed = String::from_utf8_lossy(&ran.stdout);
     assert!(printed.contains("4 train, 1 test"), "{printed}");
 }
+
+#[test]
+fn importing_a_baskets_file_twice_stores_its_baskets_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    succeeded(&cosell(&data).arg("migrate").output().unwrap());
+    let file = dir.path().join("b.csv");
+    let import = || {
+        let out = import(&data, "baskets", &file);
+        succeeded(&out);
+        String::from_utf8(out.stdout).unwrap()
+    };
+    std::fs::write(&file, "milk,bread\nmilk,eggs\nbread,eggs\n").unwrap();
+    let first = import();
+    assert!(first.contains("all 3 stored baskets"), "{first}");
+    let again = import();
+    assert!(
+        again.contains("was imported before (3 baskets): nothing imported"),
+        "{again}"
+    );
+    // An edited file is another file: its baskets are added.
+    std::fs::write(&file, "milk,bread\nmilk,eggs\nbread,eggs\nmilk,bread\n").unwrap();
+    let edited = import();
+    assert!(edited.contains("imported 4 baskets"), "{edited}");
+    assert!(edited.contains("all 7 stored baskets"), "{edited}");
+}
