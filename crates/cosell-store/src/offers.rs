@@ -322,7 +322,8 @@ impl Store {
             )
         })?;
         if action == OfferAction::Publish {
-            // Publishing re-checks the partnership: it may have ended since the draft was made.
+            // Publishing re-checks the terms: a competing relation may have been declared
+            // since the draft was made (an ended partnership has archived its offers).
             self.check_offer(current.partner_id, &current.terms).await?;
         }
         let result = offer::Entity::update_many()
