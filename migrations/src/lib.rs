@@ -17,6 +17,8 @@ mod m20261125_000009_ledger_guard;
 mod m20261126_000010_partial_customer_indexes;
 mod m20261126_000011_relations_per_owner;
 mod m20261126_000012_idempotency_headers;
+mod m20261126_000013_offers_of_ended_partnerships;
+mod m20261126_000014_basket_sources;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -36,6 +38,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000010_partial_customer_indexes::Migration),
             Box::new(m20261126_000011_relations_per_owner::Migration),
             Box::new(m20261126_000012_idempotency_headers::Migration),
+            Box::new(m20261126_000013_offers_of_ended_partnerships::Migration),
+            Box::new(m20261126_000014_basket_sources::Migration),
         ]
     }
 }

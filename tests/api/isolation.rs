@@ -5,7 +5,115 @@
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::TestApp;
+use crate::support::{TestApp, TestPartner};
+
+/// One partner's catalog rows: two products, a relation, a bundle, an invitation of another
+/// partner and a draft offer.
+pub struct Catalog {
+    pub p1: String,
+    pub p2: String,
+    pub relation: String,
+    pub bundle: String,
+    pub partnership: String,
+    pub offer: String,
+}
+
+impl Catalog {
+    /// `owner`'s catalog, with its invitation sent to `invitee`.
+    pub async fn of(app: &TestApp, owner: &TestPartner, invitee: &TestPartner) -> Catalog {
+        let p1 = app.product(owner, "A1", "c", "10", "5").await;
+        let p2 = app.product(owner, "A2", "d", "20", "5").await;
+        let [relation, bundle, offer] = creations(&p1, &p2).map(|(path, body)| async move {
+            app.post(path, Some(&owner.token), body)
+                .await
+                .expect(StatusCode::CREATED)
+                .id()
+        });
+        let (relation, bundle, offer) = (relation.await, bundle.await, offer.await);
+        let partnership = app
+            .post(
+                "/v1/partnerships",
+                Some(&owner.token),
+                json!({ "invitee_id": invitee.id, "commission_percent": "5", "currency": "EUR" }),
+            )
+            .await
+            .expect(StatusCode::CREATED)
+            .id();
+        Catalog {
+            p1,
+            p2,
+            relation,
+            bundle,
+            partnership,
+            offer,
+        }
+    }
+
+    /// The writes that create a relation, a bundle and an offer of these products.
+    pub fn creations(&self) -> [(&'static str, Value); 3] {
+        creations(&self.p1, &self.p2)
+    }
+
+    /// Every change a partner may make to these rows, as (method, path, body).
+    pub fn writes(&self) -> Vec<(Method, String, Option<Value>)> {
+        let Catalog {
+            p1,
+            relation,
+            bundle,
+            partnership,
+            offer,
+            ..
+        } = self;
+        let mut writes = vec![
+            (
+                Method::PATCH,
+                format!("/v1/products/{p1}"),
+                Some(json!({ "price": "1" })),
+            ),
+            (Method::DELETE, format!("/v1/products/{p1}"), None),
+            (Method::DELETE, format!("/v1/relations/{relation}"), None),
+            (
+                Method::PATCH,
+                format!("/v1/bundles/{bundle}"),
+                Some(json!({ "name": "mine" })),
+            ),
+            (Method::DELETE, format!("/v1/bundles/{bundle}"), None),
+            (
+                Method::PATCH,
+                format!("/v1/offers/{offer}"),
+                Some(json!({ "discount_percent": "50" })),
+            ),
+            (Method::DELETE, format!("/v1/offers/{offer}"), None),
+        ];
+        for action in ["accept", "decline", "end"] {
+            let path = format!("/v1/partnerships/{partnership}/{action}");
+            writes.push((Method::POST, path, Some(json!({}))));
+        }
+        for action in ["publish", "pause", "archive"] {
+            let path = format!("/v1/offers/{offer}/{action}");
+            writes.push((Method::POST, path, Some(json!({}))));
+        }
+        writes
+    }
+}
+
+/// A relation, a bundle and an offer of `p1` and `p2`: (path, body) of each creation.
+fn creations(p1: &str, p2: &str) -> [(&'static str, Value); 3] {
+    [
+        (
+            "/v1/relations",
+            json!({ "kind": "accessory", "from_product_id": p1, "to_product_id": p2 }),
+        ),
+        (
+            "/v1/bundles",
+            json!({ "name": "S", "currency": "EUR", "discount_percent": "0", "margin_floor": "0", "product_ids": [p1, p2] }),
+        ),
+        (
+            "/v1/offers",
+            json!({ "product_id": p1, "anchor_product_ids": [p2], "discount_percent": "5", "channels": ["checkout"] }),
+        ),
+    ]
+}
 
 #[tokio::test]
 async fn another_partners_resources_are_invisible_and_untouchable() {
@@ -14,37 +122,15 @@ async fn another_partners_resources_are_invisible_and_untouchable() {
     let b = app.partner("beta").await;
     let c = app.partner("gamma").await;
 
-    // A's world: products, a relation, a bundle, a partnership with C, an offer, a key.
-    let p1 = app.product(&a, "A1", "c", "10", "5").await;
-    let p2 = app.product(&a, "A2", "d", "20", "5").await;
-    let relation = app
-        .post(
-            "/v1/relations",
-            Some(&a.token),
-            json!({ "kind": "accessory", "from_product_id": p1, "to_product_id": p2 }),
-        )
-        .await
-        .expect(StatusCode::CREATED)
-        .id();
-    let bundle = app
-        .post("/v1/bundles", Some(&a.token), json!({ "name": "S", "currency": "EUR", "discount_percent": "0", "margin_floor": "0", "product_ids": [p1, p2] }))
-        .await
-        .expect(StatusCode::CREATED)
-        .id();
-    let partnership = app
-        .post(
-            "/v1/partnerships",
-            Some(&a.token),
-            json!({ "invitee_id": c.id, "commission_percent": "5", "currency": "EUR" }),
-        )
-        .await
-        .expect(StatusCode::CREATED)
-        .id();
-    let offer = app
-        .post("/v1/offers", Some(&a.token), json!({ "product_id": p1, "anchor_product_ids": [p2], "discount_percent": "5", "channels": ["checkout"] }))
-        .await
-        .expect(StatusCode::CREATED)
-        .id();
+    // A's world: its catalog (with a partnership offered to C) and a key.
+    let catalog = Catalog::of(&app, &a, &c).await;
+    let Catalog {
+        p1,
+        bundle,
+        partnership,
+        offer,
+        ..
+    } = &catalog;
     let keys = app
         .get("/v1/api-keys", Some(&a.token))
         .await
@@ -52,64 +138,16 @@ async fn another_partners_resources_are_invisible_and_untouchable() {
     let a_key = keys.body["items"][0]["id"].as_str().unwrap().to_owned();
 
     let missing = uuid::Uuid::now_v7().to_string();
-    let attempts: Vec<(Method, String, Option<Value>)> = vec![
+    let mut attempts: Vec<(Method, String, Option<Value>)> = vec![
         (Method::GET, format!("/v1/partners/{}", a.id), None),
         (Method::DELETE, format!("/v1/api-keys/{a_key}"), None),
         (Method::GET, format!("/v1/products/{p1}"), None),
-        (
-            Method::PATCH,
-            format!("/v1/products/{p1}"),
-            Some(json!({ "price": "1" })),
-        ),
-        (Method::DELETE, format!("/v1/products/{p1}"), None),
         (Method::GET, format!("/v1/products/{p1}/relations"), None),
-        (Method::DELETE, format!("/v1/relations/{relation}"), None),
         (Method::GET, format!("/v1/bundles/{bundle}"), None),
-        (
-            Method::PATCH,
-            format!("/v1/bundles/{bundle}"),
-            Some(json!({ "name": "mine" })),
-        ),
-        (Method::DELETE, format!("/v1/bundles/{bundle}"), None),
         (Method::GET, format!("/v1/partnerships/{partnership}"), None),
-        (
-            Method::POST,
-            format!("/v1/partnerships/{partnership}/accept"),
-            Some(json!({})),
-        ),
-        (
-            Method::POST,
-            format!("/v1/partnerships/{partnership}/decline"),
-            Some(json!({})),
-        ),
-        (
-            Method::POST,
-            format!("/v1/partnerships/{partnership}/end"),
-            Some(json!({})),
-        ),
         (Method::GET, format!("/v1/offers/{offer}"), None),
-        (
-            Method::PATCH,
-            format!("/v1/offers/{offer}"),
-            Some(json!({ "discount_percent": "50" })),
-        ),
-        (Method::DELETE, format!("/v1/offers/{offer}"), None),
-        (
-            Method::POST,
-            format!("/v1/offers/{offer}/publish"),
-            Some(json!({})),
-        ),
-        (
-            Method::POST,
-            format!("/v1/offers/{offer}/pause"),
-            Some(json!({})),
-        ),
-        (
-            Method::POST,
-            format!("/v1/offers/{offer}/archive"),
-            Some(json!({})),
-        ),
     ];
+    attempts.extend(catalog.writes());
     for (method, path, body) in attempts {
         let as_b = app
             .call(
@@ -146,19 +184,11 @@ async fn another_partners_resources_are_invisible_and_untouchable() {
     }
 
     // B's attempts to use A's products in its own writes fail the same way.
-    app.post(
-        "/v1/relations",
-        Some(&b.token),
-        json!({ "kind": "accessory", "from_product_id": p1, "to_product_id": p2 }),
-    )
-    .await
-    .expect_problem(StatusCode::NOT_FOUND, "not_found");
-    app.post("/v1/bundles", Some(&b.token), json!({ "name": "S", "currency": "EUR", "discount_percent": "0", "margin_floor": "0", "product_ids": [p1, p2] }))
-        .await
-        .expect_problem(StatusCode::NOT_FOUND, "not_found");
-    app.post("/v1/offers", Some(&b.token), json!({ "product_id": p1, "anchor_product_ids": [p2], "discount_percent": "5", "channels": ["checkout"] }))
-        .await
-        .expect_problem(StatusCode::NOT_FOUND, "not_found");
+    for (path, body) in catalog.creations() {
+        app.post(path, Some(&b.token), body)
+            .await
+            .expect_problem(StatusCode::NOT_FOUND, "not_found");
+    }
 
     // B's lists hold none of A's data.
     for list in [

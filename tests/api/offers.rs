@@ -69,7 +69,7 @@ async fn offers_on_a_partners_products_need_an_active_partnership() {
         json!(["checkout", "post_purchase_email"])
     );
     let id = created.id();
-    // Publishing re-checks the partnership, so an ended one stops a draft going live.
+    // Ending the partnership archives the draft, so it never goes live.
     s.app
         .post(
             &format!("/v1/partnerships/{partnership}/end"),
@@ -85,7 +85,7 @@ async fn offers_on_a_partners_products_need_an_active_partnership() {
             json!({}),
         )
         .await
-        .expect_problem(StatusCode::CONFLICT, "no_active_partnership");
+        .expect_problem(StatusCode::CONFLICT, "invalid_transition");
 }
 
 #[tokio::test]

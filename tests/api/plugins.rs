@@ -148,7 +148,10 @@ async fn affiliate_feed_adds_its_products_to_the_owners_catalog() {
         "sku,name,price,currency,url,complements,accessories\n\
          cam-1,Camera,499.00,EUR,https://shop.example/cam-1,bag-1,\n\
          bag-1,Camera bag,49.90,EUR,,cam-1,\n\
-         bad-1,Broken,-3,EUR,,,\n",
+         bad-1,Broken,-3,EUR,,,\n\
+         fine-1,Too fine,199.999,EUR,,,\n\
+         yen-1,Half a yen,100.5,JPY,,,\n\
+         odd-1,Unknown money,10,ZZZ,,,\n",
     )
     .unwrap();
 
@@ -176,7 +179,14 @@ async fn affiliate_feed_adds_its_products_to_the_owners_catalog() {
     assert_eq!(contributed.body["products_created"], 2);
     // Listed from both ends in the feed, the complementary pair is one relation.
     assert_eq!(contributed.body["relations_created"], 1);
-    assert_eq!(contributed.body["rejected"][0]["line"], 4);
+    // Rows the catalog would refuse are rejected one by one, not the whole contribution.
+    let rejected: Vec<&Value> = contributed.body["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["line"])
+        .collect();
+    assert_eq!(rejected, [4, 5, 6, 7]);
 
     let products = app
         .get("/v1/products", Some(&owner.token))

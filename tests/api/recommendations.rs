@@ -1336,7 +1336,7 @@ async fn the_model_is_mined_from_stored_baskets() {
         vec!["LAPTOP"],
         vec!["BREAD"],
     ];
-    app.store.insert_baskets(&baskets).await.unwrap();
+    app.store.insert_baskets("test", &baskets).await.unwrap();
     let model = cosell_api::reco::rebuild_model(&app.store, MinSupport::Count(2))
         .await
         .unwrap();

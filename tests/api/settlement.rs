@@ -141,28 +141,47 @@ async fn click_to_paid_statement_to_the_cent() {
         .expect(StatusCode::OK);
     // Every rate has the documented six places, "1" included.
     assert_eq!(merchant_side.body["items"][0]["attach_rate"], "1.000000");
-    // chrono's last date is a refusal, not a panic on the day after it.
-    let last = app
+    // The latest `to` counts the sale; a later one is refused, not answered with nothing
+    // (its next day, year 10000, sorts before today as text), and chrono's last date is a
+    // refusal, not a panic on the day after it.
+    let latest = app
         .get(
-            "/v1/metrics?from=2026-01-01&to=%2B262142-12-31",
-            Some(&merchant.token),
+            "/v1/metrics?from=2000-01-01&to=9999-12-30",
+            Some(&referrer.token),
         )
         .await
-        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    assert_eq!(last.fields(), ["to"]);
+        .expect(StatusCode::OK);
+    assert_eq!(latest.body["items"][0]["attributed_revenue"], "76.67");
+    for to in ["9999-12-31", "%2B10000-01-01", "%2B262142-12-31"] {
+        let last = app
+            .get(
+                &format!("/v1/metrics?from=2000-01-01&to={to}"),
+                Some(&referrer.token),
+            )
+            .await
+            .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(last.fields(), ["to"]);
+    }
+}
+
+/// A merchant, the referrer it pays 10% with a click for `cust` ten minutes ago, and the
+/// 100.00 sale (2 × 50.00, 10.00 commission) to `cust` a minute ago.
+async fn referred_sale(app: &TestApp) -> (TestPartner, TestPartner, serde_json::Value) {
+    let (merchant, referrer) = merchant_and_referrer(app).await;
+    touch(app, &referrer, "t", "click", "cust", minutes(-10)).await;
+    let sale = convert(
+        app,
+        &merchant,
+        order("o-1", "cust", minutes(-1), &[("A", 2, "50.00")]),
+    )
+    .await;
+    (merchant, referrer, sale)
 }
 
 #[tokio::test]
 async fn a_refund_in_the_hold_reverses_and_after_settlement_claws_back() {
     let app = TestApp::new().await;
-    let (merchant, referrer) = merchant_and_referrer(&app).await;
-    touch(&app, &referrer, "t", "click", "cust", minutes(-10)).await;
-    let kept = convert(
-        &app,
-        &merchant,
-        order("o-1", "cust", minutes(-1), &[("A", 2, "50.00")]),
-    )
-    .await;
+    let (merchant, referrer, kept) = referred_sale(&app).await;
     // Half refunded inside the hold: 10.00 commission, 5.00 reversed.
     app.post(
         &format!("/v1/conversions/{}/refunds", kept["id"].as_str().unwrap()),
@@ -189,6 +208,54 @@ async fn a_refund_in_the_hold_reverses_and_after_settlement_claws_back() {
         .collect();
     assert_eq!(lines, vec![("commission", "30.00"), ("clawback", "-5.00")]);
     assert_eq!(second["statements"][0]["clawback"], "-5.00");
+}
+
+/// The payer writes the payment reference and the payee opens the CSV: a reference that
+/// starts like a formula is text there, while a clawback stays a negative number.
+#[tokio::test]
+async fn a_payers_formula_reaches_the_payees_csv_as_text() {
+    let app = TestApp::new().await;
+    let (merchant, referrer, sale) = referred_sale(&app).await;
+    let first = settle(&app, 15).await;
+    let id = first["statements"][0]["id"].as_str().unwrap();
+    let formula = "=HYPERLINK(\"http://evil.example\",\"x\")";
+    app.post(
+        &format!("/v1/statements/{id}/paid"),
+        Some(&merchant.token),
+        json!({ "reference": formula }),
+    )
+    .await
+    .expect(StatusCode::OK);
+    let one = app
+        .get(
+            &format!("/v1/statements/{id}?format=csv"),
+            Some(&referrer.token),
+        )
+        .await
+        .expect(StatusCode::OK);
+    let row = one
+        .body
+        .as_str()
+        .unwrap()
+        .lines()
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    assert!(
+        row.ends_with(",10.00,10.00,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\""),
+        "{row}"
+    );
+
+    let second = refund_the_rest_sell_again_and_settle(&app, &merchant, &sale).await;
+    assert_eq!(second["statements"][0]["clawback"], "-10.00");
+    let all = app
+        .get("/v1/statements?format=csv", Some(&referrer.token))
+        .await
+        .expect(StatusCode::OK);
+    let text = all.body.as_str().unwrap();
+    assert!(text.contains(",clawback,"), "{text}");
+    assert!(text.contains(",-10.00,20.00,\n"), "{text}");
+    assert_eq!(text.matches("'=HYPERLINK").count(), 1, "{text}");
 }
 
 /// After the first run (day 15): the rest of `sale` refunded, a new 300.00 sale to the

@@ -4,6 +4,7 @@
 pub mod auth;
 mod cache;
 pub mod clock;
+mod csv_text;
 pub mod error;
 pub mod extract;
 pub mod impressions;

@@ -6,6 +6,8 @@ use std::str::FromStr;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
+use cosell_iso4217::CURRENCIES;
+
 use crate::error::ValidationError;
 
 /// An ISO 4217 currency code with its number of minor units (JPY 0, EUR 2, BHD 3).
@@ -21,52 +23,6 @@ pub struct Currency {
 /// such amounts (10^15 each at 3 decimals) still sum inside an i64; sums over more rows
 /// than that are checked or widened where they are taken, never left to wrap.
 pub const MAX_AMOUNT_MAJOR: i64 = 1_000_000_000_000;
-
-/// Currencies Cosell settles in, with their minor units from ISO 4217.
-/// Kept as data so adding one is a one-line change.
-const CURRENCIES: &[(&str, u8)] = &[
-    ("AED", 2),
-    ("AUD", 2),
-    ("BHD", 3),
-    ("BRL", 2),
-    ("CAD", 2),
-    ("CHF", 2),
-    ("CLP", 0),
-    ("CNY", 2),
-    ("CZK", 2),
-    ("DKK", 2),
-    ("EUR", 2),
-    ("GBP", 2),
-    ("HKD", 2),
-    ("HUF", 2),
-    ("IDR", 2),
-    ("ILS", 2),
-    ("INR", 2),
-    ("ISK", 0),
-    ("JOD", 3),
-    ("JPY", 0),
-    ("KRW", 0),
-    ("KWD", 3),
-    ("MXN", 2),
-    ("MYR", 2),
-    ("NOK", 2),
-    ("NZD", 2),
-    ("OMR", 3),
-    ("PHP", 2),
-    ("PLN", 2),
-    ("RON", 2),
-    ("SAR", 2),
-    ("SEK", 2),
-    ("SGD", 2),
-    ("THB", 2),
-    ("TND", 3),
-    ("TRY", 2),
-    ("TWD", 2),
-    ("UAH", 2),
-    ("USD", 2),
-    ("VND", 0),
-    ("ZAR", 2),
-];
 
 impl Currency {
     /// Parses an upper-case ISO 4217 code Cosell knows.
@@ -90,7 +46,7 @@ impl Currency {
     }
 
     pub fn code(&self) -> &str {
-        // The code bytes come from the ASCII table above.
+        // The code bytes come from the ASCII table of `cosell_iso4217`.
         std::str::from_utf8(&self.code).unwrap_or("???")
     }
 

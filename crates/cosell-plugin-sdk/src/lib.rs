@@ -29,6 +29,8 @@ mod error;
 pub mod export;
 pub mod log;
 
+/// The currencies and decimals the host accepts, to check rows before contributing them.
+pub use cosell_iso4217 as currency;
 pub use cosell_plugin_abi as abi;
 pub use error::PluginError;
 

@@ -18,6 +18,15 @@ fn cosell(data_dir: &std::path::Path) -> Command {
     command
 }
 
+/// Asserts that a command succeeded, showing what it said otherwise.
+fn succeeded(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -53,11 +62,7 @@ fn first_start_creates_the_database_and_a_private_signing_secret() {
         .args(["api-key", "create", "--operator", "--name", "admin"])
         .output()
         .unwrap();
-    assert!(
-        key.status.success(),
-        "{}",
-        String::from_utf8_lossy(&key.stderr)
-    );
+    succeeded(&key);
     let secret = String::from_utf8(key.stdout).unwrap();
     assert!(
         secret.trim().starts_with("csk_"),
@@ -153,23 +158,80 @@ fn bad_input_gets_a_plain_message_and_a_failing_exit_code() {
     assert!(message.contains("contact_email"), "{message}");
 
     let out = create_partner(dir.path(), "acme", "ops@acme.test");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let again = create_partner(dir.path(), "acme", "ops@acme.test");
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("the slug 'acme' is taken"));
+}
 
-    let missing = cosell(dir.path())
-        .args(["api-key", "create"])
+#[test]
+fn api_key_create_needs_an_owner_and_a_name_as_the_api_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let refused = |args: &[&str]| {
+        let out = cosell(dir.path())
+            .args(["api-key", "create"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?} printed a secret");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let missing = refused(&[]);
+    assert!(missing.contains("--operator"), "{missing}");
+    assert!(missing.contains("--partner"), "{missing}");
+    let both = refused(&[
+        "--operator",
+        "--partner",
+        "01a21848-3115-77c3-829c-25fc9c41eff7",
+    ]);
+    assert!(both.contains("cannot be used with"), "{both}");
+    for name in ["", "   "] {
+        let empty = refused(&["--operator", "--name", name]);
+        assert!(empty.contains("name: must not be empty"), "{empty}");
+    }
+    let long = refused(&["--operator", "--name", &"k".repeat(101)]);
+    assert!(
+        long.contains("name: must be at most 100 characters"),
+        "{long}"
+    );
+    assert!(
+        !dir.path().join("cosell.db").exists(),
+        "refused before the database is opened"
+    );
+}
+
+#[test]
+fn partner_create_prints_the_json_line_its_help_describes() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = cosell(dir.path())
+        .args(["partner", "create", "--help"])
         .output()
         .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
     assert!(
-        !missing.status.success(),
-        "a key needs --operator or --partner"
+        help.contains(r#"print it as one JSON line, `{"id":…,"slug":…,"name":…}`"#),
+        "{help}"
     );
+    let out = create_partner(dir.path(), "acme", "ops@acme.test");
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(printed.lines().count(), 1, "{printed}");
+    let created: serde_json::Value = serde_json::from_str(&printed).unwrap();
+    let mut keys: Vec<&str> = created
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["id", "name", "slug"]);
+    // The README's next step takes that id.
+    let key = cosell(dir.path())
+        .args(["api-key", "create", "--partner"])
+        .arg(created["id"].as_str().unwrap())
+        .output()
+        .unwrap();
+    succeeded(&key);
 }
 
 /// `COSELL_NO_MIGRATE=1`, as deployments write flags, is understood: a database whose
@@ -426,21 +488,13 @@ fn only_days_that_have_ended_are_settled() {
         "{message}"
     );
     let out = settle("2026-01-31").unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(printed["period_end"], "2026-01-31");
 
     // Without --as-of, yesterday.
     let out = cosell(&data).arg("settle").output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let yesterday = chrono::Utc::now().date_naive().pred_opt().unwrap();
     assert_eq!(printed["period_end"], yesterday.to_string());
@@ -490,11 +544,7 @@ fn commands_on_existing_data_refuse_a_missing_database() {
             .success()
     );
     let out = cosell(&typo).arg("settle").output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
 }
 
 #[test]
@@ -522,4 +572,108 @@ fn a_negative_minimum_payout_is_refused_as_the_api_refuses_it() {
         let message = String::from_utf8_lossy(&out.stderr);
         assert!(message.contains(why), "{arg}: {message}");
     }
+}
+
+#[test]
+fn a_currency_given_twice_as_a_minimum_payout_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    succeeded(&cosell(&data).arg("migrate").output().unwrap());
+    let out = cosell(&data)
+        .args([
+            "settle",
+            "--minimum-payout",
+            "EUR=50",
+            "--minimum-payout",
+            "EUR=60",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(message.contains("EUR is given more than once"), "{message}");
+    assert!(out.stdout.is_empty(), "nothing was settled");
+    // One minimum per currency runs.
+    succeeded(
+        &cosell(&data)
+            .args([
+                "settle",
+                "--minimum-payout",
+                "EUR=50",
+                "--minimum-payout",
+                "USD=60",
+            ])
+            .output()
+            .unwrap(),
+    );
+}
+
+#[test]
+fn an_evaluation_needs_k_and_a_test_basket() {
+    let dir = tempfile::tempdir().unwrap();
+    let baskets = dir.path().join("b.csv");
+    let eval = |k: &str| {
+        cosell(dir.path())
+            .args([
+                "eval",
+                "recommendations",
+                "--min-support",
+                "1",
+                "--k",
+                k,
+                "--data",
+            ])
+            .arg(&baskets)
+            .output()
+            .unwrap()
+    };
+    // Three baskets: all train, the fifth would be the first test basket.
+    std::fs::write(&baskets, "milk,bread\nmilk,eggs\nbread,eggs\n").unwrap();
+    let small = eval("3");
+    assert!(!small.status.success());
+    let message = String::from_utf8_lossy(&small.stderr);
+    assert!(
+        message.contains("nothing to evaluate") && message.contains("3 train baskets"),
+        "{message}"
+    );
+    assert!(!String::from_utf8_lossy(&small.stdout).contains('%'));
+
+    std::fs::write(
+        &baskets,
+        "milk,bread\nmilk,eggs\nbread,eggs\nmilk,bread\nmilk,bread\n",
+    )
+    .unwrap();
+    let zero = eval("0");
+    assert!(!zero.status.success());
+    assert!(String::from_utf8_lossy(&zero.stderr).contains("--k"));
+    let ran = eval("1");
+    succeeded(&ran);
+    let printed = String::from_utf8_lossy(&ran.stdout);
+    assert!(printed.contains("4 train, 1 test"), "{printed}");
+}
+
+#[test]
+fn importing_a_baskets_file_twice_stores_its_baskets_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    succeeded(&cosell(&data).arg("migrate").output().unwrap());
+    let file = dir.path().join("b.csv");
+    let import = || {
+        let out = import(&data, "baskets", &file);
+        succeeded(&out);
+        String::from_utf8(out.stdout).unwrap()
+    };
+    std::fs::write(&file, "milk,bread\nmilk,eggs\nbread,eggs\n").unwrap();
+    let first = import();
+    assert!(first.contains("all 3 stored baskets"), "{first}");
+    let again = import();
+    assert!(
+        again.contains("was imported before (3 baskets): nothing imported"),
+        "{again}"
+    );
+    // An edited file is another file: its baskets are added.
+    std::fs::write(&file, "milk,bread\nmilk,eggs\nbread,eggs\nmilk,bread\n").unwrap();
+    let edited = import();
+    assert!(edited.contains("imported 4 baskets"), "{edited}");
+    assert!(edited.contains("all 7 stored baskets"), "{edited}");
 }

@@ -19,9 +19,11 @@ use crate::{Store, StoreError};
 const PAGE: u64 = 10_000;
 
 impl Store {
-    /// Stores baskets (each a list of item names) in one transaction.
+    /// Stores baskets (each a list of item names) from the file whose SHA-256 (hex) is
+    /// `source`, in one transaction.
     pub async fn insert_baskets<S: AsRef<str>>(
         &self,
+        source: &str,
         baskets: &[Vec<S>],
     ) -> Result<(), StoreError> {
         let now = Utc::now();
@@ -34,11 +36,30 @@ impl Store {
                     id: Set(uuid::Uuid::now_v7()),
                     items: Set(text.join("\n")),
                     imported_at: Set(now),
+                    source: Set(Some(source.to_owned())),
                 }
             });
             basket::Entity::insert_many(rows).exec(&txn).await?;
         }
         txn.commit().await?;
+        Ok(())
+    }
+
+    /// How many stored baskets came from the file `source` (its SHA-256, hex).
+    pub async fn baskets_from(&self, source: &str) -> Result<u64, StoreError> {
+        Ok(basket::Entity::find()
+            .filter(basket::COLUMN.source.eq(source))
+            .count(self.db())
+            .await?)
+    }
+
+    /// Deletes the baskets that came from the file `source`: what an interrupted import of
+    /// it left, before it is imported again.
+    pub async fn delete_baskets_from(&self, source: &str) -> Result<(), StoreError> {
+        basket::Entity::delete_many()
+            .filter(basket::COLUMN.source.eq(source))
+            .exec(self.db())
+            .await?;
         Ok(())
     }
 

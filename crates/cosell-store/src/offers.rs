@@ -6,9 +6,10 @@ use chrono::Utc;
 use cosell_core::catalog::offer::OfferAction;
 use cosell_core::catalog::{Channel, Offer, OfferStatus, OfferTerms};
 use cosell_core::{OfferId, PartnerId, ProductId};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait, TransactionTrait,
+    ActiveValue::Set, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, TransactionTrait,
 };
 
 use crate::entities::{offer, offer_anchor};
@@ -99,6 +100,33 @@ async fn load<C: ConnectionTrait>(
     }
     let mut one = with_anchors(db, vec![m]).await?;
     one.pop().ok_or(StoreError::NotFound("offer"))
+}
+
+/// Archives `owner`'s offers anchored on `anchor_partner`'s products once the partnership
+/// that let `owner` offer there has ended: no one could show them again, the anchor partner
+/// cannot see them, and a live one would keep it from deleting its own anchor product. The
+/// version moves on, so a publish racing the end fails as stale instead of reviving one.
+pub(crate) async fn archive_offers_anchored_on<C: ConnectionTrait>(
+    db: &C,
+    owner: PartnerId,
+    anchor_partner: PartnerId,
+) -> Result<(), StoreError> {
+    offer::Entity::update_many()
+        .set(offer::ActiveModel {
+            status: Set(OfferStatus::Archived.as_str().to_owned()),
+            updated_at: Set(Utc::now()),
+            ..Default::default()
+        })
+        .col_expr(
+            offer::Column::Version,
+            Expr::col(offer::Column::Version).add(1),
+        )
+        .filter(offer::COLUMN.partner_id.eq(owner.0))
+        .filter(offer::COLUMN.anchor_partner_id.eq(anchor_partner.0))
+        .filter(offer::COLUMN.status.ne(OfferStatus::Archived.as_str()))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 impl Store {
@@ -289,7 +317,8 @@ impl Store {
             )
         })?;
         if action == OfferAction::Publish {
-            // Publishing re-checks the partnership: it may have ended since the draft was made.
+            // Publishing re-checks the terms: a competing relation may have been declared
+            // since the draft was made (an ended partnership has archived its offers).
             self.check_offer(current.partner_id, &current.terms).await?;
         }
         let result = offer::Entity::update_many()

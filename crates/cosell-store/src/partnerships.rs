@@ -7,10 +7,13 @@ use cosell_core::catalog::{
 };
 use cosell_core::plugin::PluginRef;
 use cosell_core::{PartnerId, PartnershipId};
-use sea_orm::{ActiveValue::Set, Condition, EntityTrait, ExprTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set, Condition, EntityTrait, ExprTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
 
 use crate::entities::partnership;
 use crate::money::{currency, decimal, to_minor};
+use crate::offers::archive_offers_anchored_on;
 use crate::single_row::AtMostOneRow;
 use crate::{Store, StoreError, Tenant};
 
@@ -234,7 +237,9 @@ impl Store {
     }
 
     /// Applies a party's action. The update is conditional on the status read, so two
-    /// racing actions cannot both succeed.
+    /// racing actions cannot both succeed. Ending a partnership archives, in the same
+    /// transaction, the invitee's offers on the inviter's products: only this partnership
+    /// allowed them (one open partnership per pair).
     pub async fn act_on_partnership(
         &self,
         actor: PartnerId,
@@ -243,6 +248,7 @@ impl Store {
     ) -> Result<Partnership, StoreError> {
         let current = self.get_partnership(Tenant::Partner(actor), id).await?;
         let next = current.transition(actor, action)?;
+        let txn = self.db().begin().await?;
         let result = partnership::Entity::update_many()
             .set(partnership::ActiveModel {
                 status: Set(next.as_str().to_owned()),
@@ -252,15 +258,20 @@ impl Store {
             })
             .filter(partnership::COLUMN.id.eq(id.0))
             .filter(partnership::COLUMN.version.eq(current.version))
-            .exec(self.db())
+            .exec(&txn)
             .await?;
         if result.rows_affected == 0 {
+            drop(txn);
             let now = self.get_partnership(Tenant::All, id).await?;
             return Err(StoreError::Stale {
                 entity: "partnership",
                 current: now.version,
             });
         }
+        if next == PartnershipStatus::Ended {
+            archive_offers_anchored_on(&txn, current.invitee_id, current.inviter_id).await?;
+        }
+        txn.commit().await?;
         self.get_partnership(Tenant::All, id).await
     }
 

@@ -2,6 +2,7 @@
 
 use crate::feed::{Numbered, RawRow};
 use cosell_plugin_sdk::abi::{CatalogContribution, ProductRow, Relation, RelationKind, RowError};
+use cosell_plugin_sdk::currency;
 use rust_decimal::Decimal;
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -88,10 +89,15 @@ fn checked(row: RawRow) -> Result<(ProductRow, Vec<Relation>), String> {
     if price < Decimal::ZERO {
         return Err(format!("price {price} is negative"));
     }
+    // The host refuses the whole contribution for one product it cannot store, so the
+    // currency and the price's decimals are checked against the host's own table here.
     let currency = row.currency.trim();
-    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+    let minor_units = currency::minor_units(currency).ok_or_else(|| {
+        format!("currency `{currency}` is not an ISO 4217 code Cosell settles in, like EUR")
+    })?;
+    if price.normalize().scale() > u32::from(minor_units) {
         return Err(format!(
-            "currency `{currency}` is not an ISO 4217 code like EUR"
+            "price {price} has more than {minor_units} decimal places for {currency}"
         ));
     }
     if let Some(url) = &row.url

@@ -2,6 +2,7 @@
 
 use super::*;
 use cosell_plugin_sdk::abi::RelationKind;
+use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
 const CSV: &str = "\
@@ -83,6 +84,63 @@ fn json_feeds_report_record_numbers() -> Result<(), String> {
     assert_eq!(lines(&c), [3, 4, 5]);
     assert_eq!(c.products.len(), 2);
     assert!(feed::parse_json("{}").is_err());
+    Ok(())
+}
+
+/// What the host's catalog would refuse is rejected here, row by row: one such row used to
+/// fail the whole contribution (422 `invalid_contribution`).
+#[test]
+fn prices_too_fine_for_the_currency_and_unknown_currencies_are_rejected() -> Result<(), String> {
+    let csv = "sku,name,price,currency,url,complements,accessories
+a,A,199.999,EUR,,,
+b,B,100.5,JPY,,,
+c,C,10,ZZZ,,,
+d,D,199.990,EUR,,,
+e,E,100,JPY,,,
+f,F,1.234,BHD,,,
+";
+    let c = contribution(feed::parse_csv(csv)?);
+    assert_eq!(lines(&c), [2, 3, 4]);
+    assert!(
+        c.rejected[0].message.contains("2 decimal places for EUR"),
+        "{:?}",
+        c.rejected
+    );
+    assert!(c.rejected[1].message.contains("0 decimal places for JPY"));
+    assert!(c.rejected[2].message.contains("`ZZZ`"));
+    let kept: Vec<(&str, Decimal)> = c
+        .products
+        .iter()
+        .map(|p| (p.sku.as_str(), p.price))
+        .collect();
+    assert_eq!(
+        kept,
+        [("d", dec!(199.990)), ("e", dec!(100)), ("f", dec!(1.234))]
+    );
+    Ok(())
+}
+
+/// The README's example feed in `lang`: the first such block under "Feed format".
+fn readme_example(lang: &str) -> Result<&'static str, String> {
+    let readme = include_str!("../README.md");
+    let section = readme
+        .find("## Feed format")
+        .ok_or("no feed format section")?;
+    let readme = &readme[section..];
+    let fence = format!("```{lang}\n");
+    let start = readme.find(&fence).ok_or(format!("no {lang} example"))? + fence.len();
+    let len = readme[start..].find("```").ok_or("unclosed example")?;
+    Ok(&readme[start..start + len])
+}
+
+#[test]
+fn the_readmes_examples_are_imported_whole() -> Result<(), String> {
+    let csv = contribution(feed::parse_csv(readme_example("csv")?)?);
+    assert!(csv.rejected.is_empty(), "{:?}", csv.rejected);
+    assert_eq!((csv.products.len(), csv.relations.len()), (4, 4));
+    let json = contribution(feed::parse_json(readme_example("json")?)?);
+    assert!(json.rejected.is_empty(), "{:?}", json.rejected);
+    assert_eq!((json.products.len(), json.relations.len()), (2, 1));
     Ok(())
 }
 

@@ -18,6 +18,12 @@ pub struct GeneratedKey {
     pub hash: String,
 }
 
+/// A key's name (what it is for), as `POST /v1/api-keys` and `cosell api-key create` both
+/// take it: trimmed, not empty, at most 100 characters.
+pub fn parse_name(name: &str) -> Result<String, cosell_core::ValidationError> {
+    cosell_core::catalog::parse_text("name", name, 100)
+}
+
 /// Generates `csk_<prefix>_<secret>`: 8 hex characters that identify the key and 32 random bytes.
 pub fn generate() -> Result<GeneratedKey, ApiError> {
     let mut prefix = [0u8; 4];

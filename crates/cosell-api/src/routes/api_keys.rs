@@ -114,7 +114,7 @@ async fn create_api_key(
 ) -> Result<Response, ApiError> {
     // Every bad field at once, as with every other body.
     let mut errors = ValidationErrors::default();
-    let name = errors.take(cosell_core::catalog::parse_text("name", &body.name, 100));
+    let name = errors.take(keys::parse_name(&body.name));
     let role = body.role.map_or(Role::Partner, Role::from);
     let partner_id = match (caller.role, role, body.partner_id) {
         (Role::Operator, Role::Operator, None) => None,

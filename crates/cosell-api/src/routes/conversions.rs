@@ -448,6 +448,7 @@ async fn refund_conversion(
     AppPath(id): AppPath<uuid::Uuid>,
     AppJson(body): AppJson<RefundIn>,
 ) -> Result<(StatusCode, Json<RefundDto>), ApiError> {
+    caller.partner()?;
     let now = Utc::now();
     let new = NewRefund {
         lines: body

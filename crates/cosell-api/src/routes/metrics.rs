@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use chrono::{NaiveDate, NaiveTime};
+use chrono::{Datelike, NaiveDate, NaiveTime};
 use cosell_core::PartnerId;
 use cosell_core::metrics::Period;
 use rust_decimal::Decimal;
@@ -22,7 +22,7 @@ use crate::state::AppState;
 pub struct MetricsQuery {
     /// First day of the period.
     pub from: NaiveDate,
-    /// Last day of the period (inclusive).
+    /// Last day of the period (inclusive), 9999-12-30 at the latest.
     pub to: NaiveDate,
     /// Operators: whose metrics (partners always see their own).
     pub partner_id: Option<uuid::Uuid>,
@@ -48,6 +48,9 @@ pub struct MetricsDto {
     #[schema(value_type = Option<String>)]
     pub revenue_per_customer: Option<Decimal>,
 }
+
+/// The last year a period may end in.
+const LAST_YEAR: i32 = 9999;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(partner_metrics))
@@ -84,13 +87,17 @@ async fn partner_metrics(
             .into(),
         );
     }
-    // The day after `to`, checked: `+` panics past chrono's last date (+262142-12-31).
+    // The period ends when the day after `to` starts. That day needs a four-digit year:
+    // SQLite compares times as text, where "+10000-01-01" sorts before "2026-…", so an end
+    // in year 10000 would silently match nothing (and past chrono's last date there is no
+    // next day at all).
     let end =
         q.to.succ_opt()
+            .filter(|next| next.year() <= LAST_YEAR)
             .ok_or_else(|| {
                 cosell_core::ValidationErrors::from(cosell_core::ValidationError::new(
                     "to",
-                    "is past the last date supported",
+                    format!("must be {LAST_YEAR}-12-30 or earlier"),
                 ))
             })?
             .and_time(NaiveTime::MIN)

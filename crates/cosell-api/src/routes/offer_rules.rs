@@ -52,6 +52,7 @@ async fn put_offer_rules(
     AppPath(id): AppPath<OfferId>,
     AppJson(body): AppJson<OfferRulesDto>,
 ) -> Result<Json<OfferRulesDto>, ApiError> {
+    caller.partner()?;
     let rules = OfferRules {
         eligibility: body.eligibility,
         excluded_relationships: body.excluded_relationships,

@@ -313,7 +313,9 @@ async fn decline_partnership(
     act(&state, caller, id, PartnershipAction::Decline).await
 }
 
-/// End a partnership (either party); its offers can no longer be published.
+/// End a partnership (either party). The invitee's offers on the inviter's products are
+/// archived with it (archiving is final), so none of them outlives the partnership that
+/// allowed it or keeps the inviter from deleting its products.
 #[utoipa::path(post, path = "/v1/partnerships/{id}/end", operation_id = "end_partnership", tag = "partnerships",
     params(("id" = uuid::Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = PartnershipDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]

@@ -16,6 +16,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::Listed;
 use crate::auth::Caller;
+use crate::csv_text::text_cell;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AppJson, AppPath, AppQuery};
 use crate::state::AppState;
@@ -234,7 +235,9 @@ fn csv_response(body: String) -> Response {
         .into_response()
 }
 
-/// One row per statement line; a statement without lines is not possible.
+/// One row per statement line; a statement without lines is not possible. The payment
+/// reference is the payer's text, so it goes out as a `text_cell`; the other columns are
+/// ids, dates, codes and amounts the API writes itself.
 fn to_csv(statements: &[StatementDto]) -> Result<String, ApiError> {
     let mut out = csv::Writer::from_writer(Vec::new());
     let csv_error = |_| ApiError::internal();
@@ -265,7 +268,7 @@ fn to_csv(statements: &[StatementDto]) -> Result<String, ApiError> {
                 l.conversion_id.map(|c| c.to_string()).unwrap_or_default(),
                 l.amount.to_string(),
                 s.net.to_string(),
-                s.paid_reference.clone().unwrap_or_default(),
+                text_cell(s.paid_reference.as_deref().unwrap_or_default()).into_owned(),
             ])
             .map_err(csv_error)?;
         }

@@ -251,6 +251,7 @@ async fn archive_tracking_link(
     caller: Caller,
     AppPath(id): AppPath<uuid::Uuid>,
 ) -> Result<Tagged<LinkDto>, ApiError> {
+    caller.partner()?;
     Ok(tagged(
         state
             .store()

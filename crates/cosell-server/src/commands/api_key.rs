@@ -1,6 +1,6 @@
 //! `cosell api-key create`: the first operator key comes from here, printed once.
 
-use clap::Subcommand;
+use clap::{ArgGroup, Subcommand};
 use cosell_api::auth::keys;
 use cosell_core::{PartnerId, Role};
 use cosell_store::api_keys::NewApiKey;
@@ -10,14 +10,15 @@ use crate::settings::StorageSettings;
 #[derive(Debug, Subcommand)]
 pub enum ApiKeyCommand {
     /// Create an API key and print its secret (shown this once).
+    #[command(group = ArgGroup::new("owner").args(["operator", "partner"]).required(true))]
     Create {
         /// An operator key (manages partners, sees every tenant).
-        #[arg(long, conflicts_with = "partner", required_unless_present = "partner")]
+        #[arg(long)]
         operator: bool,
         /// A key for this partner id.
         #[arg(long)]
         partner: Option<uuid::Uuid>,
-        /// What the key is for.
+        /// What the key is for (not empty, at most 100 characters, as the API takes it).
         #[arg(long, default_value = "cli")]
         name: String,
     },
@@ -35,6 +36,7 @@ pub async fn run(storage: &StorageSettings, command: ApiKeyCommand) -> anyhow::R
             } else {
                 Role::Partner
             };
+            let name = keys::parse_name(&name)?;
             let generated = keys::generate().map_err(|e| anyhow::anyhow!(e.detail))?;
             let store = super::open_store(storage).await?;
             let new = NewApiKey {

@@ -19,9 +19,9 @@ pub enum EvalCommand {
         /// Baskets an item or pair must appear in.
         #[arg(long, default_value_t = 10)]
         min_support: u32,
-        /// Recommendations per basket.
-        #[arg(long, default_value_t = 3)]
-        k: usize,
+        /// Recommendations per basket, 1 or more.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+        k: u32,
     },
 }
 
@@ -40,7 +40,20 @@ pub fn run(command: EvalCommand) -> anyhow::Result<()> {
         |items| builder.add_basket(items),
     )
     .with_context(|| format!("cannot read baskets from {}", data.display()))?;
-    let r = evaluate_leave_one_out(&builder, MinSupport::Count(min_support), k);
+    let r = evaluate_leave_one_out(
+        &builder,
+        MinSupport::Count(min_support),
+        usize::try_from(k)?,
+    );
+    // Rates over no test basket would print as 0.00%, a result that was never measured.
+    if r.test_baskets == 0 {
+        anyhow::bail!(
+            "nothing to evaluate in {}: {} train baskets and no test basket (every fifth \
+             basket is a test basket, and it needs two or more items)",
+            data.display(),
+            r.train_baskets
+        );
+    }
     let points = (r.model_hit_rate - r.baseline_hit_rate) * 100.0;
     println!("data            {}", data.display());
     println!(

@@ -1,7 +1,8 @@
 //! `cosell import baskets FILE`: loads co-purchase baskets into the database and mines
-//! the model from everything stored, as the server's next rebuild will.
+//! the model from everything stored, as the server's next rebuild will. A file is imported
+//! once: its baskets are stored with its SHA-256, and the same bytes again add nothing.
 
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -9,6 +10,7 @@ use clap::Subcommand;
 use cosell_reco::{BasketFormat, MinSupport, read_baskets};
 use cosell_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
+use sha2::{Digest, Sha256};
 
 use crate::settings::StorageSettings;
 
@@ -35,6 +37,20 @@ fn bar(len: u64, template: &str) -> anyhow::Result<ProgressBar> {
     Ok(bar)
 }
 
+/// A reader that hashes what passes through it, so the file is read once.
+struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
 pub async fn run(storage: &StorageSettings, command: ImportCommand) -> anyhow::Result<()> {
     let (file, min_support) = match command {
         ImportCommand::Baskets { file, min_support } => (file, min_support),
@@ -49,21 +65,41 @@ pub async fn run(storage: &StorageSettings, command: ImportCommand) -> anyhow::R
         "reading  {bar:40} {bytes}/{total_bytes} ({eta})",
     )?;
     let mut baskets: Vec<Vec<String>> = Vec::new();
+    let mut hashing = Hashing {
+        inner: reading.wrap_read(handle),
+        hasher: Sha256::new(),
+    };
     read_baskets(
-        BufReader::new(reading.wrap_read(handle)),
+        BufReader::new(&mut hashing),
         BasketFormat::from_path(&file),
         |items| baskets.push(items.iter().map(|s| (*s).to_owned()).collect()),
     )
     .with_context(|| format!("cannot read baskets from {}", file.display()))?;
     reading.finish();
+    let source = hex::encode(hashing.hasher.finalize());
 
     let store = super::open_store_for_bulk_load(storage).await?;
-    super::closing(&store, store_baskets(&store, &baskets, min_support)).await
+    super::closing(&store, async {
+        let stored = store.baskets_from(&source).await?;
+        if stored > 0 && stored == baskets.len() as u64 {
+            println!(
+                "{} was imported before ({stored} baskets): nothing imported",
+                file.display()
+            );
+            return Ok(());
+        }
+        // Fewer: an earlier run of this file stopped part-way; it is imported again whole.
+        store.delete_baskets_from(&source).await?;
+        store_baskets(&store, &source, &baskets, min_support).await
+    })
+    .await
 }
 
-/// Stores the read baskets in chunks and mines the model from all stored ones.
+/// Stores the read baskets of the file `source` in chunks and mines the model from all
+/// stored ones.
 async fn store_baskets(
     store: &Store,
+    source: &str,
     baskets: &[Vec<String>],
     min_support: u32,
 ) -> anyhow::Result<()> {
@@ -72,7 +108,7 @@ async fn store_baskets(
         "storing  {bar:40} {pos}/{len} baskets ({eta})",
     )?;
     for chunk in baskets.chunks(CHUNK) {
-        store.insert_baskets(chunk).await?;
+        store.insert_baskets(source, chunk).await?;
         storing.inc(chunk.len() as u64);
     }
     storing.finish();

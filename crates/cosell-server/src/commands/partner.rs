@@ -7,7 +7,8 @@ use crate::settings::StorageSettings;
 
 #[derive(Debug, Subcommand)]
 pub enum PartnerCommand {
-    /// Create a partner and print its id.
+    /// Create a partner and print it as one JSON line, `{"id":…,"slug":…,"name":…}`
+    /// (the id alone: `cosell partner create … | jq -r .id`).
     Create {
         #[arg(long)]
         name: String,

@@ -1,5 +1,7 @@
 //! `cosell settle [--as-of DATE]`: the settlement run, from the command line.
 
+use std::collections::BTreeMap;
+
 use anyhow::Context;
 use chrono::{NaiveDate, Utc};
 use clap::Args;
@@ -15,7 +17,8 @@ pub struct SettleArgs {
     /// commissions payable by its end are settled.
     #[arg(long)]
     pub as_of: Option<NaiveDate>,
-    /// Smallest net paid, as CURRENCY=AMOUNT (e.g. EUR=50.00); repeat per currency.
+    /// Smallest net paid, as CURRENCY=AMOUNT (e.g. EUR=50.00); repeat per currency, once
+    /// each.
     #[arg(long = "minimum-payout", value_parser = parse_minimum)]
     pub minimum_payout: Vec<(Currency, i64)>,
 }
@@ -27,6 +30,20 @@ fn parse_minimum(text: &str) -> Result<(Currency, i64), String> {
     let amount = amount.parse().map_err(|e| format!("{amount}: {e}"))?;
     // The API's check, so the command line refuses what the API refuses.
     parse_minimum_payout(code, amount).map_err(|e| e.message)
+}
+
+/// The minimums as a policy; a currency given twice is refused rather than one of its
+/// amounts silently winning.
+fn policy(minimums: Vec<(Currency, i64)>) -> anyhow::Result<SettlementPolicy> {
+    let mut minimum_payout_minor = BTreeMap::new();
+    for (currency, minor) in minimums {
+        if minimum_payout_minor.insert(currency, minor).is_some() {
+            anyhow::bail!("--minimum-payout: {currency} is given more than once");
+        }
+    }
+    Ok(SettlementPolicy {
+        minimum_payout_minor,
+    })
 }
 
 /// The period a run settles: the day asked for, else yesterday; refused when that day has
@@ -81,9 +98,7 @@ pub async fn settle(
 
 pub async fn run(storage: &StorageSettings, args: SettleArgs) -> anyhow::Result<()> {
     let as_of = period_end(args.as_of)?;
-    let policy = SettlementPolicy {
-        minimum_payout_minor: args.minimum_payout.into_iter().collect(),
-    };
+    let policy = policy(args.minimum_payout)?;
     let store = super::open_existing_store(storage).await?;
     super::closing(&store, settle(&store, as_of, &policy)).await
 }

@@ -11,6 +11,8 @@ pub struct Model {
     /// The basket's items, one per line.
     pub items: String,
     pub imported_at: DateTimeUtc,
+    /// The SHA-256 (hex) of the file it was imported from; none before sources were kept.
+    pub source: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}
