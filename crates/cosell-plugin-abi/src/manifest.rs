@@ -37,6 +37,9 @@ pub mod error_code {
     pub const NOT_INITIALISED: &str = "not_initialised";
     /// The plugin failed for a reason of its own.
     pub const INTERNAL: &str = "internal";
+    /// `init` built an instance the host no longer wanted (it had stopped waiting,
+    /// see [`crate::HostApi::confirm_init`]); the previous instance stays live.
+    pub const ABANDONED: &str = "abandoned";
 }
 
 /// What a plugin can do for Cosell.

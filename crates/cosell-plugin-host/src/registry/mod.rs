@@ -5,12 +5,13 @@ mod calls;
 
 use crate::error::{CallError, LoadError};
 use crate::monitor::{Monitor, PluginStats};
-use crate::native::{NativePlugin, Transport};
+use crate::native::{InitTicket, NativePlugin, Transport};
 use crate::store::{self, Sha256Hex};
 use cosell_plugin_abi::{Capability, Manifest};
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -79,6 +80,9 @@ struct Entry {
     /// inside the plugin, which would count towards quarantine.
     turns: Arc<tokio::sync::RwLock<()>>,
     monitor: Mutex<Monitor>,
+    /// Whether its last successful `init` asked `confirm_init` before going live.
+    /// One that did not cannot be kept from a timed-out `init` going live later.
+    confirms_init: AtomicBool,
 }
 
 impl Entry {
@@ -205,7 +209,8 @@ impl PluginRegistry {
             return Err(LoadError::CapabilityNotGranted(*missing));
         }
         let transport: Arc<dyn Transport> = Arc::new(plugin);
-        self.init(&transport, config)
+        let confirms_init = self
+            .init(&transport, config)
             .await
             .map_err(LoadError::InitFailed)?;
         let info = LoadedPluginInfo {
@@ -220,6 +225,7 @@ impl PluginRegistry {
             slots: Arc::new(Semaphore::new(self.config.max_concurrent_calls)),
             turns: Arc::default(),
             monitor: Mutex::new(Monitor::new(enabled)),
+            confirms_init: AtomicBool::new(confirms_init),
         };
         let mut plugins = self.plugins.write().unwrap_or_else(PoisonError::into_inner);
         if plugins.contains_key(&id) {
@@ -231,14 +237,33 @@ impl PluginRegistry {
     }
 
     /// Re-runs `init` with a new configuration. The plugin keeps its old
-    /// configuration if the new one is refused.
+    /// configuration if the new one is refused, including when `init` times out:
+    /// the plugin then drops the new instance when its `init` finishes. A plugin
+    /// that does not confirm its inits (see `HostApi::confirm_init`) could still
+    /// switch to the refused configuration then, so such a plugin is quarantined
+    /// when its `init` times out.
     pub async fn configure(
         &self,
         id: &PluginId,
         config: &serde_json::Value,
     ) -> Result<(), CallError> {
         let entry = self.entry(id)?;
-        self.init(&entry.transport, config).await
+        match self.init(&entry.transport, config).await {
+            Ok(confirmed) => {
+                entry.confirms_init.store(confirmed, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(error @ CallError::Timeout(_)) if !entry.confirms_init.load(Ordering::Relaxed) => {
+                let reason = format!(
+                    "{error}, and this plugin does not confirm its inits, so it may still \
+                     switch to the refused configuration: configure it again, then enable it"
+                );
+                tracing::error!(plugin = %entry.info.manifest.name, id = %entry.info.id, %reason, "plugin quarantined");
+                entry.monitor().quarantine(reason);
+                Err(error)
+            }
+            Err(error) => Err(error),
+        }
     }
 
     /// Lets calls through again; also lifts a quarantine.
@@ -308,18 +333,29 @@ impl PluginRegistry {
             .ok_or_else(|| CallError::NotFound(id.clone()))
     }
 
+    /// Runs `init` under the slow-call timeout. `Ok(true)`: the new configuration is
+    /// live and the plugin confirmed it before the host stopped waiting; `Ok(false)`:
+    /// it is live, but the plugin never asked (it does not confirm its inits). On a
+    /// timeout the `init` is abandoned: a plugin that confirms drops its new
+    /// instance when the `init` finishes.
     async fn init(
         &self,
         transport: &Arc<dyn Transport>,
         config: &serde_json::Value,
-    ) -> Result<(), CallError> {
+    ) -> Result<bool, CallError> {
         let config =
             serde_json::to_vec(config).map_err(|e| CallError::InvalidOutput(e.to_string()))?;
-        let transport = Arc::clone(transport);
-        let run = tokio::task::spawn_blocking(move || transport.init(&config));
+        let ticket = Arc::new(InitTicket::default());
+        let (transport, running) = (Arc::clone(transport), Arc::clone(&ticket));
+        let run = tokio::task::spawn_blocking(move || transport.init(&config, &running));
         match tokio::time::timeout(self.config.slow_call_timeout, run).await {
-            Ok(joined) => joined.unwrap_or_else(|e| Err(joined_error(e))),
-            Err(_) => Err(CallError::Timeout(self.config.slow_call_timeout)),
+            Ok(joined) => {
+                joined.unwrap_or_else(|e| Err(joined_error(e)))?;
+                Ok(ticket.confirmed())
+            }
+            Err(_) if ticket.abandon() => Err(CallError::Timeout(self.config.slow_call_timeout)),
+            // Confirmed just before the deadline: the new instance is live.
+            Err(_) => Ok(true),
         }
     }
 }

@@ -6,6 +6,7 @@ use cosell_plugin_sdk::{AttributionModel, Plugin, PluginError, export_plugin};
 use rust_decimal::Decimal;
 
 /// Over-credits every conversion by 30%.
+#[derive(Clone)]
 pub struct BadWeights;
 
 impl Plugin for BadWeights {
