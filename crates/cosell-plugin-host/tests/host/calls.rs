@@ -89,9 +89,11 @@ async fn a_slow_plugin_times_out_and_is_quarantined_until_re_enabled()
 }
 
 #[tokio::test]
-async fn weights_summing_to_1_3_are_rejected() -> Result<(), Box<dyn std::error::Error>> {
+async fn weights_summing_to_1_3_and_a_commission_over_the_share_are_rejected()
+-> Result<(), Box<dyn std::error::Error>> {
     let (_dir, registry) = registry();
-    let plugin = install(&registry, "fixture-bad-weights", ATTRIBUTION, json!(null)).await?;
+    let both = &[Capability::Attribution, Capability::Commission];
+    let plugin = install(&registry, "fixture-bad-weights", both, json!(null)).await?;
     let error = registry
         .call_attribution(&plugin.id, &attribution_request(dec!(50), &["a", "b"]))
         .await;
@@ -100,6 +102,25 @@ async fn weights_summing_to_1_3_are_rejected() -> Result<(), Box<dyn std::error:
     };
     assert!(reason.contains("sum to 1.3"), "{reason}");
     assert_eq!(registry.stats(&plugin.id).ok_or("no stats")?.failures, 1);
+    // Paying one of three credited partners the whole 100.00 sale is refused.
+    let commission = CommissionRequest {
+        conversion: attribution_request(dec!(100.00), &[]).conversion,
+        partner_id: "a".into(),
+        weight: dec!(0.3333),
+        attributed_amount: dec!(33.33),
+        period: PeriodTotals {
+            attributed_revenue: Decimal::ZERO,
+            conversions: 0,
+        },
+    };
+    let error = registry.call_commission(&plugin.id, &commission).await;
+    let Err(CallError::InvalidOutput(reason)) = error else {
+        panic!("{error:?}")
+    };
+    assert!(
+        reason.contains("exceeds the 33.33 EUR credited"),
+        "{reason}"
+    );
     // A model without a fit step says so without counting as a failure.
     assert_eq!(
         registry.fit(&plugin.id, &FitRequest::default()).await?,
@@ -110,7 +131,7 @@ async fn weights_summing_to_1_3_are_rejected() -> Result<(), Box<dyn std::error:
             .stats(&plugin.id)
             .ok_or("no stats")?
             .consecutive_failures,
-        1
+        2
     );
     Ok(())
 }
