@@ -209,8 +209,14 @@ pub async fn load_all(store: &Store, registry: &PluginRegistry) -> Result<usize,
                 registration.enabled,
             )
             .await;
-        // The registry logged and kept a failure; the server starts without the plugin.
-        loaded += usize::from(result.is_ok());
+        // The registry kept the failure for `list`; the others load regardless.
+        match result {
+            Ok(_) => loaded += 1,
+            Err(error) => {
+                let id = &registration.id;
+                tracing::error!(%id, %error, "plugin failed to load; continuing without it");
+            }
+        }
     }
     Ok(loaded)
 }

@@ -150,11 +150,12 @@ impl PluginRegistry {
         self.load(sha256.as_str(), granted, config, true).await
     }
 
-    /// Loads an already installed library (start-up): re-hashes it, opens it,
-    /// validates ABI, table, manifest, API version and capabilities, and
-    /// calls `init(config)`. On any error nothing is registered; the error is
-    /// logged and kept for [`Self::load_errors`], so the server can start
-    /// without the plugin and still say why.
+    /// Loads an already installed library (start-up, or a reconfiguration of one
+    /// that is not loaded): re-hashes it, opens it, validates ABI, table, manifest,
+    /// API version and capabilities, and calls `init(config)`. On any error nothing
+    /// is registered; the error is kept for [`Self::load_errors`], so the server can
+    /// start without the plugin and still say why. Logging it is the caller's to
+    /// decide: a server starting without the plugin says so, a command reports it.
     pub async fn load_installed(
         &self,
         sha256: &str,
@@ -169,10 +170,7 @@ impl PluginRegistry {
             .unwrap_or_else(PoisonError::into_inner);
         match &result {
             Ok(_) => errors.remove(sha256),
-            Err(error) => {
-                tracing::error!(%sha256, %error, "plugin failed to load; continuing without it");
-                errors.insert(sha256.to_owned(), error.to_string())
-            }
+            Err(error) => errors.insert(sha256.to_owned(), error.to_string()),
         };
         result
     }
