@@ -103,6 +103,9 @@ pub struct PluginRegistry {
     /// Why registrations failed to load at start-up, by pinned digest, so the
     /// API can report them next to the loaded plugins.
     load_errors: Arc<Mutex<BTreeMap<String, String>>>,
+    /// Held by an install from copying the library to registering it (or deleting
+    /// the copy), so that one install's clean-up never deletes another's library.
+    installing: Arc<tokio::sync::Mutex<()>>,
 }
 
 // By hand: the entries hold trait objects and locks; their ids are what a log needs.
@@ -122,6 +125,7 @@ impl PluginRegistry {
             config: Arc::new(config),
             plugins: Arc::default(),
             load_errors: Arc::default(),
+            installing: Arc::default(),
         }
     }
 
@@ -132,6 +136,7 @@ impl PluginRegistry {
 
     /// Installs a library (operator act): checks `expected_sha256`, copies it to
     /// `<data_dir>/plugins/<sha256>.so`, then loads it as [`Self::load_installed`] does.
+    /// If loading fails the copy is deleted again (it is no registered plugin's).
     pub async fn install(
         &self,
         source: &Path,
@@ -140,14 +145,48 @@ impl PluginRegistry {
         config: &serde_json::Value,
     ) -> Result<LoadedPluginInfo, LoadError> {
         let sha256 = Sha256Hex::parse(expected_sha256)?;
+        let _installing = self.installing.lock().await;
         // Checked before copying, so a loaded library's file is left alone.
         if self.read().contains_key(&sha256) {
             return Err(LoadError::AlreadyLoaded(sha256));
         }
-        let (data_dir, source) = (self.config.data_dir.clone(), source.to_owned());
+        let (data_dir, from) = (self.config.data_dir.clone(), source.to_owned());
         let copy = sha256.clone();
-        blocking(move || store::import(&data_dir, &source, &copy)).await?;
-        self.load(sha256.as_str(), granted, config, true).await
+        blocking(move || store::import(&data_dir, &from, &copy)).await?;
+        let loaded = self.load(sha256.as_str(), granted, config, true).await;
+        // Not registered, the copy serves nothing and nothing could remove it later;
+        // unless it is the file of a registration that failed to load at start-up.
+        if loaded.is_err() && !self.read().contains_key(&sha256) && !self.failed_to_load(&sha256) {
+            self.delete_stored(&sha256);
+        }
+        // The operator named `source`; the stored copy's name means nothing to them.
+        loaded.map_err(|error| match error {
+            LoadError::Open { message, .. } => LoadError::Open {
+                path: source.to_owned(),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Whether `id` is a registration that failed to load at start-up.
+    fn failed_to_load(&self, id: &PluginId) -> bool {
+        let errors = self
+            .load_errors
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        errors.contains_key(id.as_str())
+    }
+
+    /// Deletes the stored library of `id`; a failure is logged.
+    fn delete_stored(&self, id: &PluginId) {
+        let path = store::stored_path(&self.config.data_dir, id);
+        match std::fs::remove_file(&path) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                tracing::warn!(path = %path.display(), %error, "cannot delete a plugin file");
+            }
+            _ => {}
+        }
     }
 
     /// Loads an already installed library (start-up, or a reconfiguration of one
@@ -290,13 +329,7 @@ impl PluginRegistry {
             .unwrap_or_else(PoisonError::into_inner);
         errors.remove(id.as_str());
         drop(errors);
-        let path = store::stored_path(&self.config.data_dir, id);
-        match std::fs::remove_file(&path) {
-            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
-                tracing::warn!(path = %path.display(), %error, "cannot delete removed plugin file");
-            }
-            _ => {}
-        }
+        self.delete_stored(id);
         removed
     }
 
