@@ -146,7 +146,7 @@ impl NativePlugin {
         let library = unsafe { Library::open(Some(path), RTLD_NOW | RTLD_LOCAL) }.map_err(|e| {
             LoadError::Open {
                 path: path.to_owned(),
-                message: e.to_string(),
+                message: loader_reason(path, &e),
             }
         })?;
         // Leaked on purpose, also on failure below: see the type's docs.
@@ -279,6 +279,18 @@ impl Transport for NativePlugin {
         let status = unsafe { (self.call)(method, input, &mut out) };
         self.finish(status, out, max_output)
     }
+}
+
+/// What the loader said, without the path it starts with: libloading's own message
+/// is only "dlopen failed", the reason (dlerror's text: "undefined symbol: …",
+/// "file too short"…) is its source.
+fn loader_reason(path: &Path, error: &libloading::Error) -> String {
+    let reason =
+        std::error::Error::source(error).map_or_else(|| error.to_string(), ToString::to_string);
+    let prefix = format!("{}: ", path.display());
+    reason
+        .strip_prefix(&prefix)
+        .map_or_else(|| reason.clone(), str::to_owned)
 }
 
 /// Looks up a function symbol and copies the pointer out.

@@ -157,6 +157,15 @@ async fn a_file_that_is_not_a_library_is_refused() -> Result<(), Box<dyn std::er
         .install(&text, &sha256_of(&text), caps(ATTRIBUTION), &json!({}))
         .await;
     assert!(matches!(error, Err(LoadError::Open { .. })), "{error:?}");
+    // The loader's own reason, about the file the operator named.
+    let message = error.err().ok_or("accepted")?.to_string();
+    assert_eq!(
+        message,
+        format!(
+            "cannot load {} as a shared library: file too short",
+            text.display()
+        )
+    );
     assert_nothing_stored(dir.path());
     Ok(())
 }
