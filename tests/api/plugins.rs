@@ -306,6 +306,32 @@ async fn tiered_commission_pays_each_band_at_its_rate() {
 }
 
 #[tokio::test]
+async fn a_configuration_is_optional_and_any_json_the_plugin_accepts() {
+    let (_dir, app) = app().await;
+    let path = library("fixture-panicking");
+    let installed = app
+        .post(
+            "/v1/plugins",
+            Some(&app.operator),
+            json!({ "path": path, "sha256": sha256_of(&path), "granted": ["attribution"] }),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(installed.body["config"], json!({}));
+    // Not an object: the plugin decides what its configuration is.
+    let id = installed.id();
+    let configured = app
+        .put(
+            &format!("/v1/plugins/{id}/config"),
+            Some(&app.operator),
+            json!({ "config": null }),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(configured.body["config"], Value::Null);
+}
+
+#[tokio::test]
 async fn a_hash_mismatch_or_ungranted_capability_registers_nothing() {
     let (_dir, app) = app().await;
     let path = library("tiered-commission");
