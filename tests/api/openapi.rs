@@ -198,7 +198,10 @@ fn plugin_schemas_match_what_the_routes_answer() {
         ("CallResult", "output"),
     ] {
         let property = &schemas[schema]["properties"][field];
-        assert!(property.get("type").is_none(), "{schema}.{field}: {property}");
+        assert!(
+            property.get("type").is_none(),
+            "{schema}.{field}: {property}"
+        );
     }
     for (path, op) in [
         ("/v1/plugins/{id}/fit", "post"),

@@ -441,6 +441,23 @@ async fn a_restart_loads_registrations_and_reports_the_one_that_fails() {
     assert!(reason.contains("SHA-256"), "{reason}");
 
     app.get("/healthz", None).await.expect(StatusCode::OK);
+    // It exists but takes no calls: a conflict saying why, not "no such plugin".
+    let unloaded = app
+        .post(
+            &format!("/v1/plugins/{tiered}/fit"),
+            Some(&app.operator),
+            json!({}),
+        )
+        .await
+        .expect_problem(StatusCode::CONFLICT, "plugin_not_loaded");
+    let detail = unloaded.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("failed to load") && detail.contains("SHA-256"),
+        "{detail}"
+    );
+    call(&app, &tiered, "commission.compute", json!({}))
+        .await
+        .expect_problem(StatusCode::CONFLICT, "plugin_not_loaded");
     // Installing it again is refused: it would replace the library the registration names.
     install(&app, "tiered-commission", &["commission"], json!({}))
         .await

@@ -83,6 +83,7 @@ async fn fit_plugin(
 ) -> Result<Json<PluginDto>, ApiError> {
     caller.require_operator()?;
     let id = id_of(&id)?;
+    crate::plugins::require_loaded(state.store(), state.plugins(), &id).await?;
     fit::fit(
         state.store(),
         state.plugins(),

@@ -456,6 +456,7 @@ async fn call_plugin(
 ) -> Result<Json<CallResult>, ApiError> {
     caller.require_operator()?;
     let id = id_of(&id)?;
+    ops::require_loaded(state.store(), state.plugins(), &id).await?;
     let output = ops::call(state.plugins(), &id, &body.method, body.input).await?;
     Ok(Json(CallResult { output }))
 }
