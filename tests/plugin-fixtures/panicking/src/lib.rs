@@ -1,8 +1,8 @@
 //! Test fixture: panics where configured. The SDK must turn each panic into a
 //! PANIC status, and the host must carry on.
 //!
-//! Configuration: `null` or `{}` panics in `attribute`; `{"panic_in": "init"}`
-//! panics in `init`; `{"panic_in": "fit"}` answers `attribute` (crediting the
+//! Configuration: `null` or `{}` panics in `attribute` (and has no fit step);
+//! `{"panic_in": "init"}` panics in `init`; `{"panic_in": "fit"}` answers `attribute` (crediting the
 //! partner the last fit favoured, else the first touchpoint) and panics only in
 //! `fit`, on a journey through partner `panic`, after taking the journeys before
 //! it to heart: a fit that panics half-way through changing the model.
@@ -79,6 +79,14 @@ impl AttributionModel for Panicking {
     }
 
     fn fit(&mut self, request: FitRequest) -> Result<FitResponse, PluginError> {
+        // Otherwise no fit step, as before: a background fit that succeeded would
+        // reset the breaker that tests of panicking calls count on.
+        if self.panic_in != PanicIn::Fit {
+            return Err(PluginError::new(
+                cosell_plugin_sdk::abi::error_code::UNSUPPORTED,
+                "this fixture fits only with panic_in: fit",
+            ));
+        }
         for journey in &request.journeys {
             assert!(
                 !journey.partners.iter().any(|p| p == "panic"),
