@@ -248,3 +248,39 @@ fn every_keyed_write_declares_the_idempotency_key() {
     }
     assert!(writes > 40, "{writes} keyed writes");
 }
+
+/// The plugin schemas say what the routes do: `config` is optional when installing
+/// and is any JSON the plugin accepts, and the routes that call a plugin declare the
+/// `502 plugin_failed` and `503 plugin_busy` they answer.
+#[test]
+fn plugin_schemas_match_what_the_routes_answer() {
+    let spec = serde_json::to_value(cosell_api::openapi()).unwrap();
+    let schemas = &spec["components"]["schemas"];
+    let install = &schemas["InstallPlugin"];
+    assert_eq!(
+        install["required"],
+        serde_json::json!(["path", "sha256", "granted"])
+    );
+    for (schema, field) in [
+        ("InstallPlugin", "config"),
+        ("ConfigurePlugin", "config"),
+        ("PluginDto", "config"),
+        ("CallResult", "output"),
+    ] {
+        let property = &schemas[schema]["properties"][field];
+        assert!(
+            property.get("type").is_none(),
+            "{schema}.{field}: {property}"
+        );
+    }
+    for (path, op) in [
+        ("/v1/plugins/{id}/fit", "post"),
+        ("/v1/plugins/{id}/calls", "post"),
+        ("/v1/plugins/{id}/contributions", "post"),
+    ] {
+        let responses = &spec["paths"][path][op]["responses"];
+        for status in ["502", "503"] {
+            assert!(responses.get(status).is_some(), "{op} {path}: no {status}");
+        }
+    }
+}

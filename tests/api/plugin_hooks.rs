@@ -370,14 +370,24 @@ async fn slow_wrong_and_panicking_plugins_fall_back_and_are_quarantined() {
     let beta = app.partner("beta").await;
     app.partnership(&merchant, &alpha).await;
     app.partnership(&merchant, &beta).await;
-    let fixtures = [
-        ("fixture-slow", json!({ "sleep_ms": 4_000 }), "timeout"),
-        ("fixture-bad-weights", json!({}), "invalid_output"),
-        ("fixture-panicking", json!({}), "panic"),
+    let fixtures: [(&str, &[&str], Value, &str); 3] = [
+        (
+            "fixture-slow",
+            &["attribution"],
+            json!({ "sleep_ms": 4_000 }),
+            "timeout",
+        ),
+        (
+            "fixture-bad-weights",
+            &["attribution", "commission"],
+            json!({}),
+            "invalid_output",
+        ),
+        ("fixture-panicking", &["attribution"], json!({}), "panic"),
     ];
     let mut sales = Vec::new();
-    for (n, (package, config, code)) in fixtures.into_iter().enumerate() {
-        let id = install(&app, package, &["attribution"], config)
+    for (n, (package, granted, config, code)) in fixtures.into_iter().enumerate() {
+        let id = install(&app, package, granted, config)
             .await
             .expect(StatusCode::CREATED)
             .id();
@@ -420,6 +430,53 @@ async fn slow_wrong_and_panicking_plugins_fall_back_and_are_quarantined() {
         assert_eq!(&stored(&app, &merchant, sold).await, sold);
     }
     app.get("/healthz", None).await.expect(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_commission_plugin_cannot_pay_a_partner_more_than_its_share() {
+    let (_dir, app) = app().await;
+    // It pays every partner it is asked about the whole sale.
+    let greedy = install(
+        &app,
+        "fixture-bad-weights",
+        &["attribution", "commission"],
+        json!({}),
+    )
+    .await
+    .expect(StatusCode::CREATED)
+    .id();
+    let merchant = app.partner("shop").await;
+    let mut referrers = Vec::new();
+    for slug in ["alpha", "beta", "gamma"] {
+        let referrer = app.partner(slug).await;
+        let terms =
+            json!({ "attribution_model": { "model": "linear" }, "commission_plugin_id": greedy });
+        partnership_with(&app, &merchant, &referrer, terms)
+            .await
+            .expect(StatusCode::CREATED);
+        referrers.push(referrer);
+    }
+    let touching: Vec<&TestPartner> = referrers.iter().collect();
+    touched_by(&app, "c1", &touching).await;
+    let sold = sale(&app, &merchant, "c1", "100.00").await;
+    // Each is credited a third; 100.00 each would be 300.00 of commission on a
+    // 100.00 sale. The plugin's answer is refused and the terms' 10% paid instead.
+    let mut amounts: Vec<String> = credits(&sold).into_iter().map(|c| c.1).collect();
+    amounts.sort();
+    assert_eq!(amounts, ["33.33", "33.33", "33.34"]);
+    for credit in sold["credits"].as_array().unwrap() {
+        assert_eq!(credit["commission"], "3.33", "{credit}");
+        assert_eq!(credit["commission_rule"], "partnership_terms");
+        let fallback = &credit["commission_plugin"]["fallback"];
+        assert_eq!(fallback["code"], "invalid_output", "{credit}");
+        assert!(
+            fallback["message"]
+                .as_str()
+                .unwrap()
+                .contains("exceeds the 33.3"),
+            "{credit}"
+        );
+    }
 }
 
 /// `(id, capability)` of each plugin `caller` may name, sorted; only the fields

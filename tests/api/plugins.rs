@@ -315,6 +315,140 @@ async fn tiered_commission_pays_each_band_at_its_rate() {
     assert_eq!(shown.body["config"], tiers);
 }
 
+/// Who an attribution plugin credits, through `/calls`, for a sale touched by `a` then `b`.
+async fn credited(app: &TestApp, id: &str) -> String {
+    let touchpoint = |partner: &str| json!({ "partner_id": partner, "at": "2026-11-19T10:00:00Z" });
+    let answer = call(
+        app,
+        id,
+        "attribution.attribute",
+        json!({ "conversion": conversion("100.00"), "touchpoints": [touchpoint("a"), touchpoint("b")] }),
+    )
+    .await
+    .expect(StatusCode::OK);
+    let weights = answer.body["output"]["weights"].as_array().unwrap();
+    assert_eq!(weights.len(), 1, "{weights:?}");
+    weights[0]["partner_id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_refused_reconfiguration_stays_refused_after_its_init_finishes() {
+    let (_dir, app) = app_with(|dir| {
+        let mut config = api_config(dir);
+        config.plugins.slow_call_timeout = Duration::from_millis(500);
+        config
+    })
+    .await;
+    let old = json!({ "sleep_ms": 0 });
+    let id = install(&app, "fixture-slow", &["attribution"], old.clone())
+        .await
+        .expect(StatusCode::CREATED)
+        .id();
+    assert_eq!(credited(&app, &id).await, "a");
+    let refused = app
+        .put(
+            &format!("/v1/plugins/{id}/config"),
+            Some(&app.operator),
+            json!({ "config": { "sleep_ms": 0, "credit_last": true, "init_sleep_ms": 1_000 } }),
+        )
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "config_refused");
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("timed out"),
+        "{}",
+        refused.body
+    );
+    // Well after the init has finished: what GET shows is what computes.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let shown = show(&app, &id).await;
+    assert_eq!(shown.body["config"], old);
+    assert_eq!(shown.body["state"], "enabled");
+    assert_eq!(credited(&app, &id).await, "a");
+}
+
+#[tokio::test]
+async fn a_fit_that_panics_leaves_the_plugin_working_with_its_previous_model() {
+    let (_dir, app) = app_with(|dir| {
+        let mut config = api_config(dir);
+        // A panic's report (a backtrace under RUST_BACKTRACE) takes a while in debug builds.
+        config.plugins.call_timeout = Duration::from_secs(30);
+        config
+    })
+    .await;
+    let id = install(
+        &app,
+        "fixture-panicking",
+        &["attribution"],
+        json!({ "panic_in": "fit" }),
+    )
+    .await
+    .expect(StatusCode::CREATED)
+    .id();
+    // Installing fits it in the background (on no journeys); that fit comes first.
+    fitted(&app, &id).await;
+    let journey = |partners: &[&str]| json!({ "partners": partners, "converted": true });
+    call(
+        &app,
+        &id,
+        "attribution.fit",
+        json!({ "journeys": [journey(&["b"])] }),
+    )
+    .await
+    .expect(StatusCode::OK);
+    assert_eq!(credited(&app, &id).await, "b");
+    let failed = call(
+        &app,
+        &id,
+        "attribution.fit",
+        json!({ "journeys": [journey(&["a"]), journey(&["panic"])] }),
+    )
+    .await
+    .expect_problem(StatusCode::BAD_GATEWAY, "plugin_failed");
+    assert!(
+        failed.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("fit panics on purpose"),
+        "{}",
+        failed.body
+    );
+    for _ in 0..6 {
+        assert_eq!(credited(&app, &id).await, "b");
+    }
+    let shown = show(&app, &id).await;
+    assert_eq!(shown.body["state"], "enabled");
+    assert_eq!(shown.body["stats"]["last_fit"]["outcome"], "failed");
+}
+
+#[tokio::test]
+async fn a_configuration_is_optional_and_any_json_the_plugin_accepts() {
+    let (_dir, app) = app().await;
+    let path = library("fixture-panicking");
+    let installed = app
+        .post(
+            "/v1/plugins",
+            Some(&app.operator),
+            json!({ "path": path, "sha256": sha256_of(&path), "granted": ["attribution"] }),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(installed.body["config"], json!({}));
+    // Not an object: the plugin decides what its configuration is.
+    let id = installed.id();
+    let configured = app
+        .put(
+            &format!("/v1/plugins/{id}/config"),
+            Some(&app.operator),
+            json!({ "config": null }),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(configured.body["config"], Value::Null);
+}
+
 #[tokio::test]
 async fn a_hash_mismatch_or_ungranted_capability_registers_nothing() {
     let (_dir, app) = app().await;
@@ -425,6 +559,23 @@ async fn a_restart_loads_registrations_and_reports_the_one_that_fails() {
     assert!(reason.contains("SHA-256"), "{reason}");
 
     app.get("/healthz", None).await.expect(StatusCode::OK);
+    // It exists but takes no calls: a conflict saying why, not "no such plugin".
+    let unloaded = app
+        .post(
+            &format!("/v1/plugins/{tiered}/fit"),
+            Some(&app.operator),
+            json!({}),
+        )
+        .await
+        .expect_problem(StatusCode::CONFLICT, "plugin_not_loaded");
+    let detail = unloaded.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("failed to load") && detail.contains("SHA-256"),
+        "{detail}"
+    );
+    call(&app, &tiered, "commission.compute", json!({}))
+        .await
+        .expect_problem(StatusCode::CONFLICT, "plugin_not_loaded");
     // Installing it again is refused: it would replace the library the registration names.
     install(&app, "tiered-commission", &["commission"], json!({}))
         .await

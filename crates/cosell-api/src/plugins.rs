@@ -51,6 +51,9 @@ pub enum PluginOpError {
     /// A stored capability name this host does not know: a manual edit or a downgrade.
     #[error("registration {id} grants unknown capability `{name}`")]
     UnknownCapability { id: String, name: String },
+    /// The plugin is installed, but not loaded in this process, so it takes no calls.
+    #[error("plugin {id} is installed but not loaded: {why}")]
+    NotLoaded { id: PluginId, why: String },
     /// A registration with this hash exists (loaded or not).
     #[error("plugin {0} is already installed; remove it first to install it again")]
     AlreadyInstalled(PluginId),
@@ -121,6 +124,35 @@ pub fn nameable(
             capability,
         })
     }
+}
+
+/// Checks that `id` is installed (else the store's not found) and loaded in this process
+/// (else [`PluginOpError::NotLoaded`], saying why): what a call, fit or contribution needs.
+pub async fn require_loaded(
+    store: &Store,
+    registry: &PluginRegistry,
+    id: &PluginId,
+) -> Result<(), PluginOpError> {
+    store.get_plugin(id.as_str()).await?;
+    if registry.info(id).is_some() {
+        return Ok(());
+    }
+    let load_error = registry
+        .load_errors()
+        .into_iter()
+        .find_map(|(failed, error)| (failed == id.as_str()).then_some(error));
+    let why = match load_error {
+        Some(error) => format!(
+            "it failed to load ({error}); fix it with PUT /v1/plugins/{id}/config, or remove it"
+        ),
+        None => "it was installed after this server started; it loads at the next start, \
+                 or now with PUT /v1/plugins/{id}/config"
+            .replace("{id}", id.as_str()),
+    };
+    Err(PluginOpError::NotLoaded {
+        id: id.clone(),
+        why,
+    })
 }
 
 /// Checks `text` is a digest; the id of every plugin is one.
@@ -209,8 +241,14 @@ pub async fn load_all(store: &Store, registry: &PluginRegistry) -> Result<usize,
                 registration.enabled,
             )
             .await;
-        // The registry logged and kept a failure; the server starts without the plugin.
-        loaded += usize::from(result.is_ok());
+        // The registry kept the failure for `list`; the others load regardless.
+        match result {
+            Ok(_) => loaded += 1,
+            Err(error) => {
+                let id = &registration.id;
+                tracing::error!(%id, %error, "plugin failed to load; continuing without it");
+            }
+        }
     }
     Ok(loaded)
 }
@@ -346,6 +384,7 @@ pub async fn contribute(
     owner: PartnerId,
 ) -> Result<Contributed, PluginOpError> {
     store.get_partner(Tenant::All, owner).await?;
+    require_loaded(store, registry, id).await?;
     let registration = store.get_plugin(id.as_str()).await?;
     let request = CatalogRequest {
         owner_partner_id: owner.0.to_string(),
@@ -479,6 +518,7 @@ impl PluginOpError {
                 ),
             },
             PluginOpError::AlreadyInstalled(_) => (StatusCode::CONFLICT, "plugin_installed"),
+            PluginOpError::NotLoaded { .. } => (StatusCode::CONFLICT, "plugin_not_loaded"),
             PluginOpError::ConfigRefused(_) => (unprocessable, "config_refused"),
             PluginOpError::Call(call) => match call {
                 CallError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),

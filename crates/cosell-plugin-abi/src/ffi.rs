@@ -114,11 +114,20 @@ pub mod log_level {
 /// Logging callback: opaque host context, a [`log_level`], UTF-8 message bytes.
 pub type LogFn = unsafe extern "C" fn(context: *const c_void, level: u32, message: BytesRef);
 
+/// Init confirmation: opaque host context; returns 1 when the new instance may go
+/// live, 0 when it must be dropped (the host stopped waiting for this `init`).
+/// See [`HostApi::confirm_init`].
+pub type ConfirmInitFn = unsafe extern "C" fn(context: *const c_void) -> u32;
+
 /// Services the host offers a plugin, passed to the entry function. The plugin
 /// copies the struct; the context pointer stays valid for the life of the process.
 ///
 /// A plugin's `tracing`/`log` globals are its own copy, not the host's, so
 /// logging has to come back through this callback to reach the server's logs.
+///
+/// Fields are only ever appended. A plugin reads only the fields the host's
+/// `struct_size` covers ([`HostApi::read`] does that): an older host passes a
+/// shorter struct. The first version ended after `log` ([`HostApi::MIN_SIZE`]).
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct HostApi {
@@ -130,6 +139,16 @@ pub struct HostApi {
     pub context: *const c_void,
     /// Writes one log line into the host's logs.
     pub log: Option<LogFn>,
+    /// Asked by `init`, on the thread the host called `init` on, once the new
+    /// instance is built and right before it replaces the live one (with the
+    /// plugin's own lock on its instance held, so the answer and the swap are one
+    /// step): 1 means make it live; 0 means the host stopped waiting (the call
+    /// timed out and was reported as failed), so the plugin must drop the new
+    /// instance, keep the previous one and return an error. A plugin that never
+    /// asks cannot be protected from a late `init` replacing its configuration; the
+    /// host quarantines such a plugin when its `init` times out. Absent from hosts
+    /// whose `struct_size` is [`HostApi::MIN_SIZE`]: then make the instance live.
+    pub confirm_init: Option<ConfirmInitFn>,
 }
 
 // SAFETY: the context pointer is only ever handed back to the host's own
@@ -194,6 +213,45 @@ impl PluginTableV1 {
 impl HostApi {
     /// Size of this struct, as stored in `struct_size`.
     pub const SIZE: u32 = size_of::<Self>() as u32;
+
+    /// Size of the first version of this struct (up to and including `log`): the
+    /// smallest a plugin accepts.
+    pub const MIN_SIZE: u32 = std::mem::offset_of!(Self, confirm_init) as u32;
+
+    /// Copies the host's struct, reading only the fields its `struct_size` covers;
+    /// fields an older host does not have are `None`. `None` for a null pointer or
+    /// a struct smaller than [`HostApi::MIN_SIZE`].
+    ///
+    /// # Safety
+    /// `host` is null or points to a `HostApi` of at least the 8-byte header, and
+    /// of `struct_size` bytes in all, valid for reads during the call.
+    pub unsafe fn read(host: *const HostApi) -> Option<HostApi> {
+        if host.is_null() {
+            return None;
+        }
+        // SAFETY: every version starts with the two u32 header fields.
+        let struct_size = unsafe { std::ptr::addr_of!((*host).struct_size).read() };
+        if struct_size < Self::MIN_SIZE {
+            return None;
+        }
+        // SAFETY: the first version's fields all lie within MIN_SIZE bytes.
+        let mut copy = unsafe {
+            HostApi {
+                abi_version: std::ptr::addr_of!((*host).abi_version).read(),
+                struct_size,
+                context: std::ptr::addr_of!((*host).context).read(),
+                log: std::ptr::addr_of!((*host).log).read(),
+                confirm_init: None,
+            }
+        };
+        let confirm_end =
+            std::mem::offset_of!(Self, confirm_init) + size_of::<Option<ConfirmInitFn>>();
+        if struct_size as usize >= confirm_end {
+            // SAFETY: the host's struct covers the field.
+            copy.confirm_init = unsafe { std::ptr::addr_of!((*host).confirm_init).read() };
+        }
+        Some(copy)
+    }
 }
 
 #[cfg(test)]
@@ -206,6 +264,37 @@ mod tests {
         assert_eq!(std::mem::offset_of!(PluginTableV1, struct_size), 4);
         assert_eq!(size_of::<TableHeader>(), 8);
         assert_eq!(PluginTableV1::SIZE as usize, 8 + 4 * size_of::<usize>());
+    }
+
+    #[test]
+    fn a_plugin_reads_only_the_fields_an_older_host_has() {
+        unsafe extern "C" fn confirm(_context: *const c_void) -> u32 {
+            1
+        }
+        assert_eq!(HostApi::MIN_SIZE as usize, 8 + 2 * size_of::<usize>());
+        assert_eq!(HostApi::SIZE, HostApi::MIN_SIZE + size_of::<usize>() as u32);
+        let mut host = HostApi {
+            abi_version: ABI_VERSION,
+            struct_size: HostApi::SIZE,
+            context: std::ptr::null(),
+            log: None,
+            confirm_init: Some(confirm),
+        };
+        // SAFETY: `host` is a whole, valid struct.
+        let read = unsafe { HostApi::read(&host) };
+        assert!(read.is_some_and(|h| h.confirm_init.is_some()));
+        // An older host: its struct ends before `confirm_init`.
+        host.struct_size = HostApi::MIN_SIZE;
+        // SAFETY: as above; the size only makes the reader read less.
+        let read = unsafe { HostApi::read(&host) };
+        assert!(
+            read.is_some_and(|h| h.confirm_init.is_none() && h.struct_size == HostApi::MIN_SIZE)
+        );
+        host.struct_size = 8;
+        // SAFETY: as above.
+        assert!(unsafe { HostApi::read(&host) }.is_none());
+        // SAFETY: null is accepted.
+        assert!(unsafe { HostApi::read(std::ptr::null()) }.is_none());
     }
 
     #[test]

@@ -13,9 +13,9 @@ mod manifest;
 pub mod messages;
 
 pub use ffi::{
-    ABI_VERSION, ABI_VERSION_SYMBOL, AbiVersionFn, BytesRef, CallFn, ENTRY_V1_SYMBOL, EntryV1Fn,
-    FreeBufFn, HostApi, InitFn, LogFn, ManifestFn, OwnedBuf, PluginTableV1, Status, TableHeader,
-    log_level,
+    ABI_VERSION, ABI_VERSION_SYMBOL, AbiVersionFn, BytesRef, CallFn, ConfirmInitFn,
+    ENTRY_V1_SYMBOL, EntryV1Fn, FreeBufFn, HostApi, InitFn, LogFn, ManifestFn, OwnedBuf,
+    PluginTableV1, Status, TableHeader, log_level,
 };
 pub use manifest::{
     API_VERSION, ApiVersion, BadApiVersion, Capability, ErrorBody, Manifest, error_code, method,

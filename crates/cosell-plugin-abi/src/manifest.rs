@@ -37,6 +37,9 @@ pub mod error_code {
     pub const NOT_INITIALISED: &str = "not_initialised";
     /// The plugin failed for a reason of its own.
     pub const INTERNAL: &str = "internal";
+    /// `init` built an instance the host no longer wanted (it had stopped waiting,
+    /// see [`crate::HostApi::confirm_init`]); the previous instance stays live.
+    pub const ABANDONED: &str = "abandoned";
 }
 
 /// What a plugin can do for Cosell.
@@ -121,8 +124,10 @@ impl<'de> Deserialize<'de> for ApiVersion {
 }
 
 /// What a plugin says about itself, returned as JSON by the table's `manifest`.
+/// Reading one refuses unknown fields and an empty (or blank) `name`, `version`
+/// or `vendor`: the host shows and stores them to say which plugin is which.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "RawManifest")]
 pub struct Manifest {
     /// Package name, e.g. `shapley-attribution`.
     pub name: String,
@@ -134,6 +139,40 @@ pub struct Manifest {
     pub capabilities: Vec<Capability>,
     /// Message API version the plugin was built against.
     pub api: ApiVersion,
+}
+
+/// A manifest as read, before its fields are checked.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawManifest {
+    name: String,
+    version: String,
+    vendor: String,
+    capabilities: Vec<Capability>,
+    api: ApiVersion,
+}
+
+impl TryFrom<RawManifest> for Manifest {
+    type Error = String;
+
+    fn try_from(raw: RawManifest) -> Result<Self, String> {
+        for (field, value) in [
+            ("name", &raw.name),
+            ("version", &raw.version),
+            ("vendor", &raw.vendor),
+        ] {
+            if value.trim().is_empty() {
+                return Err(format!("`{field}` is empty"));
+            }
+        }
+        Ok(Self {
+            name: raw.name,
+            version: raw.version,
+            vendor: raw.vendor,
+            capabilities: raw.capabilities,
+            api: raw.api,
+        })
+    }
 }
 
 /// The JSON body of an `ERROR` or `PANIC` status.
@@ -174,5 +213,27 @@ mod tests {
         );
         assert_eq!(serde_json::to_string(&manifest)?, json);
         Ok(())
+    }
+
+    #[test]
+    fn a_manifest_needs_a_name_version_and_vendor() {
+        let with = |name: &str, version: &str, vendor: &str| {
+            let json = format!(
+                r#"{{"name":"{name}","version":"{version}","vendor":"{vendor}","capabilities":["commission"],"api":"1.0.0"}}"#
+            );
+            serde_json::from_str::<Manifest>(&json).map_err(|e| e.to_string())
+        };
+        assert!(with("x", "0.1.0", "v").is_ok());
+        for (manifest, field) in [
+            (with("", "0.1.0", "v"), "name"),
+            (with("x", "", "v"), "version"),
+            (with("x", "0.1.0", "  "), "vendor"),
+        ] {
+            let error = manifest.err().unwrap_or_default();
+            assert!(error.contains(&format!("`{field}` is empty")), "{error}");
+        }
+        let unknown =
+            r#"{"name":"x","version":"1","vendor":"v","capabilities":[],"api":"1.0.0","extra":1}"#;
+        assert!(serde_json::from_str::<Manifest>(unknown).is_err());
     }
 }

@@ -21,6 +21,6 @@ mod validate;
 
 pub use error::{CallError, LoadError};
 pub use monitor::{FitOutcome, FitRecord, PluginState, PluginStats};
-pub use native::{NativePlugin, Transport};
+pub use native::{InitTicket, NativePlugin, Transport};
 pub use registry::{HostConfig, LoadedPluginInfo, PluginId, PluginRegistry};
 pub use store::Sha256Hex;

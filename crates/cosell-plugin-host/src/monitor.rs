@@ -111,6 +111,12 @@ impl Monitor {
         self.consecutive_failures = 0;
     }
 
+    /// Stops calls until an operator re-enables the plugin, for a reason other than
+    /// repeated call failures.
+    pub(crate) fn quarantine(&mut self, reason: String) {
+        self.state = PluginState::Quarantined { reason };
+    }
+
     /// Records one call. Returns true when this failure tripped the breaker.
     pub(crate) fn record(&mut self, took: Duration, failure: Option<&str>, threshold: u32) -> bool {
         self.calls += 1;

@@ -8,10 +8,11 @@ use cosell_plugin_abi::{
     TableHeader, log_level,
 };
 use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
+use std::cell::RefCell;
 use std::ffi::{CStr, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 /// How the registry talks to a plugin. Native libraries are the only
 /// transport today; a process-isolated plugin (which, unlike a thread, can be
@@ -19,10 +20,80 @@ use std::sync::OnceLock;
 pub trait Transport: Send + Sync + 'static {
     /// The validated manifest.
     fn manifest(&self) -> &Manifest;
-    /// Configures the plugin with JSON `config`.
-    fn init(&self, config: &[u8]) -> Result<(), CallError>;
+    /// Configures the plugin with JSON `config`. The new configuration may go live
+    /// only through [`InitTicket::confirm`], so that an `init` the host stopped
+    /// waiting for never replaces the configuration in force.
+    fn init(&self, config: &[u8], ticket: &Arc<InitTicket>) -> Result<(), CallError>;
     /// Calls `method` with JSON `input`; refuses responses over `max_output` bytes.
     fn call(&self, method: &str, input: &[u8], max_output: usize) -> Result<Vec<u8>, CallError>;
+}
+
+/// Whether an `init` may still make its new instance live: the plugin confirms
+/// right before the swap, the host abandons the `init` when it stops waiting for
+/// it. Whichever comes first wins, so a timed-out `init` never goes live and a
+/// confirmed one is never reported as failed.
+#[derive(Debug, Default)]
+pub struct InitTicket {
+    state: Mutex<TicketState>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum TicketState {
+    #[default]
+    Waiting,
+    Confirmed,
+    Abandoned,
+}
+
+impl InitTicket {
+    fn lock(&self) -> std::sync::MutexGuard<'_, TicketState> {
+        // A plain enum: a panic elsewhere cannot leave it torn.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The plugin's question: may the new instance go live? Yes unless the host
+    /// abandoned this `init`.
+    pub fn confirm(&self) -> bool {
+        let mut state = self.lock();
+        match *state {
+            TicketState::Waiting | TicketState::Confirmed => {
+                *state = TicketState::Confirmed;
+                true
+            }
+            TicketState::Abandoned => false,
+        }
+    }
+
+    /// The host stops waiting. `true`: the `init` can no longer go live. `false`:
+    /// it was confirmed already, so the new instance is (about to be) live.
+    pub fn abandon(&self) -> bool {
+        let mut state = self.lock();
+        if *state == TicketState::Confirmed {
+            return false;
+        }
+        *state = TicketState::Abandoned;
+        true
+    }
+
+    /// Whether the plugin asked before making its instance live. A plugin that
+    /// answers `init` without asking cannot be kept from a late swap.
+    pub fn confirmed(&self) -> bool {
+        *self.lock() == TicketState::Confirmed
+    }
+}
+
+thread_local! {
+    /// The ticket of the `init` this thread is running in a plugin: the plugin asks
+    /// `confirm_init` from inside `init`, on this thread.
+    static RUNNING_INIT: RefCell<Option<Arc<InitTicket>>> = const { RefCell::new(None) };
+}
+
+/// `HostApi::confirm_init`: 1 if the `init` running on this thread may go live.
+/// Asked from any other thread, or outside an `init`, the answer is no.
+unsafe extern "C" fn host_confirm_init(_context: *const c_void) -> u32 {
+    // Nothing may unwind back into the plugin's C frame.
+    catch_unwind(|| RUNNING_INIT.with_borrow(|ticket| ticket.as_ref().is_some_and(|t| t.confirm())))
+        .map_or(0, u32::from)
 }
 
 /// A loaded native plugin: copies of its table's function pointers.
@@ -75,7 +146,7 @@ impl NativePlugin {
         let library = unsafe { Library::open(Some(path), RTLD_NOW | RTLD_LOCAL) }.map_err(|e| {
             LoadError::Open {
                 path: path.to_owned(),
-                message: e.to_string(),
+                message: loader_reason(path, &e),
             }
         })?;
         // Leaked on purpose, also on failure below: see the type's docs.
@@ -102,6 +173,7 @@ impl NativePlugin {
             struct_size: HostApi::SIZE,
             context: std::ptr::from_ref(context).cast(),
             log: Some(host_log),
+            confirm_init: Some(host_confirm_init),
         };
         // SAFETY: `host` is valid for the call; the plugin copies it.
         let table = unsafe { entry(&host) };
@@ -179,10 +251,20 @@ impl Transport for NativePlugin {
         &self.manifest
     }
 
-    fn init(&self, config: &[u8]) -> Result<(), CallError> {
+    fn init(&self, config: &[u8], ticket: &Arc<InitTicket>) -> Result<(), CallError> {
+        /// Clears the thread's ticket however the call ends.
+        struct Running;
+        impl Drop for Running {
+            fn drop(&mut self) {
+                RUNNING_INIT.set(None);
+            }
+        }
+        RUNNING_INIT.set(Some(Arc::clone(ticket)));
+        let running = Running;
         let mut out = OwnedBuf::EMPTY;
         // SAFETY: input valid for the call, `out` writable; ABI contract.
         let status = unsafe { (self.init)(BytesRef::from_slice(config), &mut out) };
+        drop(running);
         // An init answer is small; the limit only guards against garbage lengths.
         self.finish(status, out, 1 << 20).map(drop)
     }
@@ -197,6 +279,18 @@ impl Transport for NativePlugin {
         let status = unsafe { (self.call)(method, input, &mut out) };
         self.finish(status, out, max_output)
     }
+}
+
+/// What the loader said, without the path it starts with: libloading's own message
+/// is only "dlopen failed", the reason (dlerror's text: "undefined symbol: …",
+/// "file too short"…) is its source.
+fn loader_reason(path: &Path, error: &libloading::Error) -> String {
+    let reason =
+        std::error::Error::source(error).map_or_else(|| error.to_string(), ToString::to_string);
+    let prefix = format!("{}: ", path.display());
+    reason
+        .strip_prefix(&prefix)
+        .map_or_else(|| reason.clone(), str::to_owned)
 }
 
 /// Looks up a function symbol and copies the pointer out.

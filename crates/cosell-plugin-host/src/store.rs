@@ -79,14 +79,20 @@ pub(crate) fn import(
     let dir = data_dir.join("plugins");
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
     let partial = dir.join(format!("{expected}.so.partial"));
-    std::fs::write(&partial, &bytes).map_err(io(&partial))?;
-    let mut permissions = std::fs::metadata(&partial)
-        .map_err(io(&partial))?
-        .permissions();
+    let stored = write_read_only(&partial, &bytes)
+        .and_then(|()| std::fs::rename(&partial, &target).map_err(io(&target)));
+    if stored.is_err() {
+        // Whatever was written is no use to anyone.
+        let _ = std::fs::remove_file(&partial);
+    }
+    stored.map(|()| target)
+}
+
+fn write_read_only(path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
+    std::fs::write(path, bytes).map_err(io(path))?;
+    let mut permissions = std::fs::metadata(path).map_err(io(path))?.permissions();
     permissions.set_readonly(true);
-    std::fs::set_permissions(&partial, permissions).map_err(io(&partial))?;
-    std::fs::rename(&partial, &target).map_err(io(&target))?;
-    Ok(target)
+    std::fs::set_permissions(path, permissions).map_err(io(path))
 }
 
 #[cfg(test)]

@@ -46,7 +46,9 @@ pub(crate) fn attribution(
 }
 
 /// Amounts are non-negative, in the conversion's currency, and together no
-/// more than the conversion amount.
+/// more than the amount credited to this partner (`attributed_amount`): each
+/// credited partner is asked separately, so a cap at the whole conversion would
+/// let n partners be paid n times the sale.
 pub(crate) fn commission(
     request: &CommissionRequest,
     response: &CommissionResponse,
@@ -68,10 +70,10 @@ pub(crate) fn commission(
         .iter()
         .try_fold(Decimal::ZERO, |sum, line| sum.checked_add(line.amount))
         .ok_or("commission total overflows")?;
-    if total > request.conversion.amount {
+    if total > request.attributed_amount {
         return Err(format!(
-            "commission {total} exceeds the conversion amount {}",
-            request.conversion.amount
+            "commission {total} exceeds the {} {currency} credited to partner {}",
+            request.attributed_amount, request.partner_id
         ));
     }
     Ok(())

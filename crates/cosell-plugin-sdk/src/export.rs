@@ -9,7 +9,7 @@ use crate::abi::{
 };
 use std::any::Any;
 use std::mem::ManuallyDrop;
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::{OnceLock, PoisonError, RwLock};
 
 /// Implemented by `export_plugin!` for the exported type.
@@ -39,28 +39,68 @@ impl<P> State<P> {
 
     /// Runs `f` on the configured instance; concurrent calls share it.
     fn read<R>(&self, f: impl FnOnce(&P) -> Result<R, PluginError>) -> Result<R, PluginError> {
-        // A panic under a read lock does not poison it; a poisoned lock means a
-        // `fit` panicked half-way, so the instance may be inconsistent.
-        let guard = self.instance.read().map_err(|_| poisoned())?;
+        // Only a panic while the write lock is held poisons it, and neither `fit` nor
+        // `replace` lets one happen there (`fit` catches its own), so the instance
+        // behind a poisoned lock would still be whole.
+        let guard = self.instance.read().unwrap_or_else(PoisonError::into_inner);
         guard.as_ref().map_or_else(|| Err(not_initialised()), f)
     }
 
-    /// Runs `f` on the instance exclusively (used by `fit`).
-    fn write<R>(&self, f: impl FnOnce(&mut P) -> Result<R, PluginError>) -> Result<R, PluginError> {
-        let mut guard = self.instance.write().map_err(|_| poisoned())?;
-        guard.as_mut().map_or_else(|| Err(not_initialised()), f)
-    }
-
-    /// Installs a freshly built instance. A new `init` is the way out of a
-    /// poisoned slot, so poisoning is cleared here.
-    fn replace(&self, instance: P) {
+    /// Runs `f` (a `fit`) alone, on a copy of the instance, and makes the copy live
+    /// only if `f` succeeds. On an error the copy is dropped; on a panic too, after
+    /// which the panic carries on to the export's `catch_unwind`. Either way the live
+    /// instance is untouched and the lock is not poisoned.
+    fn fit<R>(&self, f: impl FnOnce(&mut P) -> Result<R, PluginError>) -> Result<R, PluginError>
+    where
+        P: Clone,
+    {
         let mut guard = self
             .instance
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        *guard = Some(instance);
+        let Some(live) = guard.as_ref() else {
+            return Err(not_initialised());
+        };
+        let fitted = catch_unwind(AssertUnwindSafe(|| {
+            let mut copy = live.clone();
+            f(&mut copy).map(|answer| (answer, copy))
+        }));
+        match fitted {
+            Ok(Ok((answer, copy))) => {
+                let previous = guard.replace(copy);
+                drop(guard);
+                drop(previous);
+                Ok(answer)
+            }
+            Ok(Err(error)) => Err(error),
+            Err(payload) => {
+                drop(guard);
+                resume_unwind(payload)
+            }
+        }
+    }
+
+    /// Makes a freshly built instance live, if the host still wants it: an `init`
+    /// the host stopped waiting for (it timed out) must not replace the instance
+    /// the host reported as still in force. The host is asked with the write lock
+    /// held, so its answer and the swap are one step.
+    fn replace(&self, instance: P) -> Result<(), PluginError> {
+        let mut guard = self
+            .instance
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if !crate::host::confirm_init() {
+            drop(guard);
+            drop(instance);
+            return Err(PluginError::new(
+                error_code::ABANDONED,
+                "the host stopped waiting for this init; the previous instance stays in force",
+            ));
+        }
+        let previous = guard.replace(instance);
         drop(guard);
-        self.instance.clear_poison();
+        drop(previous);
+        Ok(())
     }
 }
 
@@ -68,10 +108,6 @@ impl<P> Default for State<P> {
     fn default() -> Self {
         Self::new()
     }
-}
-
-fn poisoned() -> PluginError {
-    PluginError::internal("an earlier panic left the plugin inconsistent; re-initialise it")
 }
 
 fn not_initialised() -> PluginError {
@@ -114,14 +150,10 @@ pub const fn table<P: Exported>() -> PluginTableV1 {
 /// # Safety
 /// `host` is null or points to a valid `HostApi`.
 pub unsafe fn entry(host: *const HostApi, table: &'static PluginTableV1) -> *const PluginTableV1 {
-    // Only read the host struct if it is at least as large as the one we know.
-    if !host.is_null() {
-        // SAFETY: non-null and valid per this function's contract; the size
-        // field is part of every version of the struct.
-        let host = unsafe { *host };
-        if host.struct_size >= HostApi::SIZE {
-            crate::log::set_host(host);
-        }
+    // Only the fields the host's struct has are read: an older host's is shorter.
+    // SAFETY: null or valid per this function's contract.
+    if let Some(host) = unsafe { HostApi::read(host) } {
+        crate::host::set(host);
     }
     table
 }
@@ -146,7 +178,7 @@ unsafe extern "C" fn init_export<P: Exported>(config: BytesRef, out: *mut OwnedB
         guarded(out, || {
             let config: P::Config = serde_json::from_slice(config)
                 .map_err(|e| PluginError::bad_config(e.to_string()))?;
-            P::state().replace(P::init(config)?);
+            P::state().replace(P::init(config)?)?;
             Ok(Vec::new())
         })
     }
@@ -205,13 +237,15 @@ fn error_json(error: &PluginError) -> Vec<u8> {
     serde_json::to_vec(error.body()).unwrap_or_default()
 }
 
+/// The panic's own text: the `panic` code already says it was a panic, and the
+/// host says so again when it reports it.
 fn panic_message(payload: &(dyn Any + Send)) -> String {
-    let text = payload
+    payload
         .downcast_ref::<&str>()
         .copied()
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("non-string panic payload");
-    format!("plugin panicked: {text}")
+        .unwrap_or("non-string panic payload")
+        .to_owned()
 }
 
 fn into_owned_buf(bytes: Vec<u8>) -> OwnedBuf {
@@ -268,7 +302,7 @@ pub mod attribution {
             abi::method::ATTRIBUTION_ATTRIBUTE => {
                 Some(state.read(|p| to_json(&p.attribute(&parse(input)?)?)))
             }
-            abi::method::ATTRIBUTION_FIT => Some(state.write(|p| to_json(&p.fit(parse(input)?)?))),
+            abi::method::ATTRIBUTION_FIT => Some(state.fit(|p| to_json(&p.fit(parse(input)?)?))),
             _ => None,
         }
     }

@@ -11,6 +11,7 @@
 //! ```ignore
 //! use cosell_plugin_sdk::{AttributionModel, Plugin, PluginError, export_plugin, abi};
 //!
+//! #[derive(Clone)]
 //! struct LastTouch;
 //! impl Plugin for LastTouch {
 //!     type Config = serde_json::Value;
@@ -27,6 +28,7 @@
 mod error;
 #[doc(hidden)]
 pub mod export;
+mod host;
 pub mod log;
 
 /// The currencies and decimals the host accepts, to check rows before contributing them.
@@ -42,7 +44,9 @@ use abi::{
 /// The part every plugin implements: how to build it from its configuration.
 ///
 /// `init` runs on install and whenever the operator changes the configuration;
-/// the previous instance keeps serving until the new one is built successfully.
+/// the previous instance keeps serving until the new one is built successfully
+/// and the host, still waiting for it, accepts it: an `init` that outlives the
+/// host's timeout is dropped when it finishes, and never replaces the live instance.
 pub trait Plugin: Sized + Send + Sync + 'static {
     /// The plugin's configuration, deserialised from the operator's JSON.
     type Config: serde::de::DeserializeOwned;
@@ -58,12 +62,19 @@ pub trait CatalogContributor: Plugin {
 }
 
 /// Splits a conversion's credit between eligible partners (`attribution`).
-pub trait AttributionModel: Plugin {
+///
+/// `Clone` because `fit` runs on a copy of the live instance: the copy replaces it
+/// only when `fit` succeeds, so a fit that fails or panics half-way leaves the
+/// previous model in force.
+pub trait AttributionModel: Plugin + Clone {
     /// Returns a weight per partner; weights are non-negative and sum to 1.
     fn attribute(&self, request: &AttributeRequest) -> Result<AttributeResponse, PluginError>;
 
     /// Learns from the journeys of a window. Optional: the default says
     /// `unsupported`, which the host treats as "this model has nothing to fit".
+    ///
+    /// Runs alone, on a copy of the live instance that goes live only if this
+    /// returns `Ok`; on an error or a panic the copy is dropped.
     fn fit(&mut self, request: FitRequest) -> Result<FitResponse, PluginError> {
         let _ = request;
         Err(PluginError::new(

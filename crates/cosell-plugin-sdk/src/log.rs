@@ -4,10 +4,7 @@
 //! server, so plugins log through the callback the host passed at load time.
 //! Before that (or in unit tests, where there is no host) messages are dropped.
 
-use crate::abi::{BytesRef, HostApi, log_level};
-use std::sync::OnceLock;
-
-static HOST: OnceLock<HostApi> = OnceLock::new();
+use crate::abi::{BytesRef, log_level};
 
 /// Severity of a log line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,14 +19,11 @@ pub enum Level {
     Debug,
 }
 
-/// Remembers the host's services; the first host wins.
-pub(crate) fn set_host(host: HostApi) {
-    let _ = HOST.set(host);
-}
-
 /// Writes `message` to the host's log at `level`.
 pub fn log(level: Level, message: &str) {
-    let Some(host) = HOST.get() else { return };
+    let Some(host) = crate::host::get() else {
+        return;
+    };
     let Some(log) = host.log else { return };
     let level = match level {
         Level::Error => log_level::ERROR,

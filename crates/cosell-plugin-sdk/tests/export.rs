@@ -8,12 +8,22 @@ use cosell_plugin_sdk::{AttributionModel, Plugin, PluginError, export_plugin};
 use rust_decimal::Decimal;
 
 /// Credits the first touchpoint; panics on a conversion id of "boom".
+#[derive(Clone)]
 struct FirstTouch;
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Config {
     ok: bool,
+}
+
+thread_local! {
+    /// What this test thread's host answers `confirm_init`.
+    static CONFIRM: std::cell::Cell<u32> = const { std::cell::Cell::new(1) };
+}
+
+unsafe extern "C" fn confirm_init(_context: *const std::ffi::c_void) -> u32 {
+    CONFIRM.get()
 }
 
 impl Plugin for FirstTouch {
@@ -46,8 +56,15 @@ impl AttributionModel for FirstTouch {
 export_plugin!(FirstTouch, vendor = "Tests", capabilities = [attribution]);
 
 fn table() -> PluginTableV1 {
-    // SAFETY: the exported entry accepts a null host.
-    unsafe { *cosell_plugin_entry_v1(std::ptr::null()) }
+    let host = abi::HostApi {
+        abi_version: abi::ABI_VERSION,
+        struct_size: abi::HostApi::SIZE,
+        context: std::ptr::null(),
+        log: None,
+        confirm_init: Some(confirm_init),
+    };
+    // SAFETY: `host` is valid for the call; the plugin copies it.
+    unsafe { *cosell_plugin_entry_v1(&host) }
 }
 
 /// Calls `f` with an out-buffer and returns the status and a copy of the bytes.
@@ -131,6 +148,19 @@ fn exported_table_behaves_like_the_abi_says() -> Result<(), Box<dyn std::error::
         (status, error(&body).code.as_str()),
         (Status::ERROR, "bad_config")
     );
+    // A host that stopped waiting for an init gets an error, and nothing goes live.
+    CONFIRM.set(0);
+    let (status, body) = init(&t, r#"{"ok":true}"#);
+    CONFIRM.set(1);
+    assert_eq!(
+        (status, error(&body).code.as_str()),
+        (Status::ERROR, "abandoned")
+    );
+    let (status, body) = call(&t, abi::method::ATTRIBUTION_ATTRIBUTE, REQUEST);
+    assert_eq!(
+        (status, error(&body).code.as_str()),
+        (Status::ERROR, "not_initialised")
+    );
     assert_eq!(init(&t, r#"{"ok":true}"#).0, Status::OK);
 
     let (status, body) = call(&t, abi::method::ATTRIBUTION_ATTRIBUTE, REQUEST);
@@ -145,11 +175,8 @@ fn exported_table_behaves_like_the_abi_says() -> Result<(), Box<dyn std::error::
     );
     let body = error(&body);
     assert_eq!((status, body.code.as_str()), (Status::PANIC, "panic"));
-    assert!(
-        body.message.contains("asked to explode"),
-        "{}",
-        body.message
-    );
+    // The panic's own message: the code says it is a panic, and the host says so again.
+    assert_eq!(body.message, "asked to explode");
 
     let fit = serde_json::to_string(&FitRequest::default())?;
     let (status, body) = call(&t, abi::method::ATTRIBUTION_FIT, &fit);

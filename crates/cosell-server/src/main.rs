@@ -55,8 +55,7 @@ enum Command {
     Eval(commands::eval::EvalCommand),
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     // The server logs its progress; one-shot commands print their result and stay quiet
     // unless something is wrong.
@@ -71,7 +70,32 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let result = match cli.command {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(cli));
+    // Everything the command does is awaited by now. A plugin call that outlived its
+    // timeout may still be running on a blocking thread, and dropping the runtime would
+    // wait for it (for as long as the plugin likes); its outcome was reported already.
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {}", report(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
         Command::Serve(settings) => commands::serve::run(&cli.storage, settings).await,
         Command::Migrate => commands::migrate(&cli.storage).await,
         Command::Partner(cmd) => commands::partner::run(&cli.storage, cmd).await,
@@ -81,12 +105,50 @@ async fn main() -> ExitCode {
         Command::Settle(args) => commands::settle::run(&cli.storage, args).await,
         Command::Import(cmd) => commands::import::run(&cli.storage, cmd).await,
         Command::Eval(cmd) => commands::eval::run(cmd),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
+    }
+}
+
+/// The error and its causes, each said once. Most error messages already end with
+/// their cause (ours, so that an API problem's `detail` is complete, and sea-orm's and
+/// sqlx's too), so `{:#}`, which appends every cause again, said each twice; a cause
+/// is appended only when the message so far does not already contain it.
+fn report(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
         }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::report;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot access plugin file /nonexistent: {0}")]
+    struct SaysItsCause(#[source] std::io::Error);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("mining stopped")]
+    struct HidesItsCause(#[source] std::io::Error);
+
+    fn missing() -> std::io::Error {
+        std::io::Error::from(std::io::ErrorKind::NotFound)
+    }
+
+    #[test]
+    fn each_cause_is_reported_once() {
+        let error = anyhow::Error::new(SaysItsCause(missing())).context("installing failed");
+        assert_eq!(
+            report(&error),
+            "installing failed: cannot access plugin file /nonexistent: entity not found"
+        );
+        // A cause the message does not mention is still reported.
+        let error = anyhow::Error::new(HidesItsCause(missing()));
+        assert_eq!(report(&error), "mining stopped: entity not found");
     }
 }

@@ -1,13 +1,20 @@
 //! The `cosell` binary as an operator uses it: first start on a fresh data directory, the
-//! first operator key, plain error messages, the printed OpenAPI document, and importing
-//! conversions from a file.
+//! first operator key, plain error messages, the printed OpenAPI document, importing
+//! conversions from a file, and plugins that hang.
 
 // A test binary reports failure by panicking: helpers unwrap freely.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../cosell-plugin-host/tests/support/build_plugins.rs"]
+mod build_plugins;
+
 use std::net::TcpListener;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
 
 fn cosell(data_dir: &std::path::Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_cosell"));
@@ -676,4 +683,162 @@ fn importing_a_baskets_file_twice_stores_its_baskets_once() {
     let edited = import();
     assert!(edited.contains("imported 4 baskets"), "{edited}");
     assert!(edited.contains("all 7 stored baskets"), "{edited}");
+}
+
+/// The `fixture-slow` plugin library (built once) and its SHA-256.
+fn slow_plugin() -> &'static (PathBuf, String) {
+    static BUILT: OnceLock<(PathBuf, String)> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let built = build_plugins::build_cdylibs(&["fixture-slow"], false).unwrap();
+        let library = built["fixture-slow"].clone();
+        let sha256 = hex::encode(Sha256::digest(std::fs::read(&library).unwrap()));
+        (library, sha256)
+    })
+}
+
+/// A migrated data directory with `fixture-slow` installed with `config`; its id.
+fn with_slow_plugin(data: &Path, config: &str) -> String {
+    assert!(
+        cosell(data)
+            .arg("migrate")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let (library, sha256) = slow_plugin();
+    let out = cosell(data)
+        .args(["plugin", "install"])
+        .arg(library)
+        .args([
+            "--sha256",
+            sha256,
+            "--grant",
+            "attribution",
+            "--config",
+            config,
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    sha256.clone()
+}
+
+#[test]
+fn a_command_exits_when_a_plugin_call_times_out_not_when_the_plugin_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let id = with_slow_plugin(&data, r#"{"sleep_ms": 0}"#);
+    let started = Instant::now();
+    let out = cosell(&data)
+        .args([
+            "plugin",
+            "--plugin-slow-call-timeout-seconds",
+            "1",
+            "configure",
+            &id,
+        ])
+        .args(["--config", r#"{"sleep_ms": 0, "init_sleep_ms": 20000}"#])
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    // The init runs on for 20 s; the command reports the timeout and exits.
+    assert!(took < Duration::from_secs(10), "took {took:?}: {stderr}");
+    assert_eq!(stderr.matches("timed out after 1s").count(), 1, "{stderr}");
+    // Not a server starting without the plugin: only the command's own error.
+    assert!(!stderr.contains("continuing without it"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn a_stopping_server_does_not_wait_for_a_hung_plugin_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // The server fits attribution plugins right after start-up: this fit takes a minute.
+    with_slow_plugin(&data, r#"{"sleep_ms": 0, "fit_sleep_ms": 60000}"#);
+    let port = free_port();
+    let server = cosell(&data)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let ready = wait_ready(port);
+    // Time for the background fit to reach the plugin.
+    std::thread::sleep(Duration::from_secs(1));
+    let started = Instant::now();
+    let stopped = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    let output = server.wait_with_output().unwrap();
+    let took = started.elapsed();
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(ready, "the server never became ready: {log}");
+    assert!(output.status.success() && log.contains("stopped"), "{log}");
+    assert!(took < Duration::from_secs(10), "took {took:?}: {log}");
+}
+
+#[test]
+fn an_error_says_each_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let id = with_slow_plugin(&data, r#"{"sleep_ms": 0}"#);
+    let stderr = |out: std::process::Output| {
+        assert!(!out.status.success());
+        String::from_utf8(out.stderr).unwrap()
+    };
+
+    let missing = stderr(
+        cosell(&data)
+            .args([
+                "plugin",
+                "install",
+                "/nonexistent",
+                "--sha256",
+                &"0".repeat(64),
+            ])
+            .args(["--grant", "attribution"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(
+        missing.trim(),
+        "error: cannot access plugin file /nonexistent: No such file or directory (os error 2)"
+    );
+
+    // `sleep_ms` is required.
+    let refused = stderr(
+        cosell(&data)
+            .args(["plugin", "configure", &id, "--config", "{}"])
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        refused.starts_with("error: plugin init failed: plugin returned error `bad_config`: "),
+        "{refused}"
+    );
+    assert_eq!(refused.matches("bad_config").count(), 1, "{refused}");
+    assert_eq!(refused.lines().count(), 1, "{refused}");
+
+    let unreachable = stderr(
+        cosell(&data)
+            .env("DATABASE_URL", "sqlite:///nonexistent/dir/cosell.db")
+            .arg("migrate")
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        unreachable.contains("cannot connect to the database"),
+        "{unreachable}"
+    );
+    assert_eq!(
+        unreachable.matches("unable to open database file").count(),
+        1,
+        "{unreachable}"
+    );
 }

@@ -36,6 +36,7 @@ fn default_samples() -> u32 {
 }
 
 /// The model: its configuration and the coalition rates from the last `fit`.
+#[derive(Clone)]
 pub struct ShapleyAttribution {
     samples: u32,
     rates: CoalitionRates,

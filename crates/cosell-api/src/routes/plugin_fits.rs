@@ -73,7 +73,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// plugin_failed` and the plugin keeps its previous model.
 #[utoipa::path(post, path = "/v1/plugins/{id}/fit", operation_id = "fit_plugin", tag = "plugins",
     params(("id" = String, Path, description = "The library's SHA-256")), security(("bearer" = [])),
-    responses((status = 200, body = PluginDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = PluginDto), (status = "4XX", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "`plugin_failed`: the plugin answered an error, panicked, timed out or answered something invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`plugin_busy`: the plugin is being fitted", body = Problem, content_type = "application/problem+json")))]
 async fn fit_plugin(
     State(state): State<AppState>,
     caller: Caller,
@@ -81,6 +83,7 @@ async fn fit_plugin(
 ) -> Result<Json<PluginDto>, ApiError> {
     caller.require_operator()?;
     let id = id_of(&id)?;
+    crate::plugins::require_loaded(state.store(), state.plugins(), &id).await?;
     fit::fit(
         state.store(),
         state.plugins(),

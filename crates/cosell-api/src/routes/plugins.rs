@@ -64,8 +64,10 @@ pub struct InstallPlugin {
     pub sha256: String,
     /// Capabilities granted; the plugin must declare none beyond these.
     pub granted: Vec<CapabilityDto>,
-    /// The plugin's configuration, given to its `init` (default `{}`).
-    #[schema(value_type = Object)]
+    /// The plugin's configuration, given to its `init`: any JSON the plugin accepts
+    /// (default `{}`).
+    #[serde(default)]
+    #[schema(value_type = Value)]
     pub config: Option<serde_json::Value>,
 }
 
@@ -73,7 +75,8 @@ pub struct InstallPlugin {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigurePlugin {
-    #[schema(value_type = Object)]
+    /// Any JSON the plugin accepts.
+    #[schema(value_type = Value)]
     pub config: serde_json::Value,
 }
 
@@ -129,7 +132,8 @@ pub struct PluginDto {
     pub quarantine_reason: Option<String>,
     /// Why the plugin failed to load, when `state` is `failed`.
     pub load_error: Option<String>,
-    #[schema(value_type = Object)]
+    /// The configuration in force (any JSON the plugin accepted).
+    #[schema(value_type = Value)]
     pub config: serde_json::Value,
     pub installed_at: DateTime<Utc>,
     /// Present when loaded.
@@ -223,7 +227,7 @@ pub struct CallPlugin {
 /// The plugin's validated answer (`null` from `attribution.fit` when the model has no fit step).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CallResult {
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub output: serde_json::Value,
 }
 
@@ -253,7 +257,8 @@ pub(super) async fn show(state: &AppState, id: &PluginId) -> Result<Json<PluginD
 /// attribution plugin is then fitted on recent journeys in the background.
 #[utoipa::path(post, path = "/v1/plugins", operation_id = "install_plugin", tag = "plugins",
     request_body = InstallPlugin, security(("bearer" = [])),
-    responses((status = 201, body = PluginDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = PluginDto), (status = "4XX", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`plugin_loading_interrupted`: the server is shutting down", body = Problem, content_type = "application/problem+json")))]
 async fn install_plugin(
     State(state): State<AppState>,
     caller: Caller,
@@ -365,7 +370,8 @@ fn refit(state: &AppState, id: &PluginId) {
 #[utoipa::path(put, path = "/v1/plugins/{id}/config", operation_id = "configure_plugin", tag = "plugins",
     params(("id" = String, Path, description = "The library's SHA-256")), request_body = ConfigurePlugin,
     security(("bearer" = [])),
-    responses((status = 200, body = PluginDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = PluginDto), (status = "4XX", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`plugin_loading_interrupted`: the server is shutting down", body = Problem, content_type = "application/problem+json")))]
 async fn configure_plugin(
     State(state): State<AppState>,
     caller: Caller,
@@ -399,7 +405,9 @@ async fn remove_plugin(
 #[utoipa::path(post, path = "/v1/plugins/{id}/contributions", operation_id = "contribute_catalog", tag = "plugins",
     params(("id" = String, Path, description = "The library's SHA-256")), request_body = Contribute,
     security(("bearer" = [])),
-    responses((status = 201, body = ContributionDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = ContributionDto), (status = "4XX", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "`plugin_failed`: the plugin answered an error, panicked, timed out or answered something invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`plugin_busy`: the plugin is being fitted", body = Problem, content_type = "application/problem+json")))]
 async fn contribute_catalog(
     State(state): State<AppState>,
     caller: Caller,
@@ -437,7 +445,9 @@ async fn contribute_catalog(
 #[utoipa::path(post, path = "/v1/plugins/{id}/calls", operation_id = "call_plugin", tag = "plugins",
     params(("id" = String, Path, description = "The library's SHA-256")), request_body = CallPlugin,
     security(("bearer" = [])),
-    responses((status = 200, body = CallResult), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = CallResult), (status = "4XX", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "`plugin_failed`: the plugin answered an error, panicked, timed out or answered something invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`plugin_busy`: the plugin is being fitted", body = Problem, content_type = "application/problem+json")))]
 async fn call_plugin(
     State(state): State<AppState>,
     caller: Caller,
@@ -446,6 +456,7 @@ async fn call_plugin(
 ) -> Result<Json<CallResult>, ApiError> {
     caller.require_operator()?;
     let id = id_of(&id)?;
+    ops::require_loaded(state.store(), state.plugins(), &id).await?;
     let output = ops::call(state.plugins(), &id, &body.method, body.input).await?;
     Ok(Json(CallResult { output }))
 }

@@ -36,7 +36,8 @@ pub struct PeriodTotals {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommissionResponse {
     /// Lines to pay; the host checks that they are non-negative, in the
-    /// conversion's currency and together no more than the conversion amount.
+    /// conversion's currency and together no more than `attributed_amount`, the
+    /// amount credited to this partner.
     pub lines: Vec<CommissionLine>,
 }
 

@@ -70,7 +70,7 @@ fn fixtures() -> &'static Fixtures {
         let pin = Sha256Hex::parse(&sha256).unwrap_or_else(|e| panic!("{e}"));
         let native = NativePlugin::open(library, &pin).unwrap_or_else(|e| panic!("{e}"));
         native
-            .init(br#"{"samples": 100}"#)
+            .init(br#"{"samples": 100}"#, &Default::default())
             .unwrap_or_else(|e| panic!("{e}"));
         native
             .call(method::ATTRIBUTION_FIT, &fit, 1 << 20)

@@ -82,7 +82,8 @@ impl PluginRegistry {
     }
 
     /// Asks a commission plugin for lines; they are validated (non-negative,
-    /// same currency, no more than the conversion) before being returned.
+    /// same currency, no more than the amount credited to the partner) before
+    /// being returned.
     pub async fn call_commission(
         &self,
         id: &PluginId,

@@ -5,12 +5,13 @@ mod calls;
 
 use crate::error::{CallError, LoadError};
 use crate::monitor::{Monitor, PluginStats};
-use crate::native::{NativePlugin, Transport};
+use crate::native::{InitTicket, NativePlugin, Transport};
 use crate::store::{self, Sha256Hex};
 use cosell_plugin_abi::{Capability, Manifest};
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -79,6 +80,9 @@ struct Entry {
     /// inside the plugin, which would count towards quarantine.
     turns: Arc<tokio::sync::RwLock<()>>,
     monitor: Mutex<Monitor>,
+    /// Whether its last successful `init` asked `confirm_init` before going live.
+    /// One that did not cannot be kept from a timed-out `init` going live later.
+    confirms_init: AtomicBool,
 }
 
 impl Entry {
@@ -99,6 +103,9 @@ pub struct PluginRegistry {
     /// Why registrations failed to load at start-up, by pinned digest, so the
     /// API can report them next to the loaded plugins.
     load_errors: Arc<Mutex<BTreeMap<String, String>>>,
+    /// Held by an install from copying the library to registering it (or deleting
+    /// the copy), so that one install's clean-up never deletes another's library.
+    installing: Arc<tokio::sync::Mutex<()>>,
 }
 
 // By hand: the entries hold trait objects and locks; their ids are what a log needs.
@@ -118,6 +125,7 @@ impl PluginRegistry {
             config: Arc::new(config),
             plugins: Arc::default(),
             load_errors: Arc::default(),
+            installing: Arc::default(),
         }
     }
 
@@ -128,6 +136,7 @@ impl PluginRegistry {
 
     /// Installs a library (operator act): checks `expected_sha256`, copies it to
     /// `<data_dir>/plugins/<sha256>.so`, then loads it as [`Self::load_installed`] does.
+    /// If loading fails the copy is deleted again (it is no registered plugin's).
     pub async fn install(
         &self,
         source: &Path,
@@ -136,21 +145,56 @@ impl PluginRegistry {
         config: &serde_json::Value,
     ) -> Result<LoadedPluginInfo, LoadError> {
         let sha256 = Sha256Hex::parse(expected_sha256)?;
+        let _installing = self.installing.lock().await;
         // Checked before copying, so a loaded library's file is left alone.
         if self.read().contains_key(&sha256) {
             return Err(LoadError::AlreadyLoaded(sha256));
         }
-        let (data_dir, source) = (self.config.data_dir.clone(), source.to_owned());
+        let (data_dir, from) = (self.config.data_dir.clone(), source.to_owned());
         let copy = sha256.clone();
-        blocking(move || store::import(&data_dir, &source, &copy)).await?;
-        self.load(sha256.as_str(), granted, config, true).await
+        blocking(move || store::import(&data_dir, &from, &copy)).await?;
+        let loaded = self.load(sha256.as_str(), granted, config, true).await;
+        // Not registered, the copy serves nothing and nothing could remove it later;
+        // unless it is the file of a registration that failed to load at start-up.
+        if loaded.is_err() && !self.read().contains_key(&sha256) && !self.failed_to_load(&sha256) {
+            self.delete_stored(&sha256);
+        }
+        // The operator named `source`; the stored copy's name means nothing to them.
+        loaded.map_err(|error| match error {
+            LoadError::Open { message, .. } => LoadError::Open {
+                path: source.to_owned(),
+                message,
+            },
+            other => other,
+        })
     }
 
-    /// Loads an already installed library (start-up): re-hashes it, opens it,
-    /// validates ABI, table, manifest, API version and capabilities, and
-    /// calls `init(config)`. On any error nothing is registered; the error is
-    /// logged and kept for [`Self::load_errors`], so the server can start
-    /// without the plugin and still say why.
+    /// Whether `id` is a registration that failed to load at start-up.
+    fn failed_to_load(&self, id: &PluginId) -> bool {
+        let errors = self
+            .load_errors
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        errors.contains_key(id.as_str())
+    }
+
+    /// Deletes the stored library of `id`; a failure is logged.
+    fn delete_stored(&self, id: &PluginId) {
+        let path = store::stored_path(&self.config.data_dir, id);
+        match std::fs::remove_file(&path) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                tracing::warn!(path = %path.display(), %error, "cannot delete a plugin file");
+            }
+            _ => {}
+        }
+    }
+
+    /// Loads an already installed library (start-up, or a reconfiguration of one
+    /// that is not loaded): re-hashes it, opens it, validates ABI, table, manifest,
+    /// API version and capabilities, and calls `init(config)`. On any error nothing
+    /// is registered; the error is kept for [`Self::load_errors`], so the server can
+    /// start without the plugin and still say why. Logging it is the caller's to
+    /// decide: a server starting without the plugin says so, a command reports it.
     pub async fn load_installed(
         &self,
         sha256: &str,
@@ -165,10 +209,7 @@ impl PluginRegistry {
             .unwrap_or_else(PoisonError::into_inner);
         match &result {
             Ok(_) => errors.remove(sha256),
-            Err(error) => {
-                tracing::error!(%sha256, %error, "plugin failed to load; continuing without it");
-                errors.insert(sha256.to_owned(), error.to_string())
-            }
+            Err(error) => errors.insert(sha256.to_owned(), error.to_string()),
         };
         result
     }
@@ -205,7 +246,8 @@ impl PluginRegistry {
             return Err(LoadError::CapabilityNotGranted(*missing));
         }
         let transport: Arc<dyn Transport> = Arc::new(plugin);
-        self.init(&transport, config)
+        let confirms_init = self
+            .init(&transport, config)
             .await
             .map_err(LoadError::InitFailed)?;
         let info = LoadedPluginInfo {
@@ -220,6 +262,7 @@ impl PluginRegistry {
             slots: Arc::new(Semaphore::new(self.config.max_concurrent_calls)),
             turns: Arc::default(),
             monitor: Mutex::new(Monitor::new(enabled)),
+            confirms_init: AtomicBool::new(confirms_init),
         };
         let mut plugins = self.plugins.write().unwrap_or_else(PoisonError::into_inner);
         if plugins.contains_key(&id) {
@@ -231,14 +274,33 @@ impl PluginRegistry {
     }
 
     /// Re-runs `init` with a new configuration. The plugin keeps its old
-    /// configuration if the new one is refused.
+    /// configuration if the new one is refused, including when `init` times out:
+    /// the plugin then drops the new instance when its `init` finishes. A plugin
+    /// that does not confirm its inits (see `HostApi::confirm_init`) could still
+    /// switch to the refused configuration then, so such a plugin is quarantined
+    /// when its `init` times out.
     pub async fn configure(
         &self,
         id: &PluginId,
         config: &serde_json::Value,
     ) -> Result<(), CallError> {
         let entry = self.entry(id)?;
-        self.init(&entry.transport, config).await
+        match self.init(&entry.transport, config).await {
+            Ok(confirmed) => {
+                entry.confirms_init.store(confirmed, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(error @ CallError::Timeout(_)) if !entry.confirms_init.load(Ordering::Relaxed) => {
+                let reason = format!(
+                    "{error}, and this plugin does not confirm its inits, so it may still \
+                     switch to the refused configuration: configure it again, then enable it"
+                );
+                tracing::error!(plugin = %entry.info.manifest.name, id = %entry.info.id, %reason, "plugin quarantined");
+                entry.monitor().quarantine(reason);
+                Err(error)
+            }
+            Err(error) => Err(error),
+        }
     }
 
     /// Lets calls through again; also lifts a quarantine.
@@ -267,13 +329,7 @@ impl PluginRegistry {
             .unwrap_or_else(PoisonError::into_inner);
         errors.remove(id.as_str());
         drop(errors);
-        let path = store::stored_path(&self.config.data_dir, id);
-        match std::fs::remove_file(&path) {
-            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
-                tracing::warn!(path = %path.display(), %error, "cannot delete removed plugin file");
-            }
-            _ => {}
-        }
+        self.delete_stored(id);
         removed
     }
 
@@ -308,18 +364,29 @@ impl PluginRegistry {
             .ok_or_else(|| CallError::NotFound(id.clone()))
     }
 
+    /// Runs `init` under the slow-call timeout. `Ok(true)`: the new configuration is
+    /// live and the plugin confirmed it before the host stopped waiting; `Ok(false)`:
+    /// it is live, but the plugin never asked (it does not confirm its inits). On a
+    /// timeout the `init` is abandoned: a plugin that confirms drops its new
+    /// instance when the `init` finishes.
     async fn init(
         &self,
         transport: &Arc<dyn Transport>,
         config: &serde_json::Value,
-    ) -> Result<(), CallError> {
+    ) -> Result<bool, CallError> {
         let config =
             serde_json::to_vec(config).map_err(|e| CallError::InvalidOutput(e.to_string()))?;
-        let transport = Arc::clone(transport);
-        let run = tokio::task::spawn_blocking(move || transport.init(&config));
+        let ticket = Arc::new(InitTicket::default());
+        let (transport, running) = (Arc::clone(transport), Arc::clone(&ticket));
+        let run = tokio::task::spawn_blocking(move || transport.init(&config, &running));
         match tokio::time::timeout(self.config.slow_call_timeout, run).await {
-            Ok(joined) => joined.unwrap_or_else(|e| Err(joined_error(e))),
-            Err(_) => Err(CallError::Timeout(self.config.slow_call_timeout)),
+            Ok(joined) => {
+                joined.unwrap_or_else(|e| Err(joined_error(e)))?;
+                Ok(ticket.confirmed())
+            }
+            Err(_) if ticket.abandon() => Err(CallError::Timeout(self.config.slow_call_timeout)),
+            // Confirmed just before the deadline: the new instance is live.
+            Err(_) => Ok(true),
         }
     }
 }

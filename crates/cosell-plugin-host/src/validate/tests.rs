@@ -52,12 +52,13 @@ fn attribution_weights_must_be_eligible_distinct_non_negative_and_sum_to_one() {
 }
 
 #[test]
-fn commission_lines_must_be_non_negative_same_currency_and_within_the_amount() {
+fn commission_lines_must_be_non_negative_same_currency_and_within_the_partners_share() {
+    // One of three partners credited with a third of the sale.
     let request = CommissionRequest {
         conversion: conversion(),
         partner_id: "a".into(),
-        weight: Decimal::ONE,
-        attributed_amount: dec!(100.00),
+        weight: dec!(0.3333),
+        attributed_amount: dec!(33.33),
         period: PeriodTotals {
             attributed_revenue: Decimal::ZERO,
             conversions: 0,
@@ -69,11 +70,20 @@ fn commission_lines_must_be_non_negative_same_currency_and_within_the_amount() {
         description: String::new(),
     };
     let check = |lines: Vec<CommissionLine>| commission(&request, &CommissionResponse { lines });
-    assert!(check(vec![line(dec!(5), "EUR"), line(dec!(95), "EUR")]).is_ok());
+    assert!(check(vec![line(dec!(5), "EUR"), line(dec!(28.33), "EUR")]).is_ok());
     assert!(check(vec![]).is_ok());
     assert!(check(vec![line(dec!(-1), "EUR")]).is_err());
     assert!(check(vec![line(dec!(5), "USD")]).is_err());
-    assert!(check(vec![line(dec!(60), "EUR"), line(dec!(40.01), "EUR")]).is_err());
+    assert!(check(vec![line(dec!(30), "EUR"), line(dec!(3.34), "EUR")]).is_err());
+    // Within the whole sale, but more than this partner's share of it.
+    let whole = check(vec![line(conversion().amount, "EUR")]);
+    assert_eq!(
+        whole,
+        Err(format!(
+            "commission {} exceeds the 33.33 EUR credited to partner a",
+            conversion().amount
+        ))
+    );
 }
 
 #[test]

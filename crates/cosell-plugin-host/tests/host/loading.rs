@@ -9,12 +9,21 @@ use serde_json::json;
 const ATTRIBUTION: &[Capability] = &[Capability::Attribution];
 
 async fn refused(package: &str) -> LoadError {
-    let (_dir, registry) = registry();
+    let (dir, registry) = registry();
     let error = install(&registry, package, ATTRIBUTION, json!({}))
         .await
         .err();
     assert!(registry.list().is_empty(), "{package} was registered");
+    assert_nothing_stored(dir.path());
     error.unwrap_or_else(|| panic!("{package} was accepted"))
+}
+
+/// A refused install leaves no copy of the library (nor a half-written one) behind.
+fn assert_nothing_stored(data_dir: &std::path::Path) {
+    let stored: Vec<_> = std::fs::read_dir(data_dir.join("plugins"))
+        .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(stored.is_empty(), "left behind: {stored:?}");
 }
 
 #[tokio::test]
@@ -148,12 +157,22 @@ async fn a_file_that_is_not_a_library_is_refused() -> Result<(), Box<dyn std::er
         .install(&text, &sha256_of(&text), caps(ATTRIBUTION), &json!({}))
         .await;
     assert!(matches!(error, Err(LoadError::Open { .. })), "{error:?}");
+    // The loader's own reason, about the file the operator named.
+    let message = error.err().ok_or("accepted")?.to_string();
+    assert_eq!(
+        message,
+        format!(
+            "cannot load {} as a shared library: file too short",
+            text.display()
+        )
+    );
+    assert_nothing_stored(dir.path());
     Ok(())
 }
 
 #[tokio::test]
 async fn an_ungranted_capability_is_refused() {
-    let (_dir, registry) = registry();
+    let (dir, registry) = registry();
     let error = install(
         &registry,
         "shapley-attribution",
@@ -169,11 +188,12 @@ async fn an_ungranted_capability_is_refused() {
         "{error:?}"
     );
     assert!(registry.list().is_empty());
+    assert_nothing_stored(dir.path());
 }
 
 #[tokio::test]
 async fn a_refused_configuration_fails_init() {
-    let (_dir, registry) = registry();
+    let (dir, registry) = registry();
     let error = install(
         &registry,
         "tiered-commission",
@@ -191,6 +211,18 @@ async fn a_refused_configuration_fails_init() {
         body.message
     );
     assert!(registry.list().is_empty());
+    assert_nothing_stored(dir.path());
+    // Installing it again with a good configuration works.
+    let config = json!({"tiers": [{"up_to": null, "rate": "0.1"}]});
+    let info = install(
+        &registry,
+        "tiered-commission",
+        &[Capability::Commission],
+        config,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(info.path.exists());
 }
 
 #[tokio::test]

@@ -30,6 +30,7 @@ const PACKAGES: &[&str] = &[
     "fixture-panicking",
     "fixture-slow",
     "fixture-bad-weights",
+    "fixture-unconfirmed-init",
 ];
 
 /// The cdylib of `package`, building all of them on first use.

@@ -126,7 +126,10 @@ pub(crate) async fn commission(
         period_conversions: before.conversions,
     };
     let answer = match hooks.commission(plugin, input).await {
-        Ok(c) => external_commission(conversion.currency, conversion.amount_minor, &c.lines)
+        // Capped at what this partner was credited, not the whole sale: each credited
+        // partner is asked on its own, so the sale's amount would let them all be paid
+        // the whole sale.
+        Ok(c) => external_commission(conversion.currency, credit.amount_minor, &c.lines)
             .map(|minor| (minor, c.rule))
             .map_err(|e| Fallback::new(FallbackCode::InvalidOutput, e.to_string())),
         Err(fallback) => Err(fallback),
@@ -202,6 +205,8 @@ mod tests {
 
     use super::super::Terms;
     use super::*;
+    use crate::hooks::{PluginCommission, PluginWeights};
+    use cosell_core::plugin::ExternalLine;
 
     fn plugin(digit: char) -> PluginRef {
         PluginRef::parse("p", &digit.to_string().repeat(64)).unwrap()
@@ -303,6 +308,88 @@ mod tests {
         assert_eq!(
             silent.model_for(m, &touched_by(&[a])),
             choice(None, BuiltinModel::LastTouch)
+        );
+    }
+
+    /// A commission plugin that pays every partner it is asked about the whole sale.
+    struct PaysTheWholeSale;
+
+    #[async_trait::async_trait]
+    impl Hooks for PaysTheWholeSale {
+        async fn attribute(
+            &self,
+            plugin: &PluginRef,
+            _: AttributeInput<'_>,
+        ) -> Result<PluginWeights, Fallback> {
+            Err(Fallback::new(FallbackCode::NotLoaded, plugin.to_string()))
+        }
+
+        async fn commission(
+            &self,
+            _: &PluginRef,
+            input: CommissionInput<'_>,
+        ) -> Result<PluginCommission, Fallback> {
+            let currency = input.conversion.currency;
+            Ok(PluginCommission {
+                rule: ModelRef {
+                    name: "greedy".into(),
+                    version: "1".into(),
+                },
+                lines: vec![ExternalLine {
+                    amount: currency.from_minor(input.conversion.amount_minor),
+                    currency: currency.code().to_owned(),
+                    description: "the whole sale".into(),
+                }],
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_commission_over_the_partners_share_falls_back_to_the_terms() {
+        let (m, a) = (PartnerId::new(), PartnerId::new());
+        let mut pair = terms(m, &[(a, named(None, None))], named(None, None)).pairs[&m][&a].clone();
+        pair.commission_plugin = Some(plugin('c'));
+        let eur = cosell_core::Currency::parse("EUR").unwrap();
+        let conversion = Conversion {
+            id: Uuid::now_v7(),
+            merchant_id: m,
+            customer_ref: "c".into(),
+            click_id: None,
+            occurred_at: chrono::Utc::now(),
+            currency: eur,
+            amount_minor: 10_000,
+        };
+        // One of three partners: 33.33 of the 100.00 sale.
+        let credit = PartnerCredit {
+            partner_id: a,
+            weight: Decimal::new(3333, 4),
+            amount_minor: 3_333,
+        };
+        let base = CommissionBase {
+            currency: eur,
+            weight: credit.weight,
+            lines: vec![commission::SaleLine {
+                category: None,
+                amount_minor: 3_333,
+            }],
+            period_revenue_minor: 3_333,
+        };
+        let before = PeriodTotal {
+            revenue_minor: 0,
+            conversions: 0,
+        };
+        let paid = commission(&PaysTheWholeSale, &conversion, &credit, &pair, base, before)
+            .await
+            .unwrap();
+        // The terms' 10% of 33.33, not the plugin's 100.00.
+        assert_eq!(paid.amount_minor, 333);
+        assert_eq!(paid.rule, None);
+        let fallback = paid.plugin.unwrap().fallback.unwrap();
+        assert_eq!(fallback.code, FallbackCode::InvalidOutput);
+        assert!(
+            fallback.message.contains("exceeds the 33.33"),
+            "{}",
+            fallback.message
         );
     }
 }

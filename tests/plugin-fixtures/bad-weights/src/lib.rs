@@ -1,11 +1,17 @@
-//! Test fixture: gives every eligible partner 1.3 ÷ n, so the weights sum to
-//! 1.3. The host must reject the answer.
+//! Test fixture: answers that overpay. As an attribution model it gives every
+//! eligible partner 1.3 ÷ n, so the weights sum to 1.3; as a commission rule it
+//! pays every partner it is asked about the whole sale, so three credited
+//! partners would be paid three times the sale. The host must reject both.
 
-use cosell_plugin_sdk::abi::{AttributeRequest, AttributeResponse, PartnerWeight};
-use cosell_plugin_sdk::{AttributionModel, Plugin, PluginError, export_plugin};
+use cosell_plugin_sdk::abi::{
+    AttributeRequest, AttributeResponse, CommissionLine, CommissionRequest, CommissionResponse,
+    PartnerWeight,
+};
+use cosell_plugin_sdk::{AttributionModel, CommissionRule, Plugin, PluginError, export_plugin};
 use rust_decimal::Decimal;
 
-/// Over-credits every conversion by 30%.
+/// Over-credits every conversion by 30%, and pays each partner the whole sale.
+#[derive(Clone)]
 pub struct BadWeights;
 
 impl Plugin for BadWeights {
@@ -35,8 +41,20 @@ impl AttributionModel for BadWeights {
     }
 }
 
+impl CommissionRule for BadWeights {
+    fn compute(&self, request: &CommissionRequest) -> Result<CommissionResponse, PluginError> {
+        Ok(CommissionResponse {
+            lines: vec![CommissionLine {
+                amount: request.conversion.amount,
+                currency: request.conversion.currency.clone(),
+                description: "the whole sale".into(),
+            }],
+        })
+    }
+}
+
 export_plugin!(
     BadWeights,
     vendor = "Cosell tests",
-    capabilities = [attribution]
+    capabilities = [attribution, commission]
 );
