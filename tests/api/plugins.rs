@@ -471,6 +471,43 @@ async fn a_hash_mismatch_or_ungranted_capability_registers_nothing() {
     assert_nothing_registered(&app).await;
 }
 
+/// The file is checked before the pin is looked up: another file, or none, pinned with an
+/// installed plugin's digest is the operator's mistake, not "already installed".
+#[tokio::test]
+async fn a_wrong_file_pinned_as_an_installed_plugin_is_a_mismatch() {
+    let (_dir, app) = app().await;
+    let five_percent = json!({ "tiers": [{ "up_to": null, "rate": "0.05" }] });
+    let tiered = || {
+        install(
+            &app,
+            "tiered-commission",
+            &["commission"],
+            five_percent.clone(),
+        )
+    };
+    tiered().await.expect(StatusCode::CREATED);
+    let pin = sha256_of(&library("tiered-commission"));
+    for (path, code) in [
+        (library("shapley-attribution"), "hash_mismatch"),
+        (
+            std::path::PathBuf::from("/nonexistent/lib.so"),
+            "plugin_file_unreadable",
+        ),
+    ] {
+        app.post(
+            "/v1/plugins",
+            Some(&app.operator),
+            json!({ "path": path, "sha256": pin, "granted": ["commission"] }),
+        )
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, code);
+    }
+    // The file itself again: installed already.
+    tiered()
+        .await
+        .expect_problem(StatusCode::CONFLICT, "plugin_installed");
+}
+
 #[tokio::test]
 async fn partners_may_not_touch_plugins() {
     let (_dir, app) = app().await;

@@ -1,7 +1,7 @@
 //! The native transport: a cdylib opened with `dlopen` and called through its C table.
 
 use crate::error::{CallError, LoadError};
-use crate::store::{self, Sha256Hex};
+use crate::store::Sha256Hex;
 use cosell_plugin_abi::{
     ABI_VERSION, ABI_VERSION_SYMBOL, API_VERSION, AbiVersionFn, BytesRef, CallFn, ENTRY_V1_SYMBOL,
     EntryV1Fn, ErrorBody, FreeBufFn, HostApi, InitFn, Manifest, OwnedBuf, PluginTableV1, Status,
@@ -139,7 +139,7 @@ impl NativePlugin {
     /// with the server's privileges, and the pinned hash only proves which file it is.
     pub fn open(path: &Path, sha256: &Sha256Hex) -> Result<Self, LoadError> {
         // Re-hash right before dlopen: the file could have been swapped since install.
-        store::verify_file(path, sha256)?;
+        sha256.verify_file(path)?;
         // SAFETY: see above; eager binding (RTLD_NOW) surfaces missing symbols
         // here rather than mid-call, RTLD_LOCAL keeps its symbols out of the
         // global namespace so two plugins cannot interpose on each other.

@@ -9,6 +9,11 @@ use std::path::{Path, PathBuf};
 pub struct Sha256Hex(String);
 
 impl Sha256Hex {
+    /// Reads the file at `path` and checks its SHA-256 against this digest.
+    pub fn verify_file(&self, path: &Path) -> Result<(), LoadError> {
+        check(path, &std::fs::read(path).map_err(io(path))?, self)
+    }
+
     /// Parses 64 hex digits, any case.
     pub fn parse(text: &str) -> Result<Self, LoadError> {
         let text = text.trim().to_ascii_lowercase();
@@ -50,11 +55,6 @@ fn check(path: &Path, bytes: &[u8], expected: &Sha256Hex) -> Result<(), LoadErro
             actual,
         })
     }
-}
-
-/// Reads the file at `path` and checks its SHA-256 against `expected`.
-pub(crate) fn verify_file(path: &Path, expected: &Sha256Hex) -> Result<(), LoadError> {
-    check(path, &std::fs::read(path).map_err(io(path))?, expected)
 }
 
 /// Where the library with digest `sha256` lives under `data_dir`.
@@ -122,7 +122,7 @@ mod tests {
         std::fs::write(&source, b"abc")?;
         let stored = import(dir.path(), &source, &Sha256Hex::parse(ABC)?)?;
         assert_eq!(stored, dir.path().join("plugins").join(format!("{ABC}.so")));
-        verify_file(&stored, &Sha256Hex::parse(ABC)?)?;
+        Sha256Hex::parse(ABC)?.verify_file(&stored)?;
         assert!(std::fs::metadata(&stored)?.permissions().readonly());
         // Importing again replaces the read-only file.
         import(dir.path(), &source, &Sha256Hex::parse(ABC)?)?;
