@@ -80,9 +80,8 @@ pub fn app(state: AppState) -> Router {
         axum::middleware::from_fn_with_state(state.clone(), middleware::idempotency::idempotency);
     let catalog_writes =
         axum::middleware::from_fn_with_state(state.clone(), reco::invalidate_catalogs);
-    let declared_queries = axum::middleware::from_fn_with_state(
+    let declared_queries = middleware::query_params::RefuseUndeclaredLayer(
         middleware::query_params::DeclaredQueries::from_openapi(&api),
-        middleware::query_params::refuse_undeclared,
     );
     routes
         // A route layer, so that an unknown route or method is a 404 or 405 before any

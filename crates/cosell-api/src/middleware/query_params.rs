@@ -4,12 +4,15 @@
 //! document is the one list of what each operation takes, so spec and behaviour agree.
 
 use std::collections::{HashMap, HashSet};
+use std::future::{Ready, ready};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request};
 use axum::http::Method;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures::future::Either;
+use tower::{Layer, Service};
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::{OpenApi, RefOr};
 
@@ -82,18 +85,53 @@ fn query_names(operation: &Operation) -> HashSet<String> {
         .collect()
 }
 
-pub async fn refuse_undeclared(
-    State(declared): State<Arc<DeclaredQueries>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let path = request.extensions().get::<MatchedPath>();
-    let unknown = match (path, request.uri().query()) {
-        (Some(path), Some(query)) => declared.undeclared(request.method(), path.as_str(), query),
-        _ => None,
-    };
-    match unknown {
-        Some(refusal) => refusal.into_response(),
-        None => next.run(request).await,
+/// Applies [`DeclaredQueries`] to every route (as a route layer, where the matched path is
+/// known). A plain service rather than `middleware::from_fn`: the check is synchronous, and
+/// on the recommendation endpoint a boxed `Next` and future per request cost more than it.
+#[derive(Clone)]
+pub struct RefuseUndeclaredLayer(pub Arc<DeclaredQueries>);
+
+impl<S> Layer<S> for RefuseUndeclaredLayer {
+    type Service = RefuseUndeclared<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RefuseUndeclared {
+            inner,
+            declared: Arc::clone(&self.0),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct RefuseUndeclared<S> {
+    inner: S,
+    declared: Arc<DeclaredQueries>,
+}
+
+impl<S> Service<Request> for RefuseUndeclared<S>
+where
+    S: Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Either<Ready<Result<Response, S::Error>>, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let path = request.extensions().get::<MatchedPath>();
+        let refusal = match (path, request.uri().query()) {
+            (Some(path), Some(query)) => {
+                self.declared
+                    .undeclared(request.method(), path.as_str(), query)
+            }
+            _ => None,
+        };
+        match refusal {
+            Some(refusal) => Either::Left(ready(Ok(refusal.into_response()))),
+            None => Either::Right(self.inner.call(request)),
+        }
     }
 }
