@@ -152,6 +152,19 @@ async fn click_to_paid_statement_to_the_cent() {
         .await
         .expect(StatusCode::OK);
     assert_eq!(latest.body["items"][0]["attributed_revenue"], "76.67");
+    // A date-time where a day is expected says what is expected.
+    let timestamp = app
+        .get(
+            "/v1/metrics?from=2026-10-01T00:00:00Z&to=2026-12-01",
+            Some(&referrer.token),
+        )
+        .await
+        .expect_problem(StatusCode::BAD_REQUEST, "malformed_request");
+    let detail = timestamp.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("from") && detail.contains("expected a date such as 2026-10-31"),
+        "{detail}"
+    );
     for to in ["9999-12-31", "%2B10000-01-01", "%2B262142-12-31"] {
         let last = app
             .get(

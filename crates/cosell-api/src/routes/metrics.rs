@@ -21,8 +21,10 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct MetricsQuery {
     /// First day of the period.
+    #[serde(deserialize_with = "crate::days::day")]
     pub from: NaiveDate,
     /// Last day of the period (inclusive), 9999-12-30 at the latest.
+    #[serde(deserialize_with = "crate::days::day")]
     pub to: NaiveDate,
     /// Operators: whose metrics (partners always see their own).
     pub partner_id: Option<uuid::Uuid>,

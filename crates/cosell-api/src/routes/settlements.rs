@@ -26,7 +26,7 @@ use crate::state::AppState;
 pub struct SettlementIn {
     /// The period's last day: commissions payable and clawbacks open by its end are settled.
     /// It must have ended: yesterday (UTC) at the latest, which is also the default.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::days::optional_day")]
     pub as_of: Option<NaiveDate>,
     /// Smallest net paid per currency, e.g. `{"EUR": "50.00"}`; smaller nets carry forward.
     #[serde(default)]
@@ -127,6 +127,7 @@ pub struct SettlementDto {
 #[serde(deny_unknown_fields)]
 pub struct StatementQuery {
     /// Only statements of this period end.
+    #[serde(default, deserialize_with = "crate::days::optional_day")]
     pub period_end: Option<NaiveDate>,
     /// `csv` for one row per statement line (or send `Accept: text/csv`).
     pub format: Option<String>,
