@@ -193,13 +193,15 @@ pub async fn install(
 ) -> Result<PluginRegistration, PluginOpError> {
     // A registration that failed to load is not in the registry, which would install
     // over it; undoing that would then delete the library the registration still names.
-    // The file is checked first: a wrong path or pin is the operator's mistake to hear
-    // about, not that the pinned plugin is installed.
     let id = plugin_id(sha256)?;
-    // (A read of a few megabytes, once per install: not worth a blocking task.)
-    id.verify_file(path)?;
     match store.get_plugin(id.as_str()).await {
-        Ok(_) => return Err(PluginOpError::AlreadyInstalled(id)),
+        Ok(_) => {
+            // A wrong path or pin is the operator's mistake to hear about, not that the
+            // pinned plugin is installed. (The registry checks the file on every other
+            // path; here it is read once, and only to word the refusal.)
+            id.verify_file(path)?;
+            return Err(PluginOpError::AlreadyInstalled(id));
+        }
         Err(StoreError::NotFound(_)) => {}
         Err(other) => return Err(other.into()),
     }
