@@ -266,6 +266,28 @@ async fn a_sale_after_a_shown_partner_offer_credits_the_partner() {
 }
 
 #[tokio::test]
+async fn an_anonymous_answer_stores_only_the_partner_offers_touchpoint() {
+    let s = shop().await;
+    let anonymous = s.ask(json!({})).await.expect(StatusCode::OK);
+    assert!(anonymous.body["items"].as_array().unwrap().len() >= 2);
+    s.app.state.impressions().flush().await;
+    // No customer, no cap to count against: the shop's own items leave no row; the
+    // warranty offer is ACME's impression touchpoint, keyed by its tracking_ref.
+    assert_eq!(s.app.rows_in("recommendation_impressions").await, 0);
+    assert_eq!(s.app.rows_in("touchpoints").await, 1);
+
+    s.customer("ann", json!({})).await;
+    let known = s
+        .ask(json!({ "customer_ref": "ann" }))
+        .await
+        .expect(StatusCode::OK);
+    s.app.state.impressions().flush().await;
+    let items = known.body["items"].as_array().unwrap().len() as i64;
+    assert_eq!(s.app.rows_in("recommendation_impressions").await, items);
+    assert_eq!(s.app.rows_in("touchpoints").await, 2);
+}
+
+#[tokio::test]
 async fn each_guardrail_suppresses_with_its_reason_code() {
     let s = shop().await;
     s.customer("fine", json!({})).await;

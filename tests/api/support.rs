@@ -13,7 +13,7 @@ use cosell_core::{PartnerId, Role};
 use cosell_store::Store;
 use cosell_store::api_keys::NewApiKey;
 use http_body_util::BodyExt;
-use sea_orm::{ConnectionTrait, Database};
+use sea_orm::{ConnectionTrait, Database, Statement};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -177,6 +177,18 @@ pub struct TestApp {
 impl TestApp {
     pub async fn new() -> TestApp {
         TestApp::with_config(ApiConfig::default()).await
+    }
+
+    /// How many rows `table` holds, counted in the database itself.
+    pub async fn rows_in(&self, table: &str) -> i64 {
+        let db = Database::connect(&self.database_url).await.unwrap();
+        let sql = format!("SELECT count(*) AS n FROM {table}");
+        let row = db
+            .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get("", "n").unwrap()
     }
 
     pub async fn with_config(config: ApiConfig) -> TestApp {

@@ -323,21 +323,6 @@ async fn a_blank_customer_or_click_id_is_refused_like_a_missing_one() {
     touch(&app, &referrer, "b-1", "click", "cust", minutes(-1)).await;
 }
 
-/// The clicks stored so far, counted in the database.
-async fn clicks(app: &TestApp) -> i64 {
-    let db = Database::connect(&app.database_url).await.unwrap();
-    let backend = db.get_database_backend();
-    let row = db
-        .query_one_raw(Statement::from_string(
-            backend,
-            "SELECT count(*) AS n FROM clicks",
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    row.try_get("", "n").unwrap()
-}
-
 #[tokio::test]
 async fn head_records_no_click_and_a_click_id_in_the_destination_is_replaced() {
     let app = TestApp::new().await;
@@ -359,13 +344,13 @@ async fn head_records_no_click_and_a_click_id_in_the_destination_is_replaced() {
         head.headers["location"].to_str().unwrap(),
         "https://shop.test/p?ref=1"
     );
-    assert_eq!(clicks(&app).await, 0);
+    assert_eq!(app.rows_in("clicks").await, 0);
     app.call(Method::HEAD, "/r/nope", None, None, &[])
         .await
         .expect(StatusCode::NOT_FOUND);
 
     let click_id = follow(&app, &path, "Mozilla/5.0").await;
-    assert_eq!(clicks(&app).await, 1);
+    assert_eq!(app.rows_in("clicks").await, 1);
     let get = app
         .call(
             Method::GET,

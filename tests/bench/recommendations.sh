@@ -3,7 +3,7 @@
 # same tool in the same run. The shop sells every item of groceries.csv (its name as the
 # co-purchase item key), the model is mined from those baskets, a partner with an active
 # partnership offers a product next to whole milk, and each request is an anonymous web
-# checkout of whole milk and rolls/buns (three items shown, three impressions written).
+# checkout of whole milk and rolls/buns (three items shown; the partner offer's touchpoint written).
 # Then the same cart for 100,000 known customers picked at random: each request reads the
 # customer's profile and shown impressions; most customers are asked once in the run and get
 # a full answer, a few again (and are then at the contact cap of 3).

@@ -274,7 +274,11 @@ pub async fn answer(state: &AppState, ask: Ask<'_>) -> Result<Answer, crate::err
         Outcome::Suppressed(_) => Vec::new(),
     };
     let impressions = shown.iter().map(|i| i.id).collect();
-    state.impressions().record(shown).await?;
+    let stored = shown
+        .into_iter()
+        .filter(ShownImpression::is_stored)
+        .collect();
+    state.impressions().record(stored).await?;
     Ok(Answer {
         outcome,
         catalog,

@@ -120,6 +120,13 @@ pub struct ShownOffer {
 }
 
 impl ShownImpression {
+    /// Whether anything of it is stored: a customer's impression (the caps count it), or a
+    /// partner offer's showing (the partner's touchpoint). An anonymous visitor's item of
+    /// the merchant's own catalog is read by no rule, so it is not written at all.
+    pub fn is_stored(&self) -> bool {
+        self.customer_ref.is_some() || self.offer.is_some()
+    }
+
     fn subject_id(&self) -> uuid::Uuid {
         match self.subject {
             Subject::Product(ProductId(p)) => p,
@@ -428,18 +435,20 @@ impl Store {
         })
     }
 
-    /// Writes shown recommendations in one transaction, as multi-row inserts. Each item
-    /// shown through a partner offer is also the offer's partner's impression touchpoint
-    /// (event id `recommendation:<impression id>`, its click id the impression id), so a
-    /// sale that follows, by the same customer reference or carrying the impression id as
-    /// its click id, is attributed to the partner like any other touchpoint.
+    /// Writes shown recommendations in one transaction, as multi-row inserts. A customer's
+    /// items are impression rows, which the contact cap and the offers' caps count; an
+    /// anonymous visitor has no caps, and its items are not stored as impressions. Each
+    /// item shown through a partner offer, for a customer or not, is the offer's partner's
+    /// impression touchpoint (event id `recommendation:<impression id>`, its click id the
+    /// impression id), so a sale that follows, by the same customer reference or carrying
+    /// the impression id as its click id, is attributed to the partner like any other
+    /// touchpoint.
     pub async fn insert_impressions(&self, shown: &[ShownImpression]) -> Result<(), StoreError> {
         if shown.is_empty() {
             return Ok(());
         }
-        let rows = shown
-            .iter()
-            .map(|i| recommendation_impression::ActiveModel {
+        let rows = shown.iter().filter(|i| i.customer_ref.is_some()).map(|i| {
+            recommendation_impression::ActiveModel {
                 id: Set(i.id),
                 merchant_id: Set(i.merchant.0),
                 customer_ref: Set(i.customer_ref.clone()),
@@ -447,7 +456,8 @@ impl Store {
                 is_bundle: Set(matches!(i.subject, Subject::Bundle(_))),
                 offer_id: Set(i.offer.map(|o| o.id.0)),
                 shown_at: Set(i.shown_at),
-            });
+            }
+        });
         let touchpoints = shown.iter().filter_map(|i| {
             let offer = i.offer?;
             Some(touchpoint::ActiveModel {
