@@ -804,3 +804,48 @@ async fn a_reattribution_while_a_run_gathers_makes_it_gather_again() {
     let run = settle(&app, 30).await;
     assert_eq!(nets(&run), vec![(first.id.clone(), "9.00".to_owned())]);
 }
+
+/// A refund recorded today, before the run that settles yesterday, reverses a payable
+/// commission no run has paid (carried forward below the minimum): the run pays what it
+/// left, 5.00 of 10.00, and the rest refunded after the run is clawed back. (The run
+/// paid 10.00 as the ledger stood yesterday, the 5.00 reversed was never clawed back,
+/// and the second refund reversed a payable balance gone negative: 10.00 kept on a
+/// sale refunded in full.)
+#[tokio::test]
+async fn a_refund_dated_after_the_period_but_before_the_run_is_not_paid() {
+    let app = TestApp::new().await;
+    let (merchant, referrer) = merchant_and_referrer(&app).await;
+    let days_ago = |d: i64| minutes(-d * 24 * 60);
+    touch(&app, &referrer, "t", "click", "cust", days_ago(20)).await;
+    let sale = order("o-1", "cust", days_ago(19), &[("A", 2, "50.00")]);
+    let sale = convert(&app, &merchant, sale).await;
+    // Payable since five days ago, and below the minimum three days ago.
+    let small = app
+        .post(
+            "/v1/settlements",
+            Some(&app.operator),
+            json!({ "as_of": day(-3), "minimum_payout": { "EUR": "50.00" } }),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(small.body["carried_forward"][0]["reason"], "below_minimum");
+    // Half of it refunded now, today; then yesterday is settled.
+    let refunds = format!("/v1/conversions/{}/refunds", sale["id"].as_str().unwrap());
+    app.post(
+        &refunds,
+        Some(&merchant.token),
+        json!({ "lines": [{ "line": 0, "quantity": 1 }] }),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    let run = settle(&app, -1).await;
+    assert_eq!(nets(&run), vec![(referrer.id.clone(), "5.00".to_owned())]);
+
+    app.post(&refunds, Some(&merchant.token), json!({}))
+        .await
+        .expect(StatusCode::CREATED);
+    let next = settle(&app, 0).await;
+    assert_eq!(next["statements"], json!([]));
+    assert_eq!(next["carried_forward"][0]["net"], "-5.00");
+    assert_eq!(next["carried_forward"][0]["reason"], "negative_net");
+}

@@ -11,7 +11,8 @@ use uuid::Uuid;
 use crate::error::ValidationError;
 use crate::ids::PartnerId;
 use crate::ledger::{
-    EntryKind, EntryRef, JournalEntry, LedgerError, Position, State, pair, positions,
+    EntryKind, EntryRef, JournalEntry, JournalLine, LedgerError, Position, State, pair,
+    positions_of_lines,
 };
 use crate::money::Currency;
 
@@ -134,14 +135,30 @@ pub fn period_to_settle(
     }
 }
 
-/// The open items of the ledger as of `as_of`: each commission's payable balance
-/// and outstanding clawback, from the entries up to that instant.
+/// The open items of the ledger as of `as_of`: each commission's payable balance and
+/// outstanding clawback, from the entries up to that instant and the withdrawals from
+/// payable recorded since (see [`counts_at`]).
 pub fn open_items<'a>(
     entries: impl IntoIterator<Item = &'a JournalEntry>,
     as_of: DateTime<Utc>,
 ) -> Vec<SettlementItem> {
-    let upto = entries.into_iter().filter(|e| e.occurred_at() <= as_of);
-    open_items_of(positions(upto))
+    let lines = entries.into_iter().flat_map(|e| {
+        e.lines()
+            .iter()
+            .filter(move |l| counts_at(l, e.occurred_at(), as_of))
+    });
+    open_items_of(positions_of_lines(lines))
+}
+
+/// Whether a line dated `at` counts for a run as of `as_of`: when it is dated by then,
+/// or when it takes payable commission back (a reversal or a supersession), whatever its
+/// date. Such a line already recorded was a reversal, not a clawback, because nothing had
+/// paid the commission yet; a run that paid the commission as it stood at `as_of` would
+/// let the partner keep what the refund took back, and nothing would ever claw it back.
+/// (A refund today, before the run that settles yesterday, is one.) Later releases and
+/// clawbacks wait for the next run.
+pub fn counts_at(line: &JournalLine, at: DateTime<Utc>, as_of: DateTime<Utc>) -> bool {
+    at <= as_of || (line.account.state == State::Payable && line.amount_minor < 0)
 }
 
 /// The open items of commissions at these positions: each one's payable balance and
@@ -476,6 +493,55 @@ mod tests {
         let joined: Vec<JournalLine> = parts.iter().flat_map(|p| p.lines().to_vec()).collect();
         assert_eq!(joined, whole.lines());
         assert_eq!(joined.len(), 4 * 8);
+    }
+
+    /// A refund recorded before the run but dated after its period end (today, when the
+    /// run settles yesterday) reversed the payable commission: the run pays the rest,
+    /// while a clawback dated after the period waits for the next run.
+    #[test]
+    fn a_later_reversal_counts_and_a_later_clawback_waits() {
+        use crate::ledger::{Accrual, RefundProgress, accrue, positions, refund, release};
+        let day = |d| Utc.with_ymd_and_hms(2026, 3, d, 12, 0, 0).unwrap();
+        let accrual = |id, at| Accrual {
+            id: Uuid::from_u128(id),
+            conversion_id: Uuid::from_u128(id + 100),
+            payer: PartnerId(Uuid::from_u128(1)),
+            payee: PartnerId(Uuid::from_u128(2)),
+            currency: cur("EUR"),
+            amount_minor: 1_000,
+            accrued_at: at,
+            payable_at: at + chrono::TimeDelta::days(14),
+        };
+        let half = |id| RefundProgress {
+            refund_id: Uuid::from_u128(id),
+            conversion_total_minor: 10_000,
+            refunded_before_minor: 0,
+            refunded_after_minor: 5_000,
+        };
+        let (unpaid, paid) = (accrual(10, day(1)), accrual(11, day(1)));
+        let mut journal = Vec::new();
+        for a in [&unpaid, &paid] {
+            journal.push(accrue(a).unwrap().unwrap());
+            let p = positions(&journal)[&a.id];
+            journal.push(release(a, &p, a.payable_at).unwrap().unwrap());
+        }
+        let items = open_items(&journal, day(15));
+        let first = settle(end(), &[items[1].clone()], &SettlementPolicy::default()).unwrap();
+        journal.push(first.statements[0].journal_entry(day(15)).unwrap());
+        // Both refunded by half on day 20: a reversal of the unpaid one, a clawback of the
+        // paid one.
+        for (a, r) in [(&unpaid, 20), (&paid, 21)] {
+            let p = positions(&journal)[&a.id];
+            journal.push(refund(a, &p, &half(r), day(20)).unwrap().unwrap());
+        }
+        let amounts = |at| -> Vec<(u128, i64)> {
+            open_items(&journal, at)
+                .iter()
+                .map(|i| (i.accrual_id.as_u128(), i.amount_minor))
+                .collect()
+        };
+        assert_eq!(amounts(day(18)), vec![(10, 500)]);
+        assert_eq!(amounts(day(21)), vec![(10, 500), (11, -500)]);
     }
 
     #[test]

@@ -11,8 +11,8 @@ use cosell_core::ledger::{
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, ExprTrait, FromQueryResult, QueryFilter,
-    QuerySelect, SqlErr,
+    ActiveValue::Set, Condition, ConnectionTrait, DbErr, EntityTrait, ExprTrait, FromQueryResult,
+    QueryFilter, QuerySelect, SqlErr,
 };
 use uuid::Uuid;
 
@@ -178,9 +178,11 @@ struct SummedLine {
     total: i64,
 }
 
-/// The positions of `accruals` from their receivable lines dated up to `upto` (all of
-/// them when `None`), summed per account by the database: what `ledger::positions` gives
-/// over the commissions' whole entries, without reading every line and entry back.
+/// The positions of `accruals` from their receivable lines (all of them when `upto` is
+/// `None`; else those a settlement run as of `upto` counts, as
+/// `cosell_core::settlement::open_items` counts them), summed per account by the
+/// database: what `ledger::positions` gives over the commissions' whole entries, without
+/// reading every line and entry back.
 pub(crate) async fn positions_of<C: ConnectionTrait>(
     db: &C,
     accruals: &[Uuid],
@@ -203,7 +205,17 @@ pub(crate) async fn positions_of<C: ConnectionTrait>(
             .filter(journal_line::COLUMN.side.eq(side_str(Side::Receivable)))
             .filter(journal_line::COLUMN.accrual_id.is_in(chunk.iter().copied()));
         if let Some(at) = upto {
-            query = query.filter(journal_line::COLUMN.occurred_at.lte(at));
+            // `cosell_core::settlement::counts_at`: a withdrawal from payable counts
+            // whatever its date.
+            query = query.filter(
+                Condition::any()
+                    .add(journal_line::COLUMN.occurred_at.lte(at))
+                    .add(
+                        Condition::all()
+                            .add(journal_line::COLUMN.state.eq(state_str(State::Payable)))
+                            .add(journal_line::COLUMN.amount_minor.lt(0)),
+                    ),
+            );
         }
         for row in query
             .group_by(L::AccrualId)
