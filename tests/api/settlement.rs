@@ -849,3 +849,92 @@ async fn a_refund_dated_after_the_period_but_before_the_run_is_not_paid() {
     assert_eq!(next["carried_forward"][0]["net"], "-5.00");
     assert_eq!(next["carried_forward"][0]["reason"], "negative_net");
 }
+
+/// Refunds 50.00 of `sale` the first time the merchant's attribution plugin is asked: a
+/// refund recorded while a re-attribution calls its plugins, after it read the refunds.
+struct RefundWhileAsked {
+    store: cosell_store::Store,
+    merchant: cosell_core::PartnerId,
+    sale: uuid::Uuid,
+    done: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl cosell_store::hooks::Hooks for RefundWhileAsked {
+    async fn attribute(
+        &self,
+        _: &cosell_core::plugin::PluginRef,
+        _: cosell_store::hooks::AttributeInput<'_>,
+    ) -> Result<cosell_store::hooks::PluginWeights, cosell_core::plugin::Fallback> {
+        if !self.done.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            let now = chrono::Utc::now();
+            let half = cosell_store::refunds::NewRefund {
+                lines: Some(vec![(0, 1)]),
+                occurred_at: now,
+            };
+            let tenant = cosell_store::Tenant::Partner(self.merchant);
+            self.store
+                .refund_conversion(tenant, self.sale, half, now)
+                .await
+                .unwrap();
+        }
+        Err(not_loaded())
+    }
+
+    async fn commission(
+        &self,
+        _: &cosell_core::plugin::PluginRef,
+        _: cosell_store::hooks::CommissionInput<'_>,
+    ) -> Result<cosell_store::hooks::PluginCommission, cosell_core::plugin::Fallback> {
+        Err(not_loaded())
+    }
+}
+
+fn not_loaded() -> cosell_core::plugin::Fallback {
+    use cosell_core::plugin::{Fallback, FallbackCode};
+    Fallback::new(FallbackCode::NotLoaded, "a test hook")
+}
+
+/// A refund recorded while a re-attribution asks its plugins reversed the old commission
+/// only: the re-attribution must not replace it with a new one that ignores the refund
+/// (10.00 paid on a sale refunded by half). It is refused, to be retried, and the refund
+/// stands.
+#[tokio::test]
+async fn a_refund_while_a_reattribution_asks_its_plugins_is_not_lost() {
+    use cosell_core::attribution::BuiltinModel;
+    use cosell_core::plugin::PluginRef;
+    let app = TestApp::new().await;
+    let (merchant, referrer) = merchant_and_referrer(&app).await;
+    touch(&app, &referrer, "t", "click", "cust", minutes(-10)).await;
+    let sale = order("o-1", "cust", minutes(-1), &[("A", 2, "50.00")]);
+    let sale = convert(&app, &merchant, sale).await;
+    let merchant_id = cosell_core::PartnerId(merchant.id.parse().unwrap());
+    let plugin = PluginRef::parse("plugin_id", &"ab".repeat(32)).unwrap();
+    app.store
+        .set_default_model(merchant_id, BuiltinModel::LastTouch, Some(plugin))
+        .await
+        .unwrap();
+    let hooks = RefundWhileAsked {
+        store: app.store.clone(),
+        merchant: merchant_id,
+        sale: sale["id"].as_str().unwrap().parse().unwrap(),
+        done: false.into(),
+    };
+    let hooked = app.store.clone().with_hooks(std::sync::Arc::new(hooks));
+    let period = cosell_core::metrics::Period {
+        start: minutes(-60),
+        end: minutes(1),
+    };
+    let refused = hooked
+        .reattribute(merchant_id, period, chrono::Utc::now())
+        .await
+        .unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("refunded while it was re-attributed"),
+        "{refused}"
+    );
+    let run = settle(&app, 15).await;
+    assert_eq!(nets(&run), vec![(referrer.id.clone(), "5.00".to_owned())]);
+}

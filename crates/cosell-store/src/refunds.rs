@@ -137,16 +137,18 @@ impl Store {
         let after = before + amount;
         let id = Uuid::now_v7();
 
-        let result = current_result(self.db(), conversion_id).await?;
-        let credits = attribution_credit::Entity::find()
-            .filter(attribution_credit::COLUMN.attribution_id.eq(result.id))
-            .all(self.db())
-            .await?;
-        let ids: Vec<Uuid> = credits.iter().map(|c| c.id).collect();
         let txn = self.db().begin().await?;
         // Whether a commission is reversed or clawed back depends on whether a settlement
         // run paid it: read its position only once no run is writing (see `ledger_guard`).
+        // The current result too: a re-attribution that committed before our turn
+        // withdrew the old result's commissions, so the refund reverses the new ones.
         let ledger_version = ledger_guard::change_turn(&txn).await?;
+        let result = current_result(&txn, conversion_id).await?;
+        let credits = attribution_credit::Entity::find()
+            .filter(attribution_credit::COLUMN.attribution_id.eq(result.id))
+            .all(&txn)
+            .await?;
+        let ids: Vec<Uuid> = credits.iter().map(|c| c.id).collect();
         let held = positions_of(&txn, &ids, None).await?;
         let mut entries = Vec::new();
         for credit in &credits {
