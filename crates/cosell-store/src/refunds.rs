@@ -82,6 +82,7 @@ impl Store {
         {
             *remaining.entry(l.line_no).or_default() -= l.quantity;
         }
+        let lines_given = new.lines.is_some();
         let asked: Vec<(i32, i64)> = match new.lines {
             // An empty list is a mistake, not "refund nothing" nor "refund everything".
             Some(lines) if lines.is_empty() => {
@@ -126,8 +127,16 @@ impl Store {
                 ),
             }
         }
-        errors.into_result()?;
         let amount: i64 = lines.iter().map(|(_, _, a)| a).sum();
+        // A refund of nothing is not stored: the next refund would count from the same
+        // total, which the refunds' key refuses. Lines given free are not money back.
+        if amount == 0 && lines_given && errors.0.is_empty() {
+            errors.push(
+                "lines",
+                "the lines named were sold for 0: there is no amount to refund",
+            );
+        }
+        errors.into_result()?;
         if amount == 0 {
             return Err(StoreError::conflict(
                 "nothing_to_refund",
