@@ -850,6 +850,46 @@ async fn a_refund_dated_after_the_period_but_before_the_run_is_not_paid() {
     assert_eq!(next["carried_forward"][0]["reason"], "negative_net");
 }
 
+/// A re-attribution today withdraws a payable commission no run has paid (carried
+/// forward below the minimum) and accrues its replacement: the run that settles
+/// yesterday pays the 10.00 once, and the next run has nothing to do. (It paid both,
+/// 20.00, and the withdrawn commission's payable balance, negative from then on, made
+/// every later run fail with 409 `ledger` for every partner.)
+#[tokio::test]
+async fn a_reattribution_today_of_a_carried_commission_pays_it_once() {
+    let app = TestApp::new().await;
+    let (merchant, referrer) = merchant_and_referrer(&app).await;
+    let days_ago = |d: i64| minutes(-d * 24 * 60);
+    touch(&app, &referrer, "t", "click", "cust", days_ago(20)).await;
+    let sale = order("o-1", "cust", days_ago(19), &[("A", 2, "50.00")]);
+    convert(&app, &merchant, sale).await;
+    let small = app
+        .post(
+            "/v1/settlements",
+            Some(&app.operator),
+            json!({ "as_of": day(-3), "minimum_payout": { "EUR": "50.00" } }),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(small.body["carried_forward"][0]["reason"], "below_minimum");
+    let again = app
+        .post(
+            "/v1/conversions/reattribute",
+            Some(&merchant.token),
+            json!({ "from": days_ago(30), "to": minutes(1) }),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(again.body["reattributed"], 1);
+    let run = settle(&app, -1).await;
+    assert_eq!(nets(&run), vec![(referrer.id.clone(), "10.00".to_owned())]);
+    let next = settle(&app, 0).await;
+    assert_eq!(
+        (&next["statements"], &next["carried_forward"]),
+        (&json!([]), &json!([]))
+    );
+}
+
 /// Refunds 50.00 of `sale` the first time the merchant's attribution plugin is asked: a
 /// refund recorded while a re-attribution calls its plugins, after it read the refunds.
 struct RefundWhileAsked {
