@@ -11,8 +11,7 @@ use uuid::Uuid;
 use crate::error::ValidationError;
 use crate::ids::PartnerId;
 use crate::ledger::{
-    EntryKind, EntryRef, JournalEntry, JournalLine, LedgerError, Position, State, pair,
-    positions_of_lines,
+    EntryKind, EntryRef, JournalEntry, LedgerError, Position, State, pair, positions,
 };
 use crate::money::Currency;
 
@@ -136,29 +135,32 @@ pub fn period_to_settle(
 }
 
 /// The open items of the ledger as of `as_of`: each commission's payable balance and
-/// outstanding clawback, from the entries up to that instant and the withdrawals from
-/// payable recorded since (see [`counts_at`]).
+/// outstanding clawback, from the entries up to that instant, the payable balance never
+/// more than is payable now ([`open_positions`]).
 pub fn open_items<'a>(
     entries: impl IntoIterator<Item = &'a JournalEntry>,
     as_of: DateTime<Utc>,
 ) -> Vec<SettlementItem> {
-    let lines = entries.into_iter().flat_map(|e| {
-        e.lines()
-            .iter()
-            .filter(move |l| counts_at(l, e.occurred_at(), as_of))
-    });
-    open_items_of(positions_of_lines(lines))
+    let entries: Vec<&JournalEntry> = entries.into_iter().collect();
+    let dated = positions(entries.iter().copied().filter(|e| e.occurred_at() <= as_of));
+    open_items_of(open_positions(dated, &positions(entries)))
 }
 
-/// Whether a line dated `at` counts for a run as of `as_of`: when it is dated by then,
-/// or when it takes payable commission back (a reversal or a supersession), whatever its
-/// date. Such a line already recorded was a reversal, not a clawback, because nothing had
-/// paid the commission yet; a run that paid the commission as it stood at `as_of` would
-/// let the partner keep what the refund took back, and nothing would ever claw it back.
-/// (A refund today, before the run that settles yesterday, is one.) Later releases and
-/// clawbacks wait for the next run.
-pub fn counts_at(line: &JournalLine, at: DateTime<Utc>, as_of: DateTime<Utc>) -> bool {
-    at <= as_of || (line.account.state == State::Payable && line.amount_minor < 0)
+/// What a run as of a date settles, from each commission's position in the entries dated
+/// up to then (`dated`) and in all of them (`now`): the dated position, with a payable
+/// balance no larger than the one now. A reversal recorded before the run but dated
+/// after its period end (a refund today, when the run settles yesterday) took back
+/// payable commission because nothing had paid it; paying the balance of the period end
+/// would let the partner keep what the refund took back, and nothing would ever claw it
+/// back. Later releases and clawbacks wait for the next run.
+pub fn open_positions(
+    mut dated: BTreeMap<Uuid, Position>,
+    now: &BTreeMap<Uuid, Position>,
+) -> BTreeMap<Uuid, Position> {
+    for (id, p) in &mut dated {
+        p.payable = p.payable.min(now.get(id).map_or(0, |n| n.payable));
+    }
+    dated
 }
 
 /// The open items of commissions at these positions: each one's payable balance and
@@ -534,6 +536,14 @@ mod tests {
             let p = positions(&journal)[&a.id];
             journal.push(refund(a, &p, &half(r), day(20)).unwrap().unwrap());
         }
+        // Released on day 24 by a run of a later period, then refunded by half: a run of
+        // an earlier period has nothing of it to pay, not a negative balance.
+        let late = accrual(12, day(10));
+        journal.push(accrue(&late).unwrap().unwrap());
+        let p = positions(&journal)[&late.id];
+        journal.push(release(&late, &p, late.payable_at).unwrap().unwrap());
+        let p = positions(&journal)[&late.id];
+        journal.push(refund(&late, &p, &half(22), day(25)).unwrap().unwrap());
         let amounts = |at| -> Vec<(u128, i64)> {
             open_items(&journal, at)
                 .iter()
@@ -542,6 +552,7 @@ mod tests {
         };
         assert_eq!(amounts(day(18)), vec![(10, 500)]);
         assert_eq!(amounts(day(21)), vec![(10, 500), (11, -500)]);
+        assert_eq!(amounts(day(25)), vec![(10, 500), (11, -500), (12, 500)]);
     }
 
     #[test]
