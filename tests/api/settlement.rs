@@ -890,6 +890,39 @@ async fn a_reattribution_today_of_a_carried_commission_pays_it_once() {
     );
 }
 
+/// Ending a partnership stops what the partner earns from then on: a re-attribution
+/// afterwards rates the sales made before the end under it, and a sale after the end
+/// stays uncredited. The merchant cannot take back the 10.00 the partner earned (and was
+/// paid) by ending the partnership and re-attributing the period: that clawed it back.
+#[tokio::test]
+async fn ending_a_partnership_then_reattributing_keeps_what_was_earned() {
+    let app = TestApp::new().await;
+    let merchant = app.partner("shop").await;
+    let referrer = app.partner("blog").await;
+    let deal = app.partnership(&merchant, &referrer).await;
+    touch(&app, &referrer, "t", "click", "cust", minutes(-10)).await;
+    let sale = order("o-1", "cust", minutes(-1), &[("A", 2, "50.00")]);
+    convert(&app, &merchant, sale).await;
+    let paid = settle(&app, 15).await;
+    assert_eq!(nets(&paid), vec![(referrer.id.clone(), "10.00".to_owned())]);
+
+    app.post(
+        &format!("/v1/partnerships/{deal}/end"),
+        Some(&merchant.token),
+        json!({}),
+    )
+    .await
+    .expect(StatusCode::OK);
+    let after = order("o-2", "cust", minutes(0), &[("A", 1, "30.00")]);
+    assert_eq!(convert(&app, &merchant, after).await["credits"], json!([]));
+    let done = crate::sales::reattribute_last_hour(&app, &merchant, "linear").await;
+    assert_eq!(done["reattributed"], 2);
+    // The paid commission is withdrawn and accrued again, in one 0.00 statement.
+    let next = settle(&app, 16).await;
+    assert_eq!(nets(&next), vec![(referrer.id.clone(), "0.00".to_owned())]);
+    assert_eq!(next["carried_forward"], json!([]));
+}
+
 /// Refunds 50.00 of `sale` the first time the merchant's attribution plugin is asked: a
 /// refund recorded while a re-attribution calls its plugins, after it read the refunds.
 struct RefundWhileAsked {

@@ -49,6 +49,15 @@ struct PairTerms {
     commission: commission::CommissionTerms,
     model: ModelNamed,
     commission_plugin: Option<PluginRef>,
+    /// When an ended partnership ended (re-attribution only: see [`Terms::load_ended_too`]).
+    ended_at: Option<DateTime<Utc>>,
+}
+
+impl PairTerms {
+    /// Whether the partnership was in force for a sale at `at`.
+    fn in_force_at(&self, at: DateTime<Utc>) -> bool {
+        self.ended_at.is_none_or(|ended| at < ended)
+    }
 }
 
 /// The active partnerships of a set of merchants (merchant = inviter, who pays the
@@ -75,7 +84,29 @@ impl Terms {
         db: &C,
         merchants: &BTreeSet<PartnerId>,
     ) -> Result<Terms, StoreError> {
-        let rows = partnership::Entity::find()
+        Self::load_statuses(db, merchants, &[PartnershipStatus::Active]).await
+    }
+
+    /// [`Terms::load`], and the ended partnerships for the sales made before they ended:
+    /// a re-attribution rates a sale under the partnerships in force when it was made.
+    /// Ending a partnership stops what the partner earns from then on; with the active
+    /// ones only, a merchant could end a partnership and re-attribute the period to take
+    /// back every commission the partner had earned in it, paid ones included. Of a pair's
+    /// partnerships, the active one counts, else the one that ended last.
+    pub(crate) async fn load_ended_too<C: ConnectionTrait>(
+        db: &C,
+        merchants: &BTreeSet<PartnerId>,
+    ) -> Result<Terms, StoreError> {
+        use PartnershipStatus::{Active, Ended};
+        Self::load_statuses(db, merchants, &[Active, Ended]).await
+    }
+
+    async fn load_statuses<C: ConnectionTrait>(
+        db: &C,
+        merchants: &BTreeSet<PartnerId>,
+        statuses: &[PartnershipStatus],
+    ) -> Result<Terms, StoreError> {
+        let mut rows = partnership::Entity::find()
             .filter(
                 partnership::COLUMN
                     .inviter_id
@@ -84,10 +115,13 @@ impl Terms {
             .filter(
                 partnership::COLUMN
                     .status
-                    .eq(PartnershipStatus::Active.as_str()),
+                    .is_in(statuses.iter().map(|s| s.as_str())),
             )
             .all(db)
             .await?;
+        // The pair's active partnership last, else its latest ended one: the last one
+        // inserted below stays.
+        rows.sort_by_key(|r| (r.status == PartnershipStatus::Active.as_str(), r.updated_at));
         let mut people: BTreeSet<Uuid> = merchants.iter().map(|m| m.0).collect();
         people.extend(rows.iter().map(|r| r.invitee_id));
         let partners: BTreeMap<Uuid, partner::Model> = partner::Entity::find()
@@ -110,6 +144,8 @@ impl Terms {
             terms.defaults.insert(PartnerId(*id), named);
         }
         for row in rows {
+            let ended_at =
+                (row.status == PartnershipStatus::Ended.as_str()).then_some(row.updated_at);
             let p = crate::partnerships::to_domain(row)?;
             let own = partners
                 .get(&p.invitee_id.0)
@@ -129,6 +165,7 @@ impl Terms {
                     },
                     commission_plugin: p.terms.extra.commission_plugin.clone(),
                     attribution,
+                    ended_at,
                 },
             );
         }
@@ -414,8 +451,14 @@ pub(crate) async fn attribute_sale(
 ) -> Result<(Uuid, Attributed), StoreError> {
     let conversion = &sale.conversion;
     let merchant = conversion.merchant_id;
-    let no_pairs = BTreeMap::new();
-    let pairs = terms.pairs.get(&merchant).unwrap_or(&no_pairs);
+    let pairs: BTreeMap<PartnerId, &PairTerms> = terms
+        .pairs
+        .get(&merchant)
+        .into_iter()
+        .flatten()
+        .filter(|(_, t)| t.in_force_at(conversion.occurred_at))
+        .map(|(p, t)| (*p, t))
+        .collect();
     let partner_terms: BTreeMap<PartnerId, PartnerTerms> = pairs
         .iter()
         .map(|(p, t)| (*p, t.attribution.clone()))

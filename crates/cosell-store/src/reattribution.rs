@@ -119,7 +119,7 @@ impl Store {
                     .collect(),
             });
         }
-        let terms = Terms::load(self.db(), &[merchant].into()).await?;
+        let terms = Terms::load_ended_too(self.db(), &[merchant].into()).await?;
         let touchpoints = candidates(self.db(), &sales).await?;
         let mut old = Vec::with_capacity(sales.len());
         for sale in &sales {

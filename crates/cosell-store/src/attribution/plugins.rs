@@ -238,6 +238,7 @@ mod tests {
                     commission: (&stored).into(),
                     model: model.clone(),
                     commission_plugin: None,
+                    ended_at: None,
                 };
                 (*partner, pair)
             })
