@@ -891,9 +891,10 @@ async fn a_reattribution_today_of_a_carried_commission_pays_it_once() {
 }
 
 /// Ending a partnership stops what the partner earns from then on: a re-attribution
-/// afterwards rates the sales made before the end under it, and a sale after the end
-/// stays uncredited. The merchant cannot take back the 10.00 the partner earned (and was
-/// paid) by ending the partnership and re-attributing the period: that clawed it back.
+/// afterwards rates the sales made before the end under it, even once the two partner
+/// again on other terms. The merchant cannot take back the 10.00 the partner earned (and
+/// was paid) by ending the partnership, partnering again at 1% and re-attributing the
+/// period: with the active partnerships only, that clawed back 10.00 (or 9.00).
 #[tokio::test]
 async fn ending_a_partnership_then_reattributing_keeps_what_was_earned() {
     let app = TestApp::new().await;
@@ -913,11 +914,12 @@ async fn ending_a_partnership_then_reattributing_keeps_what_was_earned() {
     )
     .await
     .expect(StatusCode::OK);
-    let after = order("o-2", "cust", minutes(0), &[("A", 1, "30.00")]);
-    assert_eq!(convert(&app, &merchant, after).await["credits"], json!([]));
     let done = crate::sales::reattribute_last_hour(&app, &merchant, "linear").await;
-    assert_eq!(done["reattributed"], 2);
-    // The paid commission is withdrawn and accrued again, in one 0.00 statement.
+    assert_eq!(done["reattributed"], 1);
+    let terms = json!({ "commission_percent": "1", "currency": "EUR", "hold_days": 14 });
+    app.partnership_on(&merchant, &referrer, terms).await;
+    crate::sales::reattribute_last_hour(&app, &merchant, "first_touch").await;
+    // The paid commission is withdrawn and accrued again, twice: one 0.00 statement.
     let next = settle(&app, 16).await;
     assert_eq!(nets(&next), vec![(referrer.id.clone(), "0.00".to_owned())]);
     assert_eq!(next["carried_forward"], json!([]));
