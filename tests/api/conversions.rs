@@ -171,6 +171,36 @@ async fn refunds_never_exceed_what_was_sold() {
     assert_eq!(now.body["refunded"], "25.00");
 }
 
+/// A line given away (unit price 0) has no money to refund: naming only such lines is a
+/// 422 on `lines`, not a 409 saying that everything was refunded (it was not: the other
+/// line is refunded in full afterwards).
+#[tokio::test]
+async fn refunding_only_a_free_line_says_so() {
+    let app = TestApp::new().await;
+    let merchant = app.partner("shop").await;
+    let body = json!({ "order_id": "o-1", "customer_ref": "c", "occurred_at": minutes(-1), "currency": "EUR",
+        "lines": [{ "sku": "A", "quantity": 1, "unit_price": "25.00" }, { "sku": "GIFT", "quantity": 1, "unit_price": "0.00" }] });
+    let sale = app
+        .post("/v1/conversions", Some(&merchant.token), body)
+        .await
+        .expect(StatusCode::CREATED);
+    let path = format!("/v1/conversions/{}/refunds", sale.id());
+    let free = app
+        .post(
+            &path,
+            Some(&merchant.token),
+            json!({ "lines": [{ "line": 1, "quantity": 1 }] }),
+        )
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(free.fields(), ["lines"]);
+    let rest = app
+        .post(&path, Some(&merchant.token), json!({}))
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(rest.body["amount"], "25.00");
+}
+
 #[tokio::test]
 async fn other_tenants_cannot_reach_a_conversion() {
     let app = TestApp::new().await;

@@ -804,3 +804,212 @@ async fn a_reattribution_while_a_run_gathers_makes_it_gather_again() {
     let run = settle(&app, 30).await;
     assert_eq!(nets(&run), vec![(first.id.clone(), "9.00".to_owned())]);
 }
+
+/// A refund recorded today, before the run that settles yesterday, reverses a payable
+/// commission no run has paid (carried forward below the minimum): the run pays what it
+/// left, 5.00 of 10.00, and the rest refunded after the run is clawed back. (The run
+/// paid 10.00 as the ledger stood yesterday, the 5.00 reversed was never clawed back,
+/// and the second refund reversed a payable balance gone negative: 10.00 kept on a
+/// sale refunded in full.)
+#[tokio::test]
+async fn a_refund_dated_after_the_period_but_before_the_run_is_not_paid() {
+    let app = TestApp::new().await;
+    let (merchant, referrer) = merchant_and_referrer(&app).await;
+    let days_ago = |d: i64| minutes(-d * 24 * 60);
+    touch(&app, &referrer, "t", "click", "cust", days_ago(20)).await;
+    let sale = order("o-1", "cust", days_ago(19), &[("A", 2, "50.00")]);
+    let sale = convert(&app, &merchant, sale).await;
+    // Payable since five days ago, and below the minimum three days ago.
+    let small = app
+        .post(
+            "/v1/settlements",
+            Some(&app.operator),
+            json!({ "as_of": day(-3), "minimum_payout": { "EUR": "50.00" } }),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(small.body["carried_forward"][0]["reason"], "below_minimum");
+    // Half of it refunded now, today; then yesterday is settled.
+    let refunds = format!("/v1/conversions/{}/refunds", sale["id"].as_str().unwrap());
+    app.post(
+        &refunds,
+        Some(&merchant.token),
+        json!({ "lines": [{ "line": 0, "quantity": 1 }] }),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    let run = settle(&app, -1).await;
+    assert_eq!(nets(&run), vec![(referrer.id.clone(), "5.00".to_owned())]);
+
+    app.post(&refunds, Some(&merchant.token), json!({}))
+        .await
+        .expect(StatusCode::CREATED);
+    let next = settle(&app, 0).await;
+    assert_eq!(next["statements"], json!([]));
+    assert_eq!(next["carried_forward"][0]["net"], "-5.00");
+    assert_eq!(next["carried_forward"][0]["reason"], "negative_net");
+}
+
+/// A re-attribution today withdraws a payable commission no run has paid (carried
+/// forward below the minimum) and accrues its replacement: the run that settles
+/// yesterday pays the 10.00 once, and the next run has nothing to do. (It paid both,
+/// 20.00, and the withdrawn commission's payable balance, negative from then on, made
+/// every later run fail with 409 `ledger` for every partner.)
+#[tokio::test]
+async fn a_reattribution_today_of_a_carried_commission_pays_it_once() {
+    let app = TestApp::new().await;
+    let (merchant, referrer) = merchant_and_referrer(&app).await;
+    let days_ago = |d: i64| minutes(-d * 24 * 60);
+    touch(&app, &referrer, "t", "click", "cust", days_ago(20)).await;
+    let sale = order("o-1", "cust", days_ago(19), &[("A", 2, "50.00")]);
+    convert(&app, &merchant, sale).await;
+    let small = app
+        .post(
+            "/v1/settlements",
+            Some(&app.operator),
+            json!({ "as_of": day(-3), "minimum_payout": { "EUR": "50.00" } }),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(small.body["carried_forward"][0]["reason"], "below_minimum");
+    let again = app
+        .post(
+            "/v1/conversions/reattribute",
+            Some(&merchant.token),
+            json!({ "from": days_ago(30), "to": minutes(1) }),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(again.body["reattributed"], 1);
+    let run = settle(&app, -1).await;
+    assert_eq!(nets(&run), vec![(referrer.id.clone(), "10.00".to_owned())]);
+    let next = settle(&app, 0).await;
+    assert_eq!(
+        (&next["statements"], &next["carried_forward"]),
+        (&json!([]), &json!([]))
+    );
+}
+
+/// Ending a partnership stops what the partner earns from then on: a re-attribution
+/// afterwards rates the sales made before the end under it, even once the two partner
+/// again on other terms. The merchant cannot take back the 10.00 the partner earned (and
+/// was paid) by ending the partnership, partnering again at 1% and re-attributing the
+/// period: with the active partnerships only, that clawed back 10.00 (or 9.00).
+#[tokio::test]
+async fn ending_a_partnership_then_reattributing_keeps_what_was_earned() {
+    let app = TestApp::new().await;
+    let merchant = app.partner("shop").await;
+    let referrer = app.partner("blog").await;
+    let deal = app.partnership(&merchant, &referrer).await;
+    touch(&app, &referrer, "t", "click", "cust", minutes(-10)).await;
+    let sale = order("o-1", "cust", minutes(-1), &[("A", 2, "50.00")]);
+    convert(&app, &merchant, sale).await;
+    let paid = settle(&app, 15).await;
+    assert_eq!(nets(&paid), vec![(referrer.id.clone(), "10.00".to_owned())]);
+
+    app.post(
+        &format!("/v1/partnerships/{deal}/end"),
+        Some(&merchant.token),
+        json!({}),
+    )
+    .await
+    .expect(StatusCode::OK);
+    let done = crate::sales::reattribute_last_hour(&app, &merchant, "linear").await;
+    assert_eq!(done["reattributed"], 1);
+    let terms = json!({ "commission_percent": "1", "currency": "EUR", "hold_days": 14 });
+    app.partnership_on(&merchant, &referrer, terms).await;
+    crate::sales::reattribute_last_hour(&app, &merchant, "first_touch").await;
+    // The paid commission is withdrawn and accrued again, twice: one 0.00 statement.
+    let next = settle(&app, 16).await;
+    assert_eq!(nets(&next), vec![(referrer.id.clone(), "0.00".to_owned())]);
+    assert_eq!(next["carried_forward"], json!([]));
+}
+
+/// Refunds 50.00 of `sale` the first time the merchant's attribution plugin is asked: a
+/// refund recorded while a re-attribution calls its plugins, after it read the refunds.
+struct RefundWhileAsked {
+    store: cosell_store::Store,
+    merchant: cosell_core::PartnerId,
+    sale: uuid::Uuid,
+    done: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl cosell_store::hooks::Hooks for RefundWhileAsked {
+    async fn attribute(
+        &self,
+        _: &cosell_core::plugin::PluginRef,
+        _: cosell_store::hooks::AttributeInput<'_>,
+    ) -> Result<cosell_store::hooks::PluginWeights, cosell_core::plugin::Fallback> {
+        if !self.done.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            let now = chrono::Utc::now();
+            let half = cosell_store::refunds::NewRefund {
+                lines: Some(vec![(0, 1)]),
+                occurred_at: now,
+            };
+            let tenant = cosell_store::Tenant::Partner(self.merchant);
+            self.store
+                .refund_conversion(tenant, self.sale, half, now)
+                .await
+                .unwrap();
+        }
+        Err(not_loaded())
+    }
+
+    async fn commission(
+        &self,
+        _: &cosell_core::plugin::PluginRef,
+        _: cosell_store::hooks::CommissionInput<'_>,
+    ) -> Result<cosell_store::hooks::PluginCommission, cosell_core::plugin::Fallback> {
+        Err(not_loaded())
+    }
+}
+
+fn not_loaded() -> cosell_core::plugin::Fallback {
+    use cosell_core::plugin::{Fallback, FallbackCode};
+    Fallback::new(FallbackCode::NotLoaded, "a test hook")
+}
+
+/// A refund recorded while a re-attribution asks its plugins reversed the old commission
+/// only: the re-attribution must not replace it with a new one that ignores the refund
+/// (10.00 paid on a sale refunded by half). It is refused, to be retried, and the refund
+/// stands.
+#[tokio::test]
+async fn a_refund_while_a_reattribution_asks_its_plugins_is_not_lost() {
+    use cosell_core::attribution::BuiltinModel;
+    use cosell_core::plugin::PluginRef;
+    let app = TestApp::new().await;
+    let (merchant, referrer) = merchant_and_referrer(&app).await;
+    touch(&app, &referrer, "t", "click", "cust", minutes(-10)).await;
+    let sale = order("o-1", "cust", minutes(-1), &[("A", 2, "50.00")]);
+    let sale = convert(&app, &merchant, sale).await;
+    let merchant_id = cosell_core::PartnerId(merchant.id.parse().unwrap());
+    let plugin = PluginRef::parse("plugin_id", &"ab".repeat(32)).unwrap();
+    app.store
+        .set_default_model(merchant_id, BuiltinModel::LastTouch, Some(plugin))
+        .await
+        .unwrap();
+    let hooks = RefundWhileAsked {
+        store: app.store.clone(),
+        merchant: merchant_id,
+        sale: sale["id"].as_str().unwrap().parse().unwrap(),
+        done: false.into(),
+    };
+    let hooked = app.store.clone().with_hooks(std::sync::Arc::new(hooks));
+    let period = cosell_core::metrics::Period {
+        start: minutes(-60),
+        end: minutes(1),
+    };
+    let refused = hooked
+        .reattribute(merchant_id, period, chrono::Utc::now())
+        .await
+        .unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("refunded while it was re-attributed"),
+        "{refused}"
+    );
+    let run = settle(&app, 15).await;
+    assert_eq!(nets(&run), vec![(referrer.id.clone(), "5.00".to_owned())]);
+}

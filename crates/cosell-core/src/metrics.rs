@@ -55,7 +55,8 @@ pub struct PartnerMetrics {
     pub orders: u64,
     /// Share of those orders with at least one credited cross-sell partner.
     pub attach_rate: Option<Decimal>,
-    /// Attributed revenue per distinct customer, in major units rounded half to even.
+    /// Attributed revenue per distinct customer (a merchant's customer reference), in
+    /// major units rounded half to even.
     pub revenue_per_customer: Option<Decimal>,
 }
 
@@ -64,7 +65,9 @@ struct Tally {
     m: PartnerMetrics,
     refunded: Decimal,
     attached: u64,
-    customers: BTreeSet<String>,
+    /// A customer reference is its merchant's own: another merchant's customer of the
+    /// same reference is another customer.
+    customers: BTreeSet<(PartnerId, String)>,
 }
 
 /// Metrics per (partner, currency) over the conversions that occurred in `period`.
@@ -91,7 +94,7 @@ pub fn metrics(
                 t.refunded += Decimal::from(c.attributed_minor) * Decimal::from(f.refunded_minor)
                     / Decimal::from(f.amount_minor);
             }
-            t.customers.insert(f.customer_ref.clone());
+            t.customers.insert((f.merchant_id, f.customer_ref.clone()));
         }
     }
     tallies
@@ -197,6 +200,24 @@ mod tests {
             (4, Some(dec!(0.75)))
         );
         assert_eq!(merchant.refund_rate, None);
+    }
+
+    /// Two merchants' customers who share a reference are two customers.
+    #[test]
+    fn customers_are_counted_per_merchant() {
+        let other_shop = ConversionFacts {
+            merchant_id: id(9),
+            ..fact(3, "ann", 5_000, 0, &[(2, 5_000, 500)])
+        };
+        let facts = [fact(2, "ann", 10_000, 0, &[(2, 10_000, 1_000)]), other_shop];
+        let period = Period {
+            start: Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap(),
+            end: Utc.with_ymd_and_hms(2026, 3, 20, 0, 0, 0).unwrap(),
+        };
+        let eur = Currency::parse("EUR").unwrap();
+        let referrer = &metrics(&facts, period)[&(id(2), eur)];
+        // €150.00 over shop 1's ann and shop 9's ann.
+        assert_eq!(referrer.revenue_per_customer, Some(dec!(75.00)));
     }
 
     #[test]

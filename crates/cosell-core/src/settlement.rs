@@ -134,14 +134,33 @@ pub fn period_to_settle(
     }
 }
 
-/// The open items of the ledger as of `as_of`: each commission's payable balance
-/// and outstanding clawback, from the entries up to that instant.
+/// The open items of the ledger as of `as_of`: each commission's payable balance and
+/// outstanding clawback, from the entries up to that instant, the payable balance never
+/// more than is payable now ([`open_positions`]).
 pub fn open_items<'a>(
     entries: impl IntoIterator<Item = &'a JournalEntry>,
     as_of: DateTime<Utc>,
 ) -> Vec<SettlementItem> {
-    let upto = entries.into_iter().filter(|e| e.occurred_at() <= as_of);
-    open_items_of(positions(upto))
+    let entries: Vec<&JournalEntry> = entries.into_iter().collect();
+    let dated = positions(entries.iter().copied().filter(|e| e.occurred_at() <= as_of));
+    open_items_of(open_positions(dated, &positions(entries)))
+}
+
+/// What a run as of a date settles, from each commission's position in the entries dated
+/// up to then (`dated`) and in all of them (`now`): the dated position, with a payable
+/// balance no larger than the one now. A reversal recorded before the run but dated
+/// after its period end (a refund today, when the run settles yesterday) took back
+/// payable commission because nothing had paid it; paying the balance of the period end
+/// would let the partner keep what the refund took back, and nothing would ever claw it
+/// back. Later releases and clawbacks wait for the next run.
+pub fn open_positions(
+    mut dated: BTreeMap<Uuid, Position>,
+    now: &BTreeMap<Uuid, Position>,
+) -> BTreeMap<Uuid, Position> {
+    for (id, p) in &mut dated {
+        p.payable = p.payable.min(now.get(id).map_or(0, |n| n.payable));
+    }
+    dated
 }
 
 /// The open items of commissions at these positions: each one's payable balance and
@@ -476,6 +495,64 @@ mod tests {
         let joined: Vec<JournalLine> = parts.iter().flat_map(|p| p.lines().to_vec()).collect();
         assert_eq!(joined, whole.lines());
         assert_eq!(joined.len(), 4 * 8);
+    }
+
+    /// A refund recorded before the run but dated after its period end (today, when the
+    /// run settles yesterday) reversed the payable commission: the run pays the rest,
+    /// while a clawback dated after the period waits for the next run.
+    #[test]
+    fn a_later_reversal_counts_and_a_later_clawback_waits() {
+        use crate::ledger::{Accrual, RefundProgress, accrue, positions, refund, release};
+        let day = |d| Utc.with_ymd_and_hms(2026, 3, d, 12, 0, 0).unwrap();
+        let accrual = |id, at| Accrual {
+            id: Uuid::from_u128(id),
+            conversion_id: Uuid::from_u128(id + 100),
+            payer: PartnerId(Uuid::from_u128(1)),
+            payee: PartnerId(Uuid::from_u128(2)),
+            currency: cur("EUR"),
+            amount_minor: 1_000,
+            accrued_at: at,
+            payable_at: at + chrono::TimeDelta::days(14),
+        };
+        let half = |id| RefundProgress {
+            refund_id: Uuid::from_u128(id),
+            conversion_total_minor: 10_000,
+            refunded_before_minor: 0,
+            refunded_after_minor: 5_000,
+        };
+        let (unpaid, paid) = (accrual(10, day(1)), accrual(11, day(1)));
+        let mut journal = Vec::new();
+        for a in [&unpaid, &paid] {
+            journal.push(accrue(a).unwrap().unwrap());
+            let p = positions(&journal)[&a.id];
+            journal.push(release(a, &p, a.payable_at).unwrap().unwrap());
+        }
+        let items = open_items(&journal, day(15));
+        let first = settle(end(), &[items[1].clone()], &SettlementPolicy::default()).unwrap();
+        journal.push(first.statements[0].journal_entry(day(15)).unwrap());
+        // Both refunded by half on day 20: a reversal of the unpaid one, a clawback of the
+        // paid one.
+        for (a, r) in [(&unpaid, 20), (&paid, 21)] {
+            let p = positions(&journal)[&a.id];
+            journal.push(refund(a, &p, &half(r), day(20)).unwrap().unwrap());
+        }
+        // Released on day 24 by a run of a later period, then refunded by half: a run of
+        // an earlier period has nothing of it to pay, not a negative balance.
+        let late = accrual(12, day(10));
+        journal.push(accrue(&late).unwrap().unwrap());
+        let p = positions(&journal)[&late.id];
+        journal.push(release(&late, &p, late.payable_at).unwrap().unwrap());
+        let p = positions(&journal)[&late.id];
+        journal.push(refund(&late, &p, &half(22), day(25)).unwrap().unwrap());
+        let amounts = |at| -> Vec<(u128, i64)> {
+            open_items(&journal, at)
+                .iter()
+                .map(|i| (i.accrual_id.as_u128(), i.amount_minor))
+                .collect()
+        };
+        assert_eq!(amounts(day(18)), vec![(10, 500)]);
+        assert_eq!(amounts(day(21)), vec![(10, 500), (11, -500)]);
+        assert_eq!(amounts(day(25)), vec![(10, 500), (11, -500), (12, 500)]);
     }
 
     #[test]

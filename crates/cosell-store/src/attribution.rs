@@ -49,13 +49,18 @@ struct PairTerms {
     commission: commission::CommissionTerms,
     model: ModelNamed,
     commission_plugin: Option<PluginRef>,
+    /// When an ended partnership ended (re-attribution only: see [`Terms::load_ended_too`]).
+    ended_at: Option<DateTime<Utc>>,
 }
 
 /// The active partnerships of a set of merchants (merchant = inviter, who pays the
-/// invitee) and the merchants' default models.
+/// invitee), the ended ones when a re-attribution asked for them, and the merchants'
+/// default models.
 #[derive(Debug, Default)]
 pub(crate) struct Terms {
     pairs: BTreeMap<PartnerId, BTreeMap<PartnerId, PairTerms>>,
+    /// Per merchant and partner, the ended partnerships, the first ended first.
+    ended: BTreeMap<PartnerId, BTreeMap<PartnerId, Vec<PairTerms>>>,
     defaults: BTreeMap<PartnerId, ModelNamed>,
 }
 
@@ -75,7 +80,29 @@ impl Terms {
         db: &C,
         merchants: &BTreeSet<PartnerId>,
     ) -> Result<Terms, StoreError> {
-        let rows = partnership::Entity::find()
+        Self::load_statuses(db, merchants, &[PartnershipStatus::Active]).await
+    }
+
+    /// [`Terms::load`], and the ended partnerships for the sales made before they ended:
+    /// a re-attribution rates a sale under the partnerships in force when it was made.
+    /// Ending a partnership stops what the partner earns from then on; with the active
+    /// ones only, a merchant could end a partnership and re-attribute the period to take
+    /// back every commission the partner had earned in it, paid ones included (and, with
+    /// the active one first, by ending it and partnering again on other terms).
+    pub(crate) async fn load_ended_too<C: ConnectionTrait>(
+        db: &C,
+        merchants: &BTreeSet<PartnerId>,
+    ) -> Result<Terms, StoreError> {
+        use PartnershipStatus::{Active, Ended};
+        Self::load_statuses(db, merchants, &[Active, Ended]).await
+    }
+
+    async fn load_statuses<C: ConnectionTrait>(
+        db: &C,
+        merchants: &BTreeSet<PartnerId>,
+        statuses: &[PartnershipStatus],
+    ) -> Result<Terms, StoreError> {
+        let mut rows = partnership::Entity::find()
             .filter(
                 partnership::COLUMN
                     .inviter_id
@@ -84,10 +111,12 @@ impl Terms {
             .filter(
                 partnership::COLUMN
                     .status
-                    .eq(PartnershipStatus::Active.as_str()),
+                    .is_in(statuses.iter().map(|s| s.as_str())),
             )
             .all(db)
             .await?;
+        // An ended partnership was last updated when it ended.
+        rows.sort_by_key(|r| r.updated_at);
         let mut people: BTreeSet<Uuid> = merchants.iter().map(|m| m.0).collect();
         people.extend(rows.iter().map(|r| r.invitee_id));
         let partners: BTreeMap<Uuid, partner::Model> = partner::Entity::find()
@@ -110,6 +139,8 @@ impl Terms {
             terms.defaults.insert(PartnerId(*id), named);
         }
         for row in rows {
+            let ended_at =
+                (row.status == PartnershipStatus::Ended.as_str()).then_some(row.updated_at);
             let p = crate::partnerships::to_domain(row)?;
             let own = partners
                 .get(&p.invitee_id.0)
@@ -119,18 +150,26 @@ impl Terms {
             let impressions = p.terms.extra.impressions.unwrap_or(ImpressionPolicy::Count);
             let attribution = PartnerTerms::new(true, window, impressions, own)
                 .map_err(|e| StoreError::Invalid(e.into()))?;
-            terms.pairs.entry(p.inviter_id).or_default().insert(
-                p.invitee_id,
-                PairTerms {
-                    commission: (&p.terms).into(),
-                    model: ModelNamed {
-                        model: p.terms.extra.model,
-                        plugin: p.terms.extra.model_plugin.clone(),
-                    },
-                    commission_plugin: p.terms.extra.commission_plugin.clone(),
-                    attribution,
+            let pair = PairTerms {
+                commission: (&p.terms).into(),
+                model: ModelNamed {
+                    model: p.terms.extra.model,
+                    plugin: p.terms.extra.model_plugin.clone(),
                 },
-            );
+                commission_plugin: p.terms.extra.commission_plugin.clone(),
+                attribution,
+                ended_at,
+            };
+            if ended_at.is_some() {
+                let by_partner = terms.ended.entry(p.inviter_id).or_default();
+                by_partner.entry(p.invitee_id).or_default().push(pair);
+            } else {
+                terms
+                    .pairs
+                    .entry(p.inviter_id)
+                    .or_default()
+                    .insert(p.invitee_id, pair);
+            }
         }
         Ok(terms)
     }
@@ -144,25 +183,54 @@ impl Terms {
     /// Pairs (partner, merchant) whose terms have tiers or a commission plugin: only
     /// they need period totals.
     fn tiered(&self) -> impl Iterator<Item = (PartnerId, PartnerId)> + '_ {
-        self.pairs.iter().flat_map(|(merchant, by_partner)| {
+        let active = self.pairs.iter().flat_map(|(merchant, by_partner)| {
             by_partner
                 .iter()
-                .filter(|(_, t)| !t.commission.tiers.is_empty() || t.commission_plugin.is_some())
-                .map(|(partner, _)| (*partner, *merchant))
-        })
+                .map(|(partner, t)| (*partner, *merchant, t))
+        });
+        let ended = self.ended.iter().flat_map(|(merchant, by_partner)| {
+            by_partner
+                .iter()
+                .flat_map(|(partner, all)| all.iter().map(|t| (*partner, *merchant, t)))
+        });
+        active
+            .chain(ended)
+            .filter(|(_, _, t)| !t.commission.tiers.is_empty() || t.commission_plugin.is_some())
+            .map(|(partner, merchant, _)| (partner, merchant))
+    }
+
+    /// The partnerships of `merchant` in force for a sale at `at`: per partner, the
+    /// ended one that ended first after `at`, else the active one.
+    fn in_force(&self, merchant: PartnerId, at: DateTime<Utc>) -> BTreeMap<PartnerId, &PairTerms> {
+        let mut out: BTreeMap<PartnerId, &PairTerms> = self
+            .pairs
+            .get(&merchant)
+            .into_iter()
+            .flatten()
+            .map(|(p, t)| (*p, t))
+            .collect();
+        for (partner, all) in self.ended.get(&merchant).into_iter().flatten() {
+            if let Some(t) = all.iter().find(|t| t.ended_at.is_some_and(|e| at < e)) {
+                out.insert(*partner, t);
+            }
+        }
+        out
     }
 
     /// The model of a conversion of `merchant` with these eligible touchpoints: what
     /// their partnerships name when they all name the same, else the merchant's
     /// default. A plugin's fallback is the model named with it, else the merchant's
     /// default model, else `last_touch`.
-    fn model_for(&self, merchant: PartnerId, eligible: &[Eligible]) -> ModelChoice {
+    fn model_for(
+        &self,
+        merchant: PartnerId,
+        pairs: &BTreeMap<PartnerId, &PairTerms>,
+        eligible: &[Eligible],
+    ) -> ModelChoice {
         let default = self.defaults.get(&merchant);
         let default_model = default
             .and_then(|d| d.model)
             .unwrap_or(BuiltinModel::LastTouch);
-        let no_pairs = BTreeMap::new();
-        let pairs = self.pairs.get(&merchant).unwrap_or(&no_pairs);
         let mut named = eligible
             .iter()
             .filter_map(|e| pairs.get(&e.touchpoint.partner_id))
@@ -414,14 +482,13 @@ pub(crate) async fn attribute_sale(
 ) -> Result<(Uuid, Attributed), StoreError> {
     let conversion = &sale.conversion;
     let merchant = conversion.merchant_id;
-    let no_pairs = BTreeMap::new();
-    let pairs = terms.pairs.get(&merchant).unwrap_or(&no_pairs);
+    let pairs = terms.in_force(merchant, conversion.occurred_at);
     let partner_terms: BTreeMap<PartnerId, PartnerTerms> = pairs
         .iter()
         .map(|(p, t)| (*p, t.attribution.clone()))
         .collect();
     let found = eligibility(conversion, touchpoints, &partner_terms);
-    let choice = terms.model_for(merchant, &found.eligible);
+    let choice = terms.model_for(merchant, &pairs, &found.eligible);
     let (attribution, model_plugin) =
         plugins::attribute_with(hooks, conversion, found, choice).await?;
     let result_id = Uuid::now_v7();

@@ -9,7 +9,8 @@ use cosell_core::ledger::{
     Account, EntryKind, EntryRef, JournalEntry, JournalLine, Position, Side, State,
     positions_of_lines,
 };
-use sea_orm::sea_query::Expr;
+use cosell_core::settlement::open_positions;
+use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, ExprTrait, FromQueryResult, QueryFilter,
     QuerySelect, SqlErr,
@@ -167,7 +168,8 @@ pub(crate) async fn insert_entries<C: ConnectionTrait>(
     Ok(())
 }
 
-/// One commission's summed receivable lines in one state.
+/// One commission's summed receivable lines in one state: all of them, and those dated
+/// up to a settlement run's end.
 #[derive(FromQueryResult)]
 struct SummedLine {
     accrual_id: Uuid,
@@ -176,20 +178,36 @@ struct SummedLine {
     currency: String,
     state: String,
     total: i64,
+    dated: i64,
 }
 
-/// The positions of `accruals` from their receivable lines dated up to `upto` (all of
-/// them when `None`), summed per account by the database: what `ledger::positions` gives
-/// over the commissions' whole entries, without reading every line and entry back.
+/// The positions of `accruals` from their receivable lines, summed per account by the
+/// database: what `ledger::positions` gives over the commissions' whole entries, without
+/// reading every line and entry back. With `upto`, what a settlement run as of then
+/// settles, `cosell_core::settlement::open_positions` of the lines dated up to then and
+/// of all of them (one query sums both).
 pub(crate) async fn positions_of<C: ConnectionTrait>(
     db: &C,
     accruals: &[Uuid],
     upto: Option<DateTime<Utc>>,
 ) -> Result<BTreeMap<Uuid, Position>, StoreError> {
     use journal_line::Column as L;
-    let mut lines = Vec::new();
+    // PostgreSQL sums BIGINT as NUMERIC, which does not decode as i64.
+    let total = || Expr::col(L::AmountMinor).sum().cast_as("BIGINT");
+    let dated = match upto {
+        Some(at) => {
+            let amount = Expr::case(
+                journal_line::COLUMN.occurred_at.lte(at),
+                Expr::col(L::AmountMinor),
+            )
+            .finally(0);
+            Func::sum(amount).cast_as("BIGINT")
+        }
+        None => total(),
+    };
+    let (mut all, mut up_to) = (Vec::new(), Vec::new());
     for chunk in accruals.chunks(IN_CHUNK) {
-        let mut query = journal_line::Entity::find()
+        for row in journal_line::Entity::find()
             .select_only()
             .columns([
                 L::AccrualId,
@@ -198,14 +216,10 @@ pub(crate) async fn positions_of<C: ConnectionTrait>(
                 L::Currency,
                 L::State,
             ])
-            // PostgreSQL sums BIGINT as NUMERIC, which does not decode as i64.
-            .column_as(Expr::col(L::AmountMinor).sum().cast_as("BIGINT"), "total")
+            .column_as(total(), "total")
+            .column_as(dated.clone(), "dated")
             .filter(journal_line::COLUMN.side.eq(side_str(Side::Receivable)))
-            .filter(journal_line::COLUMN.accrual_id.is_in(chunk.iter().copied()));
-        if let Some(at) = upto {
-            query = query.filter(journal_line::COLUMN.occurred_at.lte(at));
-        }
-        for row in query
+            .filter(journal_line::COLUMN.accrual_id.is_in(chunk.iter().copied()))
             .group_by(L::AccrualId)
             .group_by(L::OwnerId)
             .group_by(L::CounterpartyId)
@@ -215,7 +229,7 @@ pub(crate) async fn positions_of<C: ConnectionTrait>(
             .all(db)
             .await?
         {
-            lines.push(JournalLine {
+            let line = JournalLine {
                 account: Account {
                     side: Side::Receivable,
                     state: parse_state(&row.state)?,
@@ -225,8 +239,19 @@ pub(crate) async fn positions_of<C: ConnectionTrait>(
                 currency: currency(TABLE, &row.currency)?,
                 accrual_id: row.accrual_id,
                 amount_minor: row.total,
-            });
+            };
+            if upto.is_some() {
+                up_to.push(JournalLine {
+                    amount_minor: row.dated,
+                    ..line.clone()
+                });
+            }
+            all.push(line);
         }
     }
-    Ok(positions_of_lines(&lines))
+    let now = positions_of_lines(&all);
+    Ok(match upto {
+        Some(_) => open_positions(positions_of_lines(&up_to), &now),
+        None => now,
+    })
 }

@@ -11,7 +11,8 @@ use cosell_core::commission::SaleLine;
 use cosell_core::ledger::{RefundProgress, supersede};
 use cosell_core::metrics::Period;
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    ActiveValue::Set, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -118,7 +119,7 @@ impl Store {
                     .collect(),
             });
         }
-        let terms = Terms::load(self.db(), &[merchant].into()).await?;
+        let terms = Terms::load_ended_too(self.db(), &[merchant].into()).await?;
         let touchpoints = candidates(self.db(), &sales).await?;
         let mut old = Vec::with_capacity(sales.len());
         for sale in &sales {
@@ -143,6 +144,24 @@ impl Store {
             // As a refund: read what the old commissions hold once no settlement run is
             // writing, so what a run just paid is clawed back, not withdrawn as unpaid.
             let version = ledger_guard::change_turn(&txn).await?;
+            // The new commissions replay the refunds read before the plugins were asked;
+            // one recorded since reversed the old commissions only, and withdrawing those
+            // would drop it: the new ones would pay the refunded part.
+            let recorded = refund::Entity::find()
+                .filter(refund::COLUMN.conversion_id.eq(sale.conversion.id))
+                .count(&txn)
+                .await?;
+            if usize::try_from(recorded).ok() != Some(refunds.len()) {
+                txn.rollback().await?;
+                return Err(StoreError::conflict(
+                    "concurrent_refund",
+                    format!(
+                        "conversion {} was refunded while it was re-attributed; retry (the \
+                         {done} conversions re-attributed before it keep their new results)",
+                        sale.conversion.id
+                    ),
+                ));
+            }
             for result in &mut fresh.results {
                 result.ledger_version = Set(Some(version));
             }

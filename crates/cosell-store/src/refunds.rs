@@ -82,6 +82,7 @@ impl Store {
         {
             *remaining.entry(l.line_no).or_default() -= l.quantity;
         }
+        let lines_given = new.lines.is_some();
         let asked: Vec<(i32, i64)> = match new.lines {
             // An empty list is a mistake, not "refund nothing" nor "refund everything".
             Some(lines) if lines.is_empty() => {
@@ -126,8 +127,16 @@ impl Store {
                 ),
             }
         }
-        errors.into_result()?;
         let amount: i64 = lines.iter().map(|(_, _, a)| a).sum();
+        // A refund of nothing is not stored: the next refund would count from the same
+        // total, which the refunds' key refuses. Lines given free are not money back.
+        if amount == 0 && lines_given && errors.0.is_empty() {
+            errors.push(
+                "lines",
+                "the lines named were sold for 0: there is no amount to refund",
+            );
+        }
+        errors.into_result()?;
         if amount == 0 {
             return Err(StoreError::conflict(
                 "nothing_to_refund",
@@ -137,16 +146,18 @@ impl Store {
         let after = before + amount;
         let id = Uuid::now_v7();
 
-        let result = current_result(self.db(), conversion_id).await?;
-        let credits = attribution_credit::Entity::find()
-            .filter(attribution_credit::COLUMN.attribution_id.eq(result.id))
-            .all(self.db())
-            .await?;
-        let ids: Vec<Uuid> = credits.iter().map(|c| c.id).collect();
         let txn = self.db().begin().await?;
         // Whether a commission is reversed or clawed back depends on whether a settlement
         // run paid it: read its position only once no run is writing (see `ledger_guard`).
+        // The current result too: a re-attribution that committed before our turn
+        // withdrew the old result's commissions, so the refund reverses the new ones.
         let ledger_version = ledger_guard::change_turn(&txn).await?;
+        let result = current_result(&txn, conversion_id).await?;
+        let credits = attribution_credit::Entity::find()
+            .filter(attribution_credit::COLUMN.attribution_id.eq(result.id))
+            .all(&txn)
+            .await?;
+        let ids: Vec<Uuid> = credits.iter().map(|c| c.id).collect();
         let held = positions_of(&txn, &ids, None).await?;
         let mut entries = Vec::new();
         for credit in &credits {

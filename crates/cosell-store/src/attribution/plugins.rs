@@ -238,12 +238,14 @@ mod tests {
                     commission: (&stored).into(),
                     model: model.clone(),
                     commission_plugin: None,
+                    ended_at: None,
                 };
                 (*partner, pair)
             })
             .collect();
         Terms {
             pairs: BTreeMap::from([(merchant, pairs)]),
+            ended: BTreeMap::new(),
             defaults: BTreeMap::from([(merchant, default)]),
         }
     }
@@ -284,13 +286,17 @@ mod tests {
         );
         let both = touched_by(&[a, b]);
         assert_eq!(
-            agree.model_for(m, &both),
+            agree.model_for(m, &agree.in_force(m, chrono::Utc::now()), &both),
             choice(Some(plugin('a')), BuiltinModel::FirstTouch)
         );
         // A plugin named without a model falls back on the merchant's default model.
         let plugin_only = terms(m, &[(a, named(None, Some(plugin('a'))))], default.clone());
         assert_eq!(
-            plugin_only.model_for(m, &touched_by(&[a])),
+            plugin_only.model_for(
+                m,
+                &plugin_only.in_force(m, chrono::Utc::now()),
+                &touched_by(&[a])
+            ),
             choice(Some(plugin('a')), BuiltinModel::Linear)
         );
         // Disagreeing (or silent) partnerships leave it to the merchant's default.
@@ -300,13 +306,17 @@ mod tests {
             default,
         );
         assert_eq!(
-            disagree.model_for(m, &both),
+            disagree.model_for(m, &disagree.in_force(m, chrono::Utc::now()), &both),
             choice(Some(plugin('d')), BuiltinModel::Linear)
         );
         // Nothing named anywhere: last touch, no plugin.
         let silent = terms(m, &[(a, named(None, None))], named(None, None));
         assert_eq!(
-            silent.model_for(m, &touched_by(&[a])),
+            silent.model_for(
+                m,
+                &silent.in_force(m, chrono::Utc::now()),
+                &touched_by(&[a])
+            ),
             choice(None, BuiltinModel::LastTouch)
         );
     }
