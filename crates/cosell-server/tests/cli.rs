@@ -463,6 +463,16 @@ fn importing_touchpoints_skips_repeated_events_and_reports_refused_ones() {
             && !message.contains("line 1"),
         "{message}"
     );
+    // A day where an instant belongs says what is expected, as the API does.
+    std::fs::write(&file, event("e-6", "click", "2026-01-01")).unwrap();
+    let message = import_refused(&data, "touchpoints", &file);
+    assert!(
+        message.contains(
+            "touchpoints.jsonl:1: expected a date and time with its offset, such as \
+             2026-10-31T09:30:00Z, not `2026-01-01`"
+        ),
+        "{message}"
+    );
 }
 
 #[test]

@@ -87,6 +87,7 @@ struct TouchpointLine {
     kind: String,
     customer_ref: Option<String>,
     click_id: Option<String>,
+    #[serde(deserialize_with = "cosell_api::instants::instant")]
     occurred_at: DateTime<Utc>,
 }
 
