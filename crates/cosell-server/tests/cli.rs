@@ -379,11 +379,17 @@ fn importing_conversions_replays_a_file_and_names_the_line_it_stops_at() {
             conversion_lines(unknown, &[(1, "10.00")]),
             "conversions.jsonl:1: merchant_id 01a2158b-603e-7199-af58-9235fe01dd3b is not a partner",
         ),
-        // A field the format does not have is refused, not dropped.
+        // A field the format does not have is refused, not dropped; each is named by
+        // its path, as the API names it.
         (
             conversion_lines(shop, &[(7_000, "10.00")])
                 .replace("\"sku\"", "\"discount\":\"1\",\"sku\""),
-            "conversions.jsonl:1: unknown field `discount`",
+            "conversions.jsonl:1: lines[0].discount: unknown field `discount`",
+        ),
+        (
+            conversion_lines(shop, &[(7_000, "10.00")])
+                .replace("\"quantity\":1", "\"quantity\":\"two\""),
+            "conversions.jsonl:1: lines[0].quantity: invalid type: string \"two\"",
         ),
     ];
     for (lines, expected) in refused {
@@ -459,7 +465,7 @@ fn importing_touchpoints_skips_repeated_events_and_reports_refused_ones() {
     .unwrap();
     let message = import_refused(&data, "touchpoints", &file);
     assert!(
-        message.contains("touchpoints.jsonl:2: unknown field `customer`")
+        message.contains("touchpoints.jsonl:2: customer: unknown field `customer`")
             && !message.contains("line 1"),
         "{message}"
     );
@@ -468,7 +474,7 @@ fn importing_touchpoints_skips_repeated_events_and_reports_refused_ones() {
     let message = import_refused(&data, "touchpoints", &file);
     assert!(
         message.contains(
-            "touchpoints.jsonl:1: expected a date and time with its offset, such as \
+            "touchpoints.jsonl:1: occurred_at: expected a date and time with its offset, such as \
              2026-10-31T09:30:00Z, not `2026-01-01`"
         ),
         "{message}"
