@@ -145,6 +145,46 @@ fn serve_refuses_a_token_lifetime_below_one_second() {
     }
 }
 
+/// A limit at which every request (or every plugin call) would be refused stops `serve`
+/// at start, as a token lifetime of 0 does, instead of a server answering 408 or 413 to
+/// everything.
+#[test]
+fn serve_refuses_limits_that_would_refuse_every_request() {
+    let dir = tempfile::tempdir().unwrap();
+    for (variable, flag) in [
+        ("COSELL_REQUEST_TIMEOUT_SECONDS", "request-timeout-seconds"),
+        ("COSELL_MAX_BODY_BYTES", "max-body-bytes"),
+        ("COSELL_PLUGIN_CALL_TIMEOUT_MS", "plugin-call-timeout-ms"),
+        (
+            "COSELL_PLUGIN_SLOW_CALL_TIMEOUT_SECONDS",
+            "plugin-slow-call-timeout-seconds",
+        ),
+    ] {
+        let mut server = cosell(dir.path())
+            .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
+            .env(variable, "0")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while server.try_wait().unwrap().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if server.try_wait().unwrap().is_none() {
+            server.kill().unwrap();
+            panic!("serve started with {variable}=0");
+        }
+        let output = server.wait_with_output().unwrap();
+        let message = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{message}");
+        assert!(
+            message.contains(flag) && message.contains("not in 1.."),
+            "{message}"
+        );
+    }
+}
+
 /// Runs `cosell partner create` with these fields.
 fn create_partner(data_dir: &std::path::Path, slug: &str, email: &str) -> std::process::Output {
     cosell(data_dir)
