@@ -543,8 +543,9 @@ async fn set_default_model(
     AppJson(body): AppJson<ModelChoice>,
 ) -> Result<Json<ModelChoice>, ApiError> {
     let merchant = caller.partner()?;
-    let model = body.parse("model")?;
-    let plugin = body.plugin("model")?;
+    // The choice is the whole body: errors name its own fields.
+    let model = body.parse("")?;
+    let plugin = body.plugin("")?;
     if let Some(plugin) = &plugin {
         plugins::require(
             state.store(),
