@@ -68,7 +68,11 @@ async fn bad_and_future_conversions_are_refused() {
         .iter()
         .map(|e| e["field"].as_str().unwrap())
         .collect();
-    assert_eq!(fields, vec!["order_id", "lines[0].quantity"]);
+    // Every bad field, not the first of each line: the quantity and the price.
+    assert_eq!(
+        fields,
+        vec!["order_id", "lines[0].quantity", "lines[0].unit_price"]
+    );
     // The customer reference follows the rule a profile's and a touchpoint's follow.
     let controlled = app
         .post(
