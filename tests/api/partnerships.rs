@@ -182,6 +182,36 @@ async fn a_default_model_refusal_names_the_field_sent() {
     assert_eq!(refused.fields(), ["attribution_model.model"]);
 }
 
+/// One answer lists every bad field of an invitation: the base terms, the model and
+/// impressions, and the extra terms (categories, tiers, cap) were three stages, and a bad
+/// base term hid every other one until it was fixed.
+#[tokio::test]
+async fn an_invitation_lists_every_bad_field_at_once() {
+    let app = TestApp::new().await;
+    let shop = app.partner("shop").await;
+    let aff = app.partner("aff").await;
+    let mut body = terms(&aff.id);
+    body["hold_days"] = json!(-1);
+    body["attribution_model"] = json!({ "model": "nope" });
+    body["category_rates"] = json!({ "tents": "200" });
+    body["tiers"] = json!([{ "from": "0", "percent": "500" }]);
+    body["cap_per_conversion"] = json!("-1");
+    let refused = app
+        .post("/v1/partnerships", Some(&shop.token), body)
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(
+        refused.fields(),
+        [
+            "hold_days",
+            "attribution_model.model",
+            "category_rates.tents",
+            "tiers[0].percent",
+            "cap_per_conversion"
+        ]
+    );
+}
+
 #[tokio::test]
 async fn tier_thresholds_finer_than_the_currency_are_refused() {
     let app = TestApp::new().await;
