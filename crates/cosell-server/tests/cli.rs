@@ -185,6 +185,44 @@ fn serve_refuses_limits_that_would_refuse_every_request() {
     }
 }
 
+/// A previous signing secret is held to the current one's rule before anything is
+/// touched, and an empty entry (an empty variable, a stray comma) names no secret: it was
+/// a key with which anyone could sign a token the server accepted.
+#[test]
+fn serve_checks_previous_signing_secrets_and_ignores_empty_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let short = cosell(&data)
+        .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
+        .env("COSELL_JWT_PREVIOUS_SECRETS", "short")
+        .output()
+        .unwrap();
+    let message = String::from_utf8_lossy(&short.stderr);
+    assert!(!short.status.success(), "{message}");
+    assert!(
+        message.contains("COSELL_JWT_PREVIOUS_SECRETS: secret 1 of 1 is shorter than 32 bytes"),
+        "{message}"
+    );
+    assert!(!data.exists(), "a refused configuration touches nothing");
+    for previous in ["", &format!("{},", "s".repeat(32))] {
+        let port = free_port();
+        let mut server = cosell(&data)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .env("COSELL_JWT_PREVIOUS_SECRETS", previous)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let ready = wait_ready(port);
+        server.kill().unwrap();
+        server.wait().unwrap();
+        assert!(
+            ready,
+            "serve refused COSELL_JWT_PREVIOUS_SECRETS={previous:?}"
+        );
+    }
+}
+
 /// Runs `cosell partner create` with these fields.
 fn create_partner(data_dir: &std::path::Path, slug: &str, email: &str) -> std::process::Output {
     cosell(data_dir)

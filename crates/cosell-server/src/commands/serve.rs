@@ -6,11 +6,41 @@ use anyhow::Context;
 use cosell_api::clock::Clock;
 use cosell_api::{ApiConfig, AppState, JwtKeys};
 use cosell_store::Store;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::settings::{AUDIENCE, ISSUER, ServeSettings, StorageSettings, stored_secret};
 
+/// Checks the signing secrets given and returns the previous ones to accept. Each is at
+/// least 32 bytes: a previous secret verifies tokens as the current one does, so a short
+/// one is as weak, and an empty one would verify tokens anyone can sign with the empty
+/// key. Empty entries (an empty variable, a stray comma) name no secret and are left out.
+fn checked_secrets(settings: &ServeSettings) -> anyhow::Result<Vec<SecretString>> {
+    if let Some(secret) = &settings.jwt_secret {
+        anyhow::ensure!(
+            secret.expose_secret().len() >= 32,
+            "COSELL_JWT_SECRET must be at least 32 bytes"
+        );
+    }
+    let previous: Vec<SecretString> = settings
+        .jwt_previous_secrets
+        .iter()
+        .filter(|secret| !secret.expose_secret().is_empty())
+        .cloned()
+        .collect();
+    for (n, secret) in previous.iter().enumerate() {
+        anyhow::ensure!(
+            secret.expose_secret().len() >= 32,
+            "COSELL_JWT_PREVIOUS_SECRETS: secret {} of {} is shorter than 32 bytes",
+            n + 1,
+            previous.len()
+        );
+    }
+    Ok(previous)
+}
+
 pub async fn run(storage: &StorageSettings, settings: ServeSettings) -> anyhow::Result<()> {
+    // Before the database is touched: a refused configuration changes nothing.
+    let previous_secrets = checked_secrets(&settings)?;
     let store = if settings.no_migrate {
         let store = Store::connect(&storage.database_url()?)
             .await
@@ -25,18 +55,12 @@ pub async fn run(storage: &StorageSettings, settings: ServeSettings) -> anyhow::
         super::open_store(storage).await?
     };
     let secret = match settings.jwt_secret.clone() {
-        Some(secret) => {
-            anyhow::ensure!(
-                secret.expose_secret().len() >= 32,
-                "COSELL_JWT_SECRET must be at least 32 bytes"
-            );
-            secret
-        }
+        Some(secret) => secret,
         None => stored_secret(&storage.data_dir)?,
     };
     let jwt = JwtKeys::new(
         &secret,
-        &settings.jwt_previous_secrets,
+        &previous_secrets,
         ISSUER,
         AUDIENCE,
         settings.token_ttl_seconds,
