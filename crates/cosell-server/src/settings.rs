@@ -153,8 +153,14 @@ pub struct RecommendationSettings {
     #[arg(long, env = "COSELL_CONTACT_CAP", default_value_t = 3)]
     pub contact_cap: u32,
 
-    /// Customers returning more than this share of purchases are not pitched.
-    #[arg(long, env = "COSELL_RETURN_RATE_THRESHOLD", default_value_t = 0.3)]
+    /// Customers returning more than this share of purchases are not pitched (0 to 1,
+    /// as a profile's return rate is).
+    #[arg(
+        long,
+        env = "COSELL_RETURN_RATE_THRESHOLD",
+        default_value_t = 0.3,
+        value_parser = share
+    )]
     pub return_rate_threshold: f64,
 }
 
@@ -253,6 +259,19 @@ impl ServeSettings {
     pub fn plugin_fit_interval(&self) -> Option<Duration> {
         (self.plugin_fit_interval_seconds > 0)
             .then(|| Duration::from_secs(self.plugin_fit_interval_seconds))
+    }
+}
+
+/// A share from 0 to 1: a threshold above 1 (or NaN) would silently turn the guardrail
+/// off, and one below 0 would suppress every customer.
+fn share(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("expected a number from 0 to 1, not `{text}`"))?;
+    if (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("must be from 0 to 1, got {text}"))
     }
 }
 

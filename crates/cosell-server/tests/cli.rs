@@ -145,6 +145,30 @@ fn serve_refuses_a_token_lifetime_below_one_second() {
     }
 }
 
+/// Runs `cosell serve` on `data` with `variable=value`, which it must refuse: returns its
+/// message. A server that starts anyway is stopped and the test fails (rather than hangs).
+fn serve_refusal(data: &Path, variable: &str, value: &str) -> String {
+    let mut server = cosell(data)
+        .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
+        .env(variable, value)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if server.try_wait().unwrap().is_none() {
+        server.kill().unwrap();
+        panic!("serve started with {variable}={value}");
+    }
+    let output = server.wait_with_output().unwrap();
+    let message = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(!output.status.success(), "{message}");
+    message
+}
+
 /// A limit at which every request (or every plugin call) would be refused stops `serve`
 /// at start, as a token lifetime of 0 does, instead of a server answering 408 or 413 to
 /// everything.
@@ -160,26 +184,24 @@ fn serve_refuses_limits_that_would_refuse_every_request() {
             "plugin-slow-call-timeout-seconds",
         ),
     ] {
-        let mut server = cosell(dir.path())
-            .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
-            .env(variable, "0")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while server.try_wait().unwrap().is_none() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        if server.try_wait().unwrap().is_none() {
-            server.kill().unwrap();
-            panic!("serve started with {variable}=0");
-        }
-        let output = server.wait_with_output().unwrap();
-        let message = String::from_utf8_lossy(&output.stderr);
-        assert!(!output.status.success(), "{message}");
+        let message = serve_refusal(dir.path(), variable, "0");
         assert!(
             message.contains(flag) && message.contains("not in 1.."),
+            "{message}"
+        );
+    }
+}
+
+/// The return-rate guardrail's threshold is a share, as a profile's return rate is: 1.5
+/// or NaN turned the guardrail off without a word, a negative one suppressed everyone.
+#[test]
+fn serve_refuses_a_return_rate_threshold_outside_zero_to_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    for threshold in ["1.5", "NaN", "-0.1", "inf", "much"] {
+        let message = serve_refusal(&data, "COSELL_RETURN_RATE_THRESHOLD", threshold);
+        assert!(
+            message.contains("--return-rate-threshold") && message.contains("0 to 1"),
             "{message}"
         );
     }
@@ -192,13 +214,7 @@ fn serve_refuses_limits_that_would_refuse_every_request() {
 fn serve_checks_previous_signing_secrets_and_ignores_empty_entries() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let short = cosell(&data)
-        .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
-        .env("COSELL_JWT_PREVIOUS_SECRETS", "short")
-        .output()
-        .unwrap();
-    let message = String::from_utf8_lossy(&short.stderr);
-    assert!(!short.status.success(), "{message}");
+    let message = serve_refusal(&data, "COSELL_JWT_PREVIOUS_SECRETS", "short");
     assert!(
         message.contains("COSELL_JWT_PREVIOUS_SECRETS: secret 1 of 1 is shorter than 32 bytes"),
         "{message}"
