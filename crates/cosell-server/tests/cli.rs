@@ -351,6 +351,8 @@ fn no_migrate_from_the_environment_refuses_a_schema_behind() {
         message.contains("behind; run `cosell migrate` first"),
         "{message}"
     );
+    // The refusal closed the database, as every command does: no log is left beside it.
+    assert!(!dir.path().join("cosell.db-wal").exists());
 }
 
 #[test]

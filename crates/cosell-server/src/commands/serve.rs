@@ -45,11 +45,15 @@ pub async fn run(storage: &StorageSettings, settings: ServeSettings) -> anyhow::
         let store = Store::connect(&storage.database_url()?)
             .await
             .context("cannot connect to the database")?;
-        let pending = store.pending_migrations().await?;
-        anyhow::ensure!(
-            pending == 0,
-            "the database schema is {pending} migration(s) behind; run `cosell migrate` first"
-        );
+        let pending = store.pending_migrations().await;
+        if !matches!(pending, Ok(0)) {
+            // Closed as every command closes it: the refusal leaves no write-ahead log.
+            super::close(&store).await;
+            let pending = pending?;
+            anyhow::bail!(
+                "the database schema is {pending} migration(s) behind; run `cosell migrate` first"
+            );
+        }
         store
     } else {
         super::open_store(storage).await?
