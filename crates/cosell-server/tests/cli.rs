@@ -355,6 +355,25 @@ fn no_migrate_from_the_environment_refuses_a_schema_behind() {
     assert!(!dir.path().join("cosell.db-wal").exists());
 }
 
+/// A server that cannot start (its port is taken) still closes the database it opened,
+/// as every command does: the write-ahead log of the migrations it applied was left
+/// beside `cosell.db`.
+#[test]
+fn a_serve_that_cannot_listen_closes_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let out = cosell(dir.path())
+        .args(["serve", "--listen", &address])
+        .output()
+        .unwrap();
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{message}");
+    assert!(message.contains("cannot listen on"), "{message}");
+    assert!(dir.path().join("cosell.db").exists());
+    assert!(!dir.path().join("cosell.db-wal").exists(), "{message}");
+}
+
 #[test]
 fn openapi_prints_the_served_document() {
     let dir = tempfile::tempdir().unwrap();

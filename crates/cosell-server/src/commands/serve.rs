@@ -58,6 +58,24 @@ pub async fn run(storage: &StorageSettings, settings: ServeSettings) -> anyhow::
     } else {
         super::open_store(storage).await?
     };
+    // Closed however serving ends, a refusal (a port in use…) included: SQLite's
+    // write-ahead log is moved into the database file, which then holds everything.
+    super::closing(
+        &store,
+        serve(storage, settings, previous_secrets, store.clone()),
+    )
+    .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Serves on the opened `store` until SIGINT or SIGTERM; the caller closes it.
+async fn serve(
+    storage: &StorageSettings,
+    settings: ServeSettings,
+    previous_secrets: Vec<SecretString>,
+    store: Store,
+) -> anyhow::Result<()> {
     let secret = match settings.jwt_secret.clone() {
         Some(secret) => secret,
         None => stored_secret(&storage.data_dir)?,
@@ -108,12 +126,9 @@ pub async fn run(storage: &StorageSettings, settings: ServeSettings) -> anyhow::
         .await?;
     rebuilds.abort();
     fits.abort();
-    // Requests have finished; write the impressions their answers recorded.
+    // Requests have finished; write the impressions their answers recorded (before the
+    // caller closes the database).
     state.impressions().flush().await;
-    // Moves SQLite's write-ahead log into the database file: the stopped server's data
-    // directory holds `cosell.db` alone.
-    super::close(state.store()).await;
-    tracing::info!("stopped");
     Ok(())
 }
 
