@@ -206,8 +206,14 @@ pub struct PluginSettings {
     #[arg(long, env = "COSELL_PLUGIN_MAX_CONCURRENT_CALLS", default_value_t = 4)]
     pub plugin_max_concurrent_calls: usize,
 
-    /// Largest request or response exchanged with a plugin, in bytes of JSON.
-    #[arg(long, env = "COSELL_PLUGIN_MAX_PAYLOAD_BYTES", default_value_t = 4 << 20)]
+    /// Largest request or response exchanged with a plugin, in bytes of JSON (at least 1:
+    /// 0 would refuse every call as too large).
+    #[arg(
+        long,
+        env = "COSELL_PLUGIN_MAX_PAYLOAD_BYTES",
+        default_value_t = 4 << 20,
+        value_parser = at_least_one_usize()
+    )]
     pub plugin_max_payload_bytes: usize,
 
     /// Consecutive failed calls after which a plugin is quarantined until re-enabled.

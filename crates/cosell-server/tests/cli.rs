@@ -183,6 +183,10 @@ fn serve_refuses_limits_that_would_refuse_every_request() {
             "COSELL_PLUGIN_SLOW_CALL_TIMEOUT_SECONDS",
             "plugin-slow-call-timeout-seconds",
         ),
+        (
+            "COSELL_PLUGIN_MAX_PAYLOAD_BYTES",
+            "plugin-max-payload-bytes",
+        ),
     ] {
         let message = serve_refusal(dir.path(), variable, "0");
         assert!(
