@@ -68,7 +68,11 @@ async fn bad_and_future_conversions_are_refused() {
         .iter()
         .map(|e| e["field"].as_str().unwrap())
         .collect();
-    assert_eq!(fields, vec!["order_id", "lines[0].quantity"]);
+    // Every bad field, not the first of each line: the quantity and the price.
+    assert_eq!(
+        fields,
+        vec!["order_id", "lines[0].quantity", "lines[0].unit_price"]
+    );
     // The customer reference follows the rule a profile's and a touchpoint's follow.
     let controlled = app
         .post(
@@ -86,6 +90,47 @@ async fn bad_and_future_conversions_are_refused() {
     )
     .await
     .expect_problem(StatusCode::FORBIDDEN, "forbidden");
+}
+
+/// A day, or a time without its offset, where an instant belongs is refused saying what is
+/// expected, naming the field: chrono's own message was a bare "premature end of input".
+#[tokio::test]
+async fn an_instant_without_its_offset_says_what_is_expected() {
+    let app = TestApp::new().await;
+    let (merchant, referrer) = merchant_and_referrer(&app).await;
+    let mut sale = order("o-d", "cust", minutes(0), &[("A", 1, "1.00")]);
+    let mut refusals = Vec::new();
+    for at in ["2026-10-31", "2026-10-31T09:30:00"] {
+        sale["occurred_at"] = json!(at);
+        refusals.push((
+            "occurred_at",
+            at,
+            app.post("/v1/conversions", Some(&merchant.token), sale.clone())
+                .await,
+        ));
+    }
+    let event = json!({ "events": [{ "event_id": "e", "kind": "click", "customer_ref": "c", "occurred_at": "2026-10-31" }] });
+    refusals.push((
+        "events[0].occurred_at",
+        "2026-10-31",
+        app.post("/v1/touchpoints", Some(&referrer.token), event)
+            .await,
+    ));
+    let period = json!({ "from": "2026-10-01", "to": "2026-11-01T00:00:00Z" });
+    refusals.push((
+        "from",
+        "2026-10-01",
+        app.post("/v1/conversions/reattribute", Some(&merchant.token), period)
+            .await,
+    ));
+    for (field, at, reply) in refusals {
+        let reply = reply.expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+        let detail = reply.body["detail"].as_str().unwrap();
+        assert!(
+            detail.contains(&format!("{field}: expected a date and time with its offset, such as 2026-10-31T09:30:00Z, not `{at}`")),
+            "{detail}"
+        );
+    }
 }
 
 #[tokio::test]

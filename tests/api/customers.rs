@@ -95,3 +95,29 @@ async fn a_customer_reference_must_be_printable_and_not_blank() {
     .await
     .expect(StatusCode::CREATED);
 }
+
+/// A refusal names the field as the body names it: `purchased_product_ids` (it said
+/// `purchased`, which the body does not have) and each bad relationship by its index.
+#[tokio::test]
+async fn a_profile_refusal_names_the_fields_the_body_has() {
+    let app = TestApp::new().await;
+    let shop = app.partner("shop").await;
+    let other = app.partner("other").await;
+    let mut body = profile("ok");
+    body["relationships"] = json!([
+        { "partner_id": other.id, "kind": "auditor" },
+        { "partner_id": other.id, "kind": " " }
+    ]);
+    let purchased: Vec<String> = (0..1001)
+        .map(|_| uuid::Uuid::now_v7().to_string())
+        .collect();
+    body["purchased_product_ids"] = json!(purchased);
+    let refused = app
+        .put("/v1/customers/many", Some(&shop.token), body)
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(
+        refused.fields(),
+        ["relationships[1].kind", "purchased_product_ids"]
+    );
+}

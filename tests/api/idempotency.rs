@@ -264,3 +264,25 @@ async fn the_key_changes_nothing_about_logging_in_or_routing() {
         .await;
     bad.expect_problem(StatusCode::UNAUTHORIZED, "invalid_token");
 }
+
+/// A request timeout set absurdly long (what `--request-timeout-seconds` accepts, up to
+/// u64::MAX seconds) still lets keyed writes through: working out when a claim counts as
+/// abandoned overflowed and panicked, a 500 on every write with an Idempotency-Key.
+#[tokio::test]
+async fn a_very_long_request_timeout_does_not_break_keyed_writes() {
+    for seconds in [u64::MAX, 10_000_000_000_000, 100_000_000_000] {
+        let app = TestApp::with_config(ApiConfig {
+            request_timeout: Duration::from_secs(seconds),
+            ..ApiConfig::default()
+        })
+        .await;
+        let a = app.partner("acme").await;
+        let first = create(&app, &a.token, "long-1", "P", "10")
+            .await
+            .expect(StatusCode::CREATED);
+        let again = create(&app, &a.token, "long-1", "P", "10")
+            .await
+            .expect(StatusCode::CREATED);
+        assert_eq!(first.body, again.body, "{seconds}");
+    }
+}

@@ -134,7 +134,8 @@ async fn a_half_life_out_of_range_is_refused_not_a_crash() {
             )
             .await
             .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-        assert_eq!(default.fields(), ["model.half_life_seconds"]);
+        // The model is the whole body here: the field is named as the client sent it.
+        assert_eq!(default.fields(), ["half_life_seconds"]);
         let mut body = terms(&aff.id);
         body["attribution_model"] = model;
         let partnership = app
@@ -152,6 +153,63 @@ async fn a_half_life_out_of_range_is_refused_not_a_crash() {
     app.post("/v1/partnerships", Some(&shop.token), body)
         .await
         .expect(StatusCode::CREATED);
+}
+
+/// The default model is the whole body of its PUT: a refusal names the body's own field
+/// (`model`, `plugin_id`), not `model.model`, which the client never sent.
+#[tokio::test]
+async fn a_default_model_refusal_names_the_field_sent() {
+    let app = TestApp::new().await;
+    let shop = app.partner("shop").await;
+    for (body, field) in [
+        (json!({ "model": "nope" }), "model"),
+        (json!({ "model": "linear", "plugin_id": "ab" }), "plugin_id"),
+    ] {
+        let refused = app
+            .put("/v1/attribution/default-model", Some(&shop.token), body)
+            .await
+            .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(refused.fields(), [field]);
+    }
+    // In a partnership the model sits under `attribution_model`, and is named so.
+    let aff = app.partner("aff").await;
+    let mut body = terms(&aff.id);
+    body["attribution_model"] = json!({ "model": "nope" });
+    let refused = app
+        .post("/v1/partnerships", Some(&shop.token), body)
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(refused.fields(), ["attribution_model.model"]);
+}
+
+/// One answer lists every bad field of an invitation: the base terms, the model and
+/// impressions, and the extra terms (categories, tiers, cap) were three stages, and a bad
+/// base term hid every other one until it was fixed.
+#[tokio::test]
+async fn an_invitation_lists_every_bad_field_at_once() {
+    let app = TestApp::new().await;
+    let shop = app.partner("shop").await;
+    let aff = app.partner("aff").await;
+    let mut body = terms(&aff.id);
+    body["hold_days"] = json!(-1);
+    body["attribution_model"] = json!({ "model": "nope" });
+    body["category_rates"] = json!({ "tents": "200" });
+    body["tiers"] = json!([{ "from": "0", "percent": "500" }]);
+    body["cap_per_conversion"] = json!("-1");
+    let refused = app
+        .post("/v1/partnerships", Some(&shop.token), body)
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(
+        refused.fields(),
+        [
+            "hold_days",
+            "attribution_model.model",
+            "category_rates.tents",
+            "tiers[0].percent",
+            "cap_per_conversion"
+        ]
+    );
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ mod days;
 pub mod error;
 pub mod extract;
 pub mod impressions;
+pub mod instants;
 mod middleware;
 mod openapi;
 pub mod plugins;

@@ -91,12 +91,23 @@ pub struct ServeSettings {
     )]
     pub token_ttl_seconds: i64,
 
-    /// Largest request body accepted, in bytes.
-    #[arg(long, env = "COSELL_MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024)]
+    /// Largest request body accepted, in bytes (at least 1: 0 would refuse every body).
+    #[arg(
+        long,
+        env = "COSELL_MAX_BODY_BYTES",
+        default_value_t = 2 * 1024 * 1024,
+        value_parser = at_least_one_usize()
+    )]
     pub max_body_bytes: usize,
 
-    /// Longest a request may run before it is answered 408, in seconds.
-    #[arg(long, env = "COSELL_REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
+    /// Longest a request may run before it is answered 408, in seconds (at least 1: 0
+    /// would answer 408 to every request that waits on anything).
+    #[arg(
+        long,
+        env = "COSELL_REQUEST_TIMEOUT_SECONDS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
     pub request_timeout_seconds: u64,
 
     /// Do not apply pending migrations on start; refuse to serve a schema that is behind
@@ -142,8 +153,14 @@ pub struct RecommendationSettings {
     #[arg(long, env = "COSELL_CONTACT_CAP", default_value_t = 3)]
     pub contact_cap: u32,
 
-    /// Customers returning more than this share of purchases are not pitched.
-    #[arg(long, env = "COSELL_RETURN_RATE_THRESHOLD", default_value_t = 0.3)]
+    /// Customers returning more than this share of purchases are not pitched (0 to 1,
+    /// as a profile's return rate is).
+    #[arg(
+        long,
+        env = "COSELL_RETURN_RATE_THRESHOLD",
+        default_value_t = 0.3,
+        value_parser = share
+    )]
     pub return_rate_threshold: f64,
 }
 
@@ -165,15 +182,23 @@ impl RecommendationSettings {
 /// Limits on native plugin calls; plugins live in `<data-dir>/plugins/`.
 #[derive(Debug, Args)]
 pub struct PluginSettings {
-    /// Longest an attribution or commission call to a plugin may take, in milliseconds.
-    #[arg(long, env = "COSELL_PLUGIN_CALL_TIMEOUT_MS", default_value_t = 250)]
+    /// Longest an attribution or commission call to a plugin may take, in milliseconds
+    /// (at least 1: 0 would time every call out and quarantine the plugin).
+    #[arg(
+        long,
+        env = "COSELL_PLUGIN_CALL_TIMEOUT_MS",
+        default_value_t = 250,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
     pub plugin_call_timeout_ms: u64,
 
-    /// Longest a plugin's `init`, `fit` or catalog contribution may take, in seconds.
+    /// Longest a plugin's `init`, `fit` or catalog contribution may take, in seconds (at
+    /// least 1: 0 would refuse every install).
     #[arg(
         long,
         env = "COSELL_PLUGIN_SLOW_CALL_TIMEOUT_SECONDS",
-        default_value_t = 30
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..)
     )]
     pub plugin_slow_call_timeout_seconds: u64,
 
@@ -181,8 +206,14 @@ pub struct PluginSettings {
     #[arg(long, env = "COSELL_PLUGIN_MAX_CONCURRENT_CALLS", default_value_t = 4)]
     pub plugin_max_concurrent_calls: usize,
 
-    /// Largest request or response exchanged with a plugin, in bytes of JSON.
-    #[arg(long, env = "COSELL_PLUGIN_MAX_PAYLOAD_BYTES", default_value_t = 4 << 20)]
+    /// Largest request or response exchanged with a plugin, in bytes of JSON (at least 1:
+    /// 0 would refuse every call as too large).
+    #[arg(
+        long,
+        env = "COSELL_PLUGIN_MAX_PAYLOAD_BYTES",
+        default_value_t = 4 << 20,
+        value_parser = at_least_one_usize()
+    )]
     pub plugin_max_payload_bytes: usize,
 
     /// Consecutive failed calls after which a plugin is quarantined until re-enabled.
@@ -235,6 +266,24 @@ impl ServeSettings {
         (self.plugin_fit_interval_seconds > 0)
             .then(|| Duration::from_secs(self.plugin_fit_interval_seconds))
     }
+}
+
+/// A share from 0 to 1: a threshold above 1 (or NaN) would silently turn the guardrail
+/// off, and one below 0 would suppress every customer.
+fn share(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("expected a number from 0 to 1, not `{text}`"))?;
+    if (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("must be from 0 to 1, got {text}"))
+    }
+}
+
+/// A `usize` of 1 or more, for limits at which 0 would refuse everything.
+fn at_least_one_usize() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::new().range(1..)
 }
 
 /// Token issuer and audience: fixed, so tokens from another system are never accepted.

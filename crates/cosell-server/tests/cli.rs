@@ -145,6 +145,104 @@ fn serve_refuses_a_token_lifetime_below_one_second() {
     }
 }
 
+/// Runs `cosell serve` on `data` with `variable=value`, which it must refuse: returns its
+/// message. A server that starts anyway is stopped and the test fails (rather than hangs).
+fn serve_refusal(data: &Path, variable: &str, value: &str) -> String {
+    let mut server = cosell(data)
+        .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
+        .env(variable, value)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if server.try_wait().unwrap().is_none() {
+        server.kill().unwrap();
+        panic!("serve started with {variable}={value}");
+    }
+    let output = server.wait_with_output().unwrap();
+    let message = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(!output.status.success(), "{message}");
+    message
+}
+
+/// A limit at which every request (or every plugin call) would be refused stops `serve`
+/// at start, as a token lifetime of 0 does, instead of a server answering 408 or 413 to
+/// everything.
+#[test]
+fn serve_refuses_limits_that_would_refuse_every_request() {
+    let dir = tempfile::tempdir().unwrap();
+    for (variable, flag) in [
+        ("COSELL_REQUEST_TIMEOUT_SECONDS", "request-timeout-seconds"),
+        ("COSELL_MAX_BODY_BYTES", "max-body-bytes"),
+        ("COSELL_PLUGIN_CALL_TIMEOUT_MS", "plugin-call-timeout-ms"),
+        (
+            "COSELL_PLUGIN_SLOW_CALL_TIMEOUT_SECONDS",
+            "plugin-slow-call-timeout-seconds",
+        ),
+        (
+            "COSELL_PLUGIN_MAX_PAYLOAD_BYTES",
+            "plugin-max-payload-bytes",
+        ),
+    ] {
+        let message = serve_refusal(dir.path(), variable, "0");
+        assert!(
+            message.contains(flag) && message.contains("not in 1.."),
+            "{message}"
+        );
+    }
+}
+
+/// The return-rate guardrail's threshold is a share, as a profile's return rate is: 1.5
+/// or NaN turned the guardrail off without a word, a negative one suppressed everyone.
+#[test]
+fn serve_refuses_a_return_rate_threshold_outside_zero_to_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    for threshold in ["1.5", "NaN", "-0.1", "inf", "much"] {
+        let message = serve_refusal(&data, "COSELL_RETURN_RATE_THRESHOLD", threshold);
+        assert!(
+            message.contains("--return-rate-threshold") && message.contains("0 to 1"),
+            "{message}"
+        );
+    }
+}
+
+/// A previous signing secret is held to the current one's rule before anything is
+/// touched, and an empty entry (an empty variable, a stray comma) names no secret: it was
+/// a key with which anyone could sign a token the server accepted.
+#[test]
+fn serve_checks_previous_signing_secrets_and_ignores_empty_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let message = serve_refusal(&data, "COSELL_JWT_PREVIOUS_SECRETS", "short");
+    assert!(
+        message.contains("COSELL_JWT_PREVIOUS_SECRETS: secret 1 of 1 is shorter than 32 bytes"),
+        "{message}"
+    );
+    assert!(!data.exists(), "a refused configuration touches nothing");
+    for previous in ["", &format!("{},", "s".repeat(32))] {
+        let port = free_port();
+        let mut server = cosell(&data)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .env("COSELL_JWT_PREVIOUS_SECRETS", previous)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let ready = wait_ready(port);
+        server.kill().unwrap();
+        server.wait().unwrap();
+        assert!(
+            ready,
+            "serve refused COSELL_JWT_PREVIOUS_SECRETS={previous:?}"
+        );
+    }
+}
+
 /// Runs `cosell partner create` with these fields.
 fn create_partner(data_dir: &std::path::Path, slug: &str, email: &str) -> std::process::Output {
     cosell(data_dir)
@@ -257,6 +355,27 @@ fn no_migrate_from_the_environment_refuses_a_schema_behind() {
         message.contains("behind; run `cosell migrate` first"),
         "{message}"
     );
+    // The refusal closed the database, as every command does: no log is left beside it.
+    assert!(!dir.path().join("cosell.db-wal").exists());
+}
+
+/// A server that cannot start (its port is taken) still closes the database it opened,
+/// as every command does: the write-ahead log of the migrations it applied was left
+/// beside `cosell.db`.
+#[test]
+fn a_serve_that_cannot_listen_closes_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let out = cosell(dir.path())
+        .args(["serve", "--listen", &address])
+        .output()
+        .unwrap();
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{message}");
+    assert!(message.contains("cannot listen on"), "{message}");
+    assert!(dir.path().join("cosell.db").exists());
+    assert!(!dir.path().join("cosell.db-wal").exists(), "{message}");
 }
 
 #[test]
@@ -379,11 +498,17 @@ fn importing_conversions_replays_a_file_and_names_the_line_it_stops_at() {
             conversion_lines(unknown, &[(1, "10.00")]),
             "conversions.jsonl:1: merchant_id 01a2158b-603e-7199-af58-9235fe01dd3b is not a partner",
         ),
-        // A field the format does not have is refused, not dropped.
+        // A field the format does not have is refused, not dropped; each is named by
+        // its path, as the API names it.
         (
             conversion_lines(shop, &[(7_000, "10.00")])
                 .replace("\"sku\"", "\"discount\":\"1\",\"sku\""),
-            "conversions.jsonl:1: unknown field `discount`",
+            "conversions.jsonl:1: lines[0].discount: unknown field `discount`",
+        ),
+        (
+            conversion_lines(shop, &[(7_000, "10.00")])
+                .replace("\"quantity\":1", "\"quantity\":\"two\""),
+            "conversions.jsonl:1: lines[0].quantity: invalid type: string \"two\"",
         ),
     ];
     for (lines, expected) in refused {
@@ -459,8 +584,18 @@ fn importing_touchpoints_skips_repeated_events_and_reports_refused_ones() {
     .unwrap();
     let message = import_refused(&data, "touchpoints", &file);
     assert!(
-        message.contains("touchpoints.jsonl:2: unknown field `customer`")
+        message.contains("touchpoints.jsonl:2: customer: unknown field `customer`")
             && !message.contains("line 1"),
+        "{message}"
+    );
+    // A day where an instant belongs says what is expected, as the API does.
+    std::fs::write(&file, event("e-6", "click", "2026-01-01")).unwrap();
+    let message = import_refused(&data, "touchpoints", &file);
+    assert!(
+        message.contains(
+            "touchpoints.jsonl:1: occurred_at: expected a date and time with its offset, such as \
+             2026-10-31T09:30:00Z, not `2026-01-01`"
+        ),
         "{message}"
     );
 }

@@ -194,31 +194,35 @@ fn draft(
     let mut total: i64 = 0;
     let id = Uuid::now_v7();
     for (i, l) in new.lines.iter().enumerate() {
-        let product = match l.product_id {
+        // Each field of the line is checked whatever the others hold, so that the answer
+        // lists every bad field, not the first of each line.
+        let (product, product_known) = match l.product_id {
             Some(p) => match products.get(&p) {
-                Some(found) => Some(found),
+                Some(found) => (Some(found), true),
                 None => {
                     errors.push(
                         format!("lines[{i}].product_id"),
                         "is not one of your products",
                     );
-                    continue;
+                    (None, false)
                 }
             },
-            None => None,
+            None => (None, true),
         };
         let sku = l.sku.clone().or_else(|| product.map(|p| p.sku.clone()));
-        let Some(sku) = sku.filter(|s| !s.trim().is_empty()) else {
+        let sku = sku.filter(|s| !s.trim().is_empty());
+        // An unknown product already says why the line has no SKU.
+        if sku.is_none() && product_known {
             errors.push(format!("lines[{i}].sku"), "give a product_id or a sku");
-            continue;
-        };
+        }
         if l.quantity < 1 {
             errors.push(format!("lines[{i}].quantity"), "must be at least 1");
-            continue;
         }
-        let Some(currency) = currency else { continue };
-        let Some(price) =
+        let price = currency.and_then(|currency| {
             errors.take(currency.parse_amount(&format!("lines[{i}].unit_price"), l.unit_price))
+        });
+        let (Some(sku), Some(currency), Some(price), true, true) =
+            (sku, currency, price, l.quantity >= 1, product_known)
         else {
             continue;
         };

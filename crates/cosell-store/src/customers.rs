@@ -88,11 +88,17 @@ impl CustomerFields {
         if self.attributes.len() > 50 {
             errors.push("attributes", "at most 50 attributes");
         }
-        if self.relationships.iter().any(|r| r.kind.trim().is_empty()) {
-            errors.push("relationships", "a relationship needs a kind");
+        // Fields are named as the API body names them, each bad entry by its index.
+        for (i, relationship) in self.relationships.iter().enumerate() {
+            if relationship.kind.trim().is_empty() {
+                errors.push(
+                    format!("relationships[{i}].kind"),
+                    "a relationship needs a kind",
+                );
+            }
         }
         if self.purchased.len() > 1000 {
-            errors.push("purchased", "at most 1000 products");
+            errors.push("purchased_product_ids", "at most 1000 products");
         }
         errors.into_result()
     }

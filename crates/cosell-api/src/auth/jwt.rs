@@ -85,6 +85,9 @@ impl JwtKeys {
         ttl_seconds: i64,
     ) -> Self {
         let mut decoding = HashMap::new();
+        // An empty previous secret names none: as a key it would verify tokens anyone
+        // can sign (`cosell serve` leaves such entries out and refuses short ones).
+        let previous = previous.iter().filter(|s| !s.expose_secret().is_empty());
         for secret in std::iter::once(current).chain(previous) {
             decoding.insert(
                 kid(secret),
@@ -214,6 +217,20 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(2100));
         let error = signer.verify(&token).unwrap_err();
         assert_eq!(error.code, "token_expired");
+    }
+
+    #[test]
+    fn an_empty_previous_secret_verifies_nothing() {
+        let forger = keys("", 900);
+        let forged = token(&forger);
+        let server = JwtKeys::new(
+            &SecretString::from("a test secret"),
+            &[SecretString::from("")],
+            "cosell",
+            "cosell-api",
+            900,
+        );
+        assert!(server.verify(&forged).is_err());
     }
 
     #[test]

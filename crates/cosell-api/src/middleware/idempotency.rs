@@ -8,7 +8,7 @@ use axum::http::header::{CONTENT_TYPE, ETAG, LOCATION};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use cosell_store::Store;
 use cosell_store::idempotency::{Claim, StoredResponse};
 use sha2::{Digest, Sha256};
@@ -112,9 +112,19 @@ async fn run(state: AppState, request: Request, next: Next) -> Result<Response, 
     hasher.update(canonical(&bytes).as_deref().unwrap_or(&bytes));
     let hash = hex::encode(hasher.finalize());
     let principal = caller.key_id.0;
+    // Saturating, and no earlier than 1970: a timeout set absurdly long (millennia) means
+    // no claim is ever taken over, not an overflow panic on every write that carries a
+    // key, nor a date before what PostgreSQL stores.
+    let held_for = chrono::Duration::from_std(
+        state
+            .config()
+            .request_timeout
+            .saturating_add(ABANDONED_AFTER_TIMEOUT),
+    )
+    .unwrap_or(chrono::Duration::MAX);
     let abandoned_before = Utc::now()
-        - chrono::Duration::from_std(state.config().request_timeout + ABANDONED_AFTER_TIMEOUT)
-            .unwrap_or(chrono::Duration::MAX);
+        .checked_sub_signed(held_for)
+        .map_or(DateTime::UNIX_EPOCH, |at| at.max(DateTime::UNIX_EPOCH));
 
     match state
         .store()

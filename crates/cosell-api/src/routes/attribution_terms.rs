@@ -34,20 +34,21 @@ impl ModelChoice {
         self
     }
 
-    /// The plugin named, if any.
+    /// The plugin named, if any. `field` is where the choice sits in the request body
+    /// (`attribution_model` in a partnership's), or `""` when it is the body itself.
     pub fn plugin(&self, field: &str) -> Result<Option<PluginRef>, ValidationErrors> {
         self.plugin_id
             .as_deref()
-            .map(|id| PluginRef::parse(&format!("{field}.plugin_id"), id))
+            .map(|id| PluginRef::parse(&path(field, "plugin_id"), id))
             .transpose()
             .map_err(ValidationErrors::from)
     }
 
+    /// The built-in model chosen; `field` as for [`ModelChoice::plugin`].
     pub fn parse(&self, field: &str) -> Result<BuiltinModel, ValidationErrors> {
         let half_life = match self.half_life_seconds {
-            Some(s) => HalfLife::parse_seconds(s).map_err(|e| {
-                ValidationError::new(format!("{field}.half_life_seconds"), e.message)
-            })?,
+            Some(s) => HalfLife::parse_seconds(s)
+                .map_err(|e| ValidationError::new(path(field, "half_life_seconds"), e.message))?,
             None => HalfLife::default(),
         };
         Ok(match self.model.as_str() {
@@ -58,12 +59,22 @@ impl ModelChoice {
             "position_based" => BuiltinModel::PositionBased,
             other => {
                 return Err(ValidationError::new(
-                    format!("{field}.model"),
+                    path(field, "model"),
                     format!("unknown model '{other}'"),
                 )
                 .into());
             }
         })
+    }
+}
+
+/// A field's path in the request body: `name` inside `field`, or `name` alone when the
+/// choice is the whole body (so an error names a field the client sent).
+fn path(field: &str, name: &str) -> String {
+    if field.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{field}.{name}")
     }
 }
 

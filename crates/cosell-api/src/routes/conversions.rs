@@ -49,6 +49,7 @@ pub struct ConversionIn {
     /// The `cosell_click_id` the tracking link added, if the visit came through one.
     pub click_id: Option<String>,
     /// At most five minutes in the future.
+    #[serde(deserialize_with = "crate::instants::instant")]
     pub occurred_at: DateTime<Utc>,
     #[schema(example = "EUR")]
     pub currency: String,
@@ -179,6 +180,7 @@ pub struct RefundIn {
     /// Lines and quantities to refund; absent: everything not refunded yet.
     pub lines: Option<Vec<RefundLineIn>>,
     /// When the refund happened (default: now).
+    #[serde(default, deserialize_with = "crate::instants::optional_instant")]
     pub occurred_at: Option<DateTime<Utc>>,
 }
 
@@ -338,8 +340,10 @@ impl From<AttributionRecord> for AttributionDto {
 #[serde(deny_unknown_fields)]
 pub struct ReattributeIn {
     /// Conversions that occurred from this instant (inclusive)…
+    #[serde(deserialize_with = "crate::instants::instant")]
     pub from: DateTime<Utc>,
     /// …to this one (exclusive).
+    #[serde(deserialize_with = "crate::instants::instant")]
     pub to: DateTime<Utc>,
 }
 
@@ -539,8 +543,9 @@ async fn set_default_model(
     AppJson(body): AppJson<ModelChoice>,
 ) -> Result<Json<ModelChoice>, ApiError> {
     let merchant = caller.partner()?;
-    let model = body.parse("model")?;
-    let plugin = body.plugin("model")?;
+    // The choice is the whole body: errors name its own fields.
+    let model = body.parse("")?;
+    let plugin = body.plugin("")?;
     if let Some(plugin) = &plugin {
         plugins::require(
             state.store(),

@@ -57,7 +57,9 @@ pub struct CreateOffer {
     pub discount_percent: Decimal,
     pub channels: Vec<ChannelDto>,
     /// Default: now.
+    #[serde(default, deserialize_with = "crate::instants::optional_instant")]
     pub valid_from: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "crate::instants::optional_instant")]
     pub valid_to: Option<DateTime<Utc>>,
     /// Most times the offer is shown to one customer in 7 days (counted from recorded
     /// impressions; absent: no cap of its own).
@@ -73,7 +75,9 @@ pub struct UpdateOffer {
     #[schema(value_type = Option<String>)]
     pub discount_percent: Option<Decimal>,
     pub channels: Option<Vec<ChannelDto>>,
+    #[serde(default, deserialize_with = "crate::instants::optional_instant")]
     pub valid_from: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "crate::instants::optional_instant")]
     pub valid_to: Option<DateTime<Utc>>,
     pub per_customer_cap: Option<i32>,
 }

@@ -9,7 +9,7 @@ use cosell_core::catalog::{
     CommissionTerms, ExtraTerms, Partnership, PartnershipStatus, TierPercent,
 };
 use cosell_core::plugin::PluginRef;
-use cosell_core::{PartnerId, PartnershipId};
+use cosell_core::{Currency, PartnerId, PartnershipId};
 use cosell_plugin_abi::Capability;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -171,14 +171,18 @@ async fn invite_partner(
     AppJson(body): AppJson<InvitePartner>,
 ) -> Result<Response, ApiError> {
     let inviter = caller.partner()?;
+    // Every part of the terms is checked before any refusal, so that one answer lists
+    // every bad field (docs/errors.md), not those of the first part that failed.
+    let mut errors = cosell_core::ValidationErrors::default();
     let terms = CommissionTerms::parse(
         body.commission_percent,
         body.commission_flat,
         &body.currency,
         body.attribution_window_days.unwrap_or(30),
         body.hold_days.unwrap_or(30),
-    )?;
-    let mut errors = cosell_core::ValidationErrors::default();
+    )
+    .map_err(|e| errors.0.extend(e.0))
+    .ok();
     let model_plugin = body.attribution_model.as_ref().and_then(|m| {
         m.plugin("attribution_model")
             .map_err(|e| errors.0.extend(e.0))
@@ -211,7 +215,15 @@ async fn invite_partner(
         model_plugin,
         commission_plugin,
     };
-    errors.into_result()?;
+    // The extra terms' amounts are in the partnership's currency: checked when it is one.
+    if let Ok(currency) = Currency::parse(&body.currency)
+        && let Err(e) = extra.check(currency)
+    {
+        errors.0.extend(e.0);
+    }
+    let (Some(terms), true) = (terms, errors.0.is_empty()) else {
+        return Err(errors.into());
+    };
     let terms = terms.with_extra(extra)?;
     require_plugins(&state, &terms.extra).await?;
     let partnership = state

@@ -31,6 +31,7 @@ pub struct TouchpointIn {
     pub customer_ref: Option<String>,
     pub click_id: Option<String>,
     /// At most five minutes in the future.
+    #[serde(deserialize_with = "crate::instants::instant")]
     pub occurred_at: DateTime<Utc>,
 }
 

@@ -86,10 +86,13 @@ pub struct ExtraTerms {
     pub impressions: Option<ImpressionPolicy>,
 }
 
-impl CommissionTerms {
-    /// These terms with `extra`, refusing percentages outside 0–100, tiers that do not
-    /// ascend, a negative or too finely divided cap and a down-weight outside (0, 1].
-    pub fn with_extra(mut self, extra: ExtraTerms) -> Result<Self, ValidationErrors> {
+impl ExtraTerms {
+    /// Refuses percentages outside 0–100, tiers that do not ascend, a negative or too
+    /// finely divided cap and a down-weight outside (0, 1]; amounts are in `currency`,
+    /// the partnership's. Callable before the base terms are known to be valid, so that
+    /// one answer lists every bad field.
+    pub fn check(&self, currency: Currency) -> Result<(), ValidationErrors> {
+        let extra = self;
         let mut errors = ValidationErrors::default();
         for (category, p) in &extra.category_percent {
             errors.take(parse_percent(&format!("category_rates.{category}"), *p));
@@ -98,7 +101,7 @@ impl CommissionTerms {
             errors.take(parse_percent(&format!("tiers[{i}].percent"), tier.percent));
             let field = format!("tiers[{i}].from");
             if errors
-                .take(self.currency.parse_amount(&field, tier.from))
+                .take(currency.parse_amount(&field, tier.from))
                 .is_none()
             {
                 continue;
@@ -109,7 +112,7 @@ impl CommissionTerms {
             }
         }
         if let Some(cap) = extra.cap {
-            errors.take(self.currency.parse_amount("cap_per_conversion", cap));
+            errors.take(currency.parse_amount("cap_per_conversion", cap));
         }
         if let Some(ImpressionPolicy::DownWeight(f)) = extra.impressions
             && (f <= Decimal::ZERO || f > Decimal::ONE)
@@ -119,7 +122,14 @@ impl CommissionTerms {
                 "must be greater than 0 and at most 1",
             );
         }
-        errors.into_result()?;
+        errors.into_result()
+    }
+}
+
+impl CommissionTerms {
+    /// These terms with `extra`, once [`ExtraTerms::check`] accepts it.
+    pub fn with_extra(mut self, extra: ExtraTerms) -> Result<Self, ValidationErrors> {
+        extra.check(self.currency)?;
         self.extra = extra;
         Ok(self)
     }

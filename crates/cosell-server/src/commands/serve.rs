@@ -6,37 +6,83 @@ use anyhow::Context;
 use cosell_api::clock::Clock;
 use cosell_api::{ApiConfig, AppState, JwtKeys};
 use cosell_store::Store;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::settings::{AUDIENCE, ISSUER, ServeSettings, StorageSettings, stored_secret};
 
+/// Checks the signing secrets given and returns the previous ones to accept. Each is at
+/// least 32 bytes: a previous secret verifies tokens as the current one does, so a short
+/// one is as weak, and an empty one would verify tokens anyone can sign with the empty
+/// key. Empty entries (an empty variable, a stray comma) name no secret and are left out.
+fn checked_secrets(settings: &ServeSettings) -> anyhow::Result<Vec<SecretString>> {
+    if let Some(secret) = &settings.jwt_secret {
+        anyhow::ensure!(
+            secret.expose_secret().len() >= 32,
+            "COSELL_JWT_SECRET must be at least 32 bytes"
+        );
+    }
+    let previous: Vec<SecretString> = settings
+        .jwt_previous_secrets
+        .iter()
+        .filter(|secret| !secret.expose_secret().is_empty())
+        .cloned()
+        .collect();
+    for (n, secret) in previous.iter().enumerate() {
+        anyhow::ensure!(
+            secret.expose_secret().len() >= 32,
+            "COSELL_JWT_PREVIOUS_SECRETS: secret {} of {} is shorter than 32 bytes",
+            n + 1,
+            previous.len()
+        );
+    }
+    Ok(previous)
+}
+
 pub async fn run(storage: &StorageSettings, settings: ServeSettings) -> anyhow::Result<()> {
+    // Before the database is touched: a refused configuration changes nothing.
+    let previous_secrets = checked_secrets(&settings)?;
     let store = if settings.no_migrate {
         let store = Store::connect(&storage.database_url()?)
             .await
             .context("cannot connect to the database")?;
-        let pending = store.pending_migrations().await?;
-        anyhow::ensure!(
-            pending == 0,
-            "the database schema is {pending} migration(s) behind; run `cosell migrate` first"
-        );
+        let pending = store.pending_migrations().await;
+        if !matches!(pending, Ok(0)) {
+            // Closed as every command closes it: the refusal leaves no write-ahead log.
+            super::close(&store).await;
+            let pending = pending?;
+            anyhow::bail!(
+                "the database schema is {pending} migration(s) behind; run `cosell migrate` first"
+            );
+        }
         store
     } else {
         super::open_store(storage).await?
     };
+    // Closed however serving ends, a refusal (a port in use…) included: SQLite's
+    // write-ahead log is moved into the database file, which then holds everything.
+    super::closing(
+        &store,
+        serve(storage, settings, previous_secrets, store.clone()),
+    )
+    .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Serves on the opened `store` until SIGINT or SIGTERM; the caller closes it.
+async fn serve(
+    storage: &StorageSettings,
+    settings: ServeSettings,
+    previous_secrets: Vec<SecretString>,
+    store: Store,
+) -> anyhow::Result<()> {
     let secret = match settings.jwt_secret.clone() {
-        Some(secret) => {
-            anyhow::ensure!(
-                secret.expose_secret().len() >= 32,
-                "COSELL_JWT_SECRET must be at least 32 bytes"
-            );
-            secret
-        }
+        Some(secret) => secret,
         None => stored_secret(&storage.data_dir)?,
     };
     let jwt = JwtKeys::new(
         &secret,
-        &settings.jwt_previous_secrets,
+        &previous_secrets,
         ISSUER,
         AUDIENCE,
         settings.token_ttl_seconds,
@@ -80,12 +126,9 @@ pub async fn run(storage: &StorageSettings, settings: ServeSettings) -> anyhow::
         .await?;
     rebuilds.abort();
     fits.abort();
-    // Requests have finished; write the impressions their answers recorded.
+    // Requests have finished; write the impressions their answers recorded (before the
+    // caller closes the database).
     state.impressions().flush().await;
-    // Moves SQLite's write-ahead log into the database file: the stopped server's data
-    // directory holds `cosell.db` alone.
-    super::close(state.store()).await;
-    tracing::info!("stopped");
     Ok(())
 }
 

@@ -71,10 +71,7 @@ pub async fn settle(
     let statements = store
         .list_statement_totals(Tenant::All, Some(as_of))
         .await?;
-    // Summed wide: nets of many statements may pass i64 where one never does.
-    let net: i128 = statements.iter().map(|s| i128::from(s.net_minor)).sum();
-    // A struct, not `json!`: serde_json writes an i128 field as is, where a `Value` only
-    // holds 64 bits.
+    // A struct, not `json!`, to keep the fields in this order.
     #[derive(serde::Serialize)]
     struct Summary {
         period_end: NaiveDate,
@@ -82,7 +79,7 @@ pub async fn settle(
         created: usize,
         statements: usize,
         carried_forward: usize,
-        net_minor_all_currencies: i128,
+        net: BTreeMap<String, String>,
     }
     let summary = Summary {
         period_end: outcome.period_end,
@@ -90,10 +87,31 @@ pub async fn settle(
         created: outcome.created,
         statements: statements.len(),
         carried_forward: outcome.carried_forward.len(),
-        net_minor_all_currencies: net,
+        net: nets(&statements)?,
     };
     println!("{}", serde_json::to_string(&summary)?);
     Ok(())
+}
+
+/// The statements' net per currency, in major units as the API writes amounts
+/// (`{"EUR": "59.80"}`): one sum over currencies would add cents to yen.
+fn nets(
+    statements: &[cosell_store::settlement::StatementRecord],
+) -> anyhow::Result<BTreeMap<String, String>> {
+    // Summed wide: nets of many statements may pass i64 where one never does.
+    let mut minor: BTreeMap<Currency, i128> = BTreeMap::new();
+    for statement in statements {
+        *minor.entry(statement.key.currency).or_default() += i128::from(statement.net_minor);
+    }
+    minor
+        .into_iter()
+        .map(|(currency, sum)| {
+            let net = currency
+                .from_minor_sum(sum)
+                .with_context(|| format!("the {} net is beyond a decimal", currency.code()))?;
+            Ok((currency.code().to_owned(), net.to_string()))
+        })
+        .collect()
 }
 
 pub async fn run(storage: &StorageSettings, args: SettleArgs) -> anyhow::Result<()> {
@@ -101,4 +119,50 @@ pub async fn run(storage: &StorageSettings, args: SettleArgs) -> anyhow::Result<
     let policy = policy(args.minimum_payout)?;
     let store = super::open_existing_store(storage).await?;
     super::closing(&store, settle(&store, as_of, &policy)).await
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use cosell_core::PartnerId;
+    use cosell_core::settlement::StatementKey;
+    use cosell_store::settlement::StatementRecord;
+
+    use super::*;
+
+    fn statement(currency: &str, net_minor: i64) -> StatementRecord {
+        StatementRecord {
+            id: uuid::Uuid::now_v7(),
+            key: StatementKey {
+                period_end: NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(),
+                payer: PartnerId(uuid::Uuid::now_v7()),
+                payee: PartnerId(uuid::Uuid::now_v7()),
+                currency: Currency::parse(currency).unwrap(),
+            },
+            commission_minor: net_minor,
+            clawback_minor: 0,
+            net_minor,
+            created_at: Utc::now(),
+            paid_at: None,
+            paid_reference: None,
+            lines: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn nets_are_per_currency_in_major_units() {
+        let statements = [
+            statement("EUR", 4980),
+            statement("JPY", 500),
+            statement("EUR", 1000),
+        ];
+        let nets = nets(&statements).unwrap();
+        assert_eq!(
+            nets,
+            BTreeMap::from([
+                ("EUR".to_owned(), "59.80".to_owned()),
+                ("JPY".to_owned(), "500".to_owned())
+            ])
+        );
+    }
 }

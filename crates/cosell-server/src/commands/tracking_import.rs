@@ -87,6 +87,7 @@ struct TouchpointLine {
     kind: String,
     customer_ref: Option<String>,
     click_id: Option<String>,
+    #[serde(deserialize_with = "cosell_api::instants::instant")]
     occurred_at: DateTime<Utc>,
 }
 
@@ -154,13 +155,20 @@ fn parse_line<T: serde::de::DeserializeOwned>(
     if line.trim().is_empty() {
         return Ok(None);
     }
-    serde_json::from_str(line).map(Some).map_err(plain)
+    let mut document = serde_json::Deserializer::from_str(line);
+    serde_path_to_error::deserialize(&mut document)
+        .map(Some)
+        .map_err(plain)
 }
 
 /// serde_json's reason without its "at line 1 column N": each line is a document of its
 /// own, so that line is always 1 and would contradict the file's line number the
-/// caller puts in front. A line that is not JSON at all says so.
-fn plain(error: serde_json::Error) -> anyhow::Error {
+/// caller puts in front. A line that is not JSON at all says so; a value of the wrong
+/// shape is named by its path (`lines[0].quantity: …`), as the API names it, since a
+/// line has many fields of one type.
+fn plain(error: serde_path_to_error::Error<serde_json::Error>) -> anyhow::Error {
+    let path = error.path().to_string();
+    let error = error.into_inner();
     let text = error.to_string();
     let reason = text
         .rsplit_once(" at line ")
@@ -169,7 +177,9 @@ fn plain(error: serde_json::Error) -> anyhow::Error {
         serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
             anyhow::anyhow!("not valid JSON: {reason} at column {}", error.column())
         }
-        _ => anyhow::anyhow!("{reason}"),
+        // "." is the line itself (a field missing or unknown at its top).
+        _ if path == "." => anyhow::anyhow!("{reason}"),
+        _ => anyhow::anyhow!("{path}: {reason}"),
     }
 }
 

@@ -33,6 +33,7 @@ struct ConversionLine {
     order_id: String,
     customer_ref: String,
     click_id: Option<String>,
+    #[serde(deserialize_with = "cosell_api::instants::instant")]
     occurred_at: DateTime<Utc>,
     currency: String,
     lines: Vec<SaleLineIn>,
