@@ -2,7 +2,7 @@
 //! concurrent runs, statements as CSV, isolation and metrics.
 
 use axum::http::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::sales::{
     convert, create_link, day, follow, merchant_and_referrer, minutes, nets, order, settle, touch,
@@ -805,21 +805,16 @@ async fn a_reattribution_while_a_run_gathers_makes_it_gather_again() {
     assert_eq!(nets(&run), vec![(first.id.clone(), "9.00".to_owned())]);
 }
 
-/// A refund recorded today, before the run that settles yesterday, reverses a payable
-/// commission no run has paid (carried forward below the minimum): the run pays what it
-/// left, 5.00 of 10.00, and the rest refunded after the run is clawed back. (The run
-/// paid 10.00 as the ledger stood yesterday, the 5.00 reversed was never clawed back,
-/// and the second refund reversed a payable balance gone negative: 10.00 kept on a
-/// sale refunded in full.)
-#[tokio::test]
-async fn a_refund_dated_after_the_period_but_before_the_run_is_not_paid() {
+/// A sale of 100.00 nineteen days ago crediting the referrer's click: its commission of
+/// 10.00 became payable five days ago and was carried forward below a minimum payout of
+/// 50.00 by a run three days ago. Returns the app, the merchant, the referrer and the sale.
+async fn carried_commission() -> (TestApp, TestPartner, TestPartner, Value) {
     let app = TestApp::new().await;
     let (merchant, referrer) = merchant_and_referrer(&app).await;
     let days_ago = |d: i64| minutes(-d * 24 * 60);
     touch(&app, &referrer, "t", "click", "cust", days_ago(20)).await;
     let sale = order("o-1", "cust", days_ago(19), &[("A", 2, "50.00")]);
     let sale = convert(&app, &merchant, sale).await;
-    // Payable since five days ago, and below the minimum three days ago.
     let small = app
         .post(
             "/v1/settlements",
@@ -829,6 +824,18 @@ async fn a_refund_dated_after_the_period_but_before_the_run_is_not_paid() {
         .await
         .expect(StatusCode::OK);
     assert_eq!(small.body["carried_forward"][0]["reason"], "below_minimum");
+    (app, merchant, referrer, sale)
+}
+
+/// A refund recorded today, before the run that settles yesterday, reverses a payable
+/// commission no run has paid (carried forward below the minimum): the run pays what it
+/// left, 5.00 of 10.00, and the rest refunded after the run is clawed back. (The run
+/// paid 10.00 as the ledger stood yesterday, the 5.00 reversed was never clawed back,
+/// and the second refund reversed a payable balance gone negative: 10.00 kept on a
+/// sale refunded in full.)
+#[tokio::test]
+async fn a_refund_dated_after_the_period_but_before_the_run_is_not_paid() {
+    let (app, merchant, referrer, sale) = carried_commission().await;
     // Half of it refunded now, today; then yesterday is settled.
     let refunds = format!("/v1/conversions/{}/refunds", sale["id"].as_str().unwrap());
     app.post(
@@ -857,26 +864,12 @@ async fn a_refund_dated_after_the_period_but_before_the_run_is_not_paid() {
 /// every later run fail with 409 `ledger` for every partner.)
 #[tokio::test]
 async fn a_reattribution_today_of_a_carried_commission_pays_it_once() {
-    let app = TestApp::new().await;
-    let (merchant, referrer) = merchant_and_referrer(&app).await;
-    let days_ago = |d: i64| minutes(-d * 24 * 60);
-    touch(&app, &referrer, "t", "click", "cust", days_ago(20)).await;
-    let sale = order("o-1", "cust", days_ago(19), &[("A", 2, "50.00")]);
-    convert(&app, &merchant, sale).await;
-    let small = app
-        .post(
-            "/v1/settlements",
-            Some(&app.operator),
-            json!({ "as_of": day(-3), "minimum_payout": { "EUR": "50.00" } }),
-        )
-        .await
-        .expect(StatusCode::OK);
-    assert_eq!(small.body["carried_forward"][0]["reason"], "below_minimum");
+    let (app, merchant, referrer, _sale) = carried_commission().await;
     let again = app
         .post(
             "/v1/conversions/reattribute",
             Some(&merchant.token),
-            json!({ "from": days_ago(30), "to": minutes(1) }),
+            json!({ "from": minutes(-30 * 24 * 60), "to": minutes(1) }),
         )
         .await
         .expect(StatusCode::OK);
