@@ -211,6 +211,69 @@ fn serve_refuses_a_return_rate_threshold_outside_zero_to_one() {
     }
 }
 
+/// A minimum support of 0 was mined as 1 without a word, counting every item and pair
+/// that occurs as frequent; every command that mines refuses it, through the one parser,
+/// naming the flag.
+#[test]
+fn a_minimum_support_of_zero_is_refused_by_every_command_that_mines() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let refused = |message: &str, flag: &str, value: &str| {
+        message.contains(&format!("for '{flag} <"))
+            && message.contains(&format!(
+                "expected a whole number of baskets, 1 or more, not `{value}`"
+            ))
+    };
+    let message = serve_refusal(&data, "COSELL_MODEL_MIN_SUPPORT", "0");
+    assert!(refused(&message, "--model-min-support", "0"), "{message}");
+
+    let baskets = dir.path().join("b.csv");
+    std::fs::write(&baskets, "milk,bread\nmilk,eggs\n").unwrap();
+    let file = baskets.to_str().unwrap();
+    for (args, flag, value) in [
+        (
+            vec!["serve", "--model-min-support", "0"],
+            "--model-min-support",
+            "0",
+        ),
+        (
+            vec!["import", "baskets", file, "--min-support", "0"],
+            "--min-support",
+            "0",
+        ),
+        (
+            vec![
+                "eval",
+                "recommendations",
+                "--data",
+                file,
+                "--min-support",
+                "0",
+            ],
+            "--min-support",
+            "0",
+        ),
+        (
+            vec![
+                "eval",
+                "recommendations",
+                "--data",
+                file,
+                "--min-support=-1",
+            ],
+            "--min-support",
+            "-1",
+        ),
+    ] {
+        let out = cosell(&data).args(&args).output().unwrap();
+        let message = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(refused(&message, flag, value), "{args:?}: {message}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    assert!(!data.exists(), "a refused minimum touches nothing");
+}
+
 /// A previous signing secret is held to the current one's rule before anything is
 /// touched, and an empty entry (an empty variable, a stray comma) names no secret: it was
 /// a key with which anyone could sign a token the server accepted.

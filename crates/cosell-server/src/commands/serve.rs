@@ -114,7 +114,7 @@ async fn serve(
         store,
         state.model().clone(),
         Duration::from_secs(reco.model_rebuild_seconds.max(1)),
-        reco.min_support(),
+        reco.model_min_support,
     );
     let app = cosell_api::app(state.clone());
     let listener = tokio::net::TcpListener::bind(settings.listen)
