@@ -705,6 +705,50 @@ fn only_days_that_have_ended_are_settled() {
     assert_eq!(printed["period_end"], yesterday.to_string());
 }
 
+/// A mistyped day is refused as the API refuses it, saying what to write, not with the
+/// date parser's "input contains invalid characters".
+#[test]
+fn a_mistyped_day_is_refused_as_the_api_refuses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = dir.path().join("conversions.jsonl");
+    std::fs::write(&file, "").unwrap();
+    let file = file.to_str().unwrap();
+    for (args, flag, day) in [
+        (
+            vec!["settle", "--as-of", "2026-1O-31"],
+            "--as-of",
+            "2026-1O-31",
+        ),
+        (
+            vec!["settle", "--as-of", "2026-10-31T00:00:00Z"],
+            "--as-of",
+            "2026-10-31T00:00:00Z",
+        ),
+        (
+            vec![
+                "import",
+                "conversions",
+                file,
+                "--settle-as-of",
+                "31.10.2026",
+            ],
+            "--settle-as-of",
+            "31.10.2026",
+        ),
+    ] {
+        let out = cosell(&data).args(&args).output().unwrap();
+        let message = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            message.contains(&format!("for '{flag} <"))
+                && message.contains(&format!("expected a date such as 2026-10-31, not `{day}`")),
+            "{args:?}: {message}"
+        );
+        assert!(!message.contains("invalid characters"), "{message}");
+    }
+}
+
 #[test]
 fn blank_lines_and_a_byte_order_mark_do_not_stop_an_import() {
     let dir = tempfile::tempdir().unwrap();

@@ -69,7 +69,7 @@ pub enum TrackingImport {
     Conversions {
         file: PathBuf,
         /// Then run settlement as of this day (YYYY-MM-DD; yesterday at the latest).
-        #[arg(long)]
+        #[arg(long, value_parser = cosell_api::days::parse_day)]
         settle_as_of: Option<chrono::NaiveDate>,
         #[command(flatten)]
         limits: PluginSettings,
