@@ -22,6 +22,7 @@ pub enum ImportCommand {
     /// Import baskets, one per line: item names separated by commas (CSV), or integer
     /// item ids separated by spaces (a `.dat` file).
     Baskets {
+        /// The file to import; a name ending in `.dat` is read as integer ids.
         file: PathBuf,
         /// Baskets an item or pair must appear in, for the model mined after the import
         /// (at least 1).
