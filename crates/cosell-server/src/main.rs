@@ -31,7 +31,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the HTTP API (applies pending migrations first unless --no-migrate).
+    /// Run the HTTP API (binds its port, then applies pending migrations unless
+    /// --no-migrate).
     Serve(settings::ServeSettings),
     /// Apply pending database migrations and exit.
     Migrate,

@@ -422,21 +422,41 @@ fn no_migrate_from_the_environment_refuses_a_schema_behind() {
     assert!(!dir.path().join("cosell.db-wal").exists());
 }
 
-/// A server that cannot start (its port is taken) still closes the database it opened,
-/// as every command does: the write-ahead log of the migrations it applied was left
-/// beside `cosell.db`.
+/// A port in use is refused before the database is opened: it was found only after the
+/// migrations had run, on a database created for nothing.
 #[test]
-fn a_serve_that_cannot_listen_closes_the_database() {
+fn a_serve_that_cannot_listen_touches_no_database() {
     let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = taken.local_addr().unwrap().to_string();
-    let out = cosell(dir.path())
+    let out = cosell(&data)
         .args(["serve", "--listen", &address])
         .output()
         .unwrap();
     let message = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{message}");
-    assert!(message.contains("cannot listen on"), "{message}");
+    assert!(
+        message.contains(&format!("error: cannot listen on {address}")),
+        "{message}"
+    );
+    assert!(!data.exists(), "the data directory was created: {message}");
+}
+
+/// A server that stops after opening the database (here its stored signing secret is
+/// refused) still closes it, as every command does: the write-ahead log of the migrations
+/// it applied is not left beside `cosell.db`.
+#[test]
+fn a_serve_that_stops_after_migrating_closes_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("jwt-secret"), "short").unwrap();
+    let out = cosell(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{message}");
+    assert!(message.contains("shorter than 32 characters"), "{message}");
     assert!(dir.path().join("cosell.db").exists());
     assert!(!dir.path().join("cosell.db-wal").exists(), "{message}");
 }
