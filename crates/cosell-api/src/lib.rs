@@ -5,7 +5,7 @@ pub mod auth;
 mod cache;
 pub mod clock;
 mod csv_text;
-mod days;
+pub mod days;
 pub mod error;
 pub mod extract;
 pub mod impressions;

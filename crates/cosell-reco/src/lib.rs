@@ -57,6 +57,7 @@ pub mod baskets;
 pub mod eval;
 mod fxhash;
 pub mod input;
+mod min_support;
 pub mod model;
 pub mod recommend;
 pub mod score;
@@ -71,6 +72,7 @@ pub use input::{
     EligibilityRule, Impression, MAX_LIMIT, Moment, Offer, Product, RecommenderConfig, Relation,
     Request, Satisfaction,
 };
+pub use min_support::MinSupportError;
 pub use model::{
     CoPurchaseModel, ItemId, MinSupport, ModelBuilder, ModelHolder, Neighbour, PairCount, PairStats,
 };

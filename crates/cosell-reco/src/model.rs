@@ -10,6 +10,7 @@
 use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::fxhash::FxHashMap;
+pub use crate::min_support::MinSupport;
 
 /// An item interned to a dense id; ids are given in order of first appearance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -41,29 +42,6 @@ fn small_number(name: &str) -> Option<usize> {
         && (digits[0] != b'0' || digits.len() == 1)
         && digits.iter().all(u8::is_ascii_digit);
     canonical.then(|| digits.iter().fold(0, |n, d| n * 10 + usize::from(d - b'0')))
-}
-
-/// The minimum number of baskets an item or a pair must appear in to be frequent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MinSupport {
-    /// A share of the baskets in basis points (100 = 1%), rounded up to whole baskets:
-    /// 1% of 9,835 baskets is 98.35, so 99 baskets, as Borgelt's FP-growth counts it.
-    BasisPoints(u32),
-    /// An absolute number of baskets.
-    Count(u32),
-}
-
-impl MinSupport {
-    /// The minimum basket count for `baskets` baskets, never below one.
-    pub fn min_count(self, baskets: u64) -> u32 {
-        let count = match self {
-            // Integer arithmetic: a float product like 0.01 × 10,000 can land a hair
-            // above 100 and round up to 101.
-            MinSupport::BasisPoints(bp) => (baskets * u64::from(bp)).div_ceil(10_000),
-            MinSupport::Count(c) => u64::from(c),
-        };
-        u32::try_from(count.max(1)).unwrap_or(u32::MAX)
-    }
 }
 
 /// Baskets interned and stored flat, in arrival order; the model is a snapshot of it.
@@ -657,14 +635,6 @@ mod tests {
         assert_eq!(small_number("1000000"), None);
         assert_eq!(small_number("0"), Some(0));
         assert_eq!(small_number("1a"), None);
-    }
-
-    #[test]
-    fn basis_points_round_up_to_whole_baskets() {
-        assert_eq!(MinSupport::BasisPoints(100).min_count(9835), 99);
-        assert_eq!(MinSupport::BasisPoints(50).min_count(21891), 110);
-        assert_eq!(MinSupport::BasisPoints(100).min_count(10_000), 100);
-        assert_eq!(MinSupport::Count(0).min_count(10), 1);
     }
 
     #[test]

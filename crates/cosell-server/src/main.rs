@@ -31,7 +31,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the HTTP API (applies pending migrations first unless --no-migrate).
+    /// Run the HTTP API (binds its port, then applies pending migrations unless
+    /// --no-migrate).
     Serve(settings::ServeSettings),
     /// Apply pending database migrations and exit.
     Migrate,
@@ -126,7 +127,32 @@ fn report(error: &anyhow::Error) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::report;
+    use clap::CommandFactory;
+
+    use super::{Cli, report};
+
+    /// Every flag and argument `--help` shows, as `command path: name`, that has no help
+    /// line, in this command and every subcommand below it.
+    fn undescribed(command: &clap::Command, path: &str, found: &mut Vec<String>) {
+        for arg in command.get_arguments().filter(|arg| !arg.is_hide_set()) {
+            if arg.get_help().is_none() {
+                found.push(format!("{path}: {}", arg.get_id()));
+            }
+        }
+        for sub in command.get_subcommands().filter(|sub| !sub.is_hide_set()) {
+            if sub.get_about().is_none() {
+                found.push(format!("{path} {} (the command itself)", sub.get_name()));
+            }
+            undescribed(sub, &format!("{path} {}", sub.get_name()), found);
+        }
+    }
+
+    #[test]
+    fn every_flag_and_command_has_a_help_line() {
+        let mut found = Vec::new();
+        undescribed(&Cli::command(), "cosell", &mut found);
+        assert!(found.is_empty(), "without help text: {found:#?}");
+    }
 
     #[derive(Debug, thiserror::Error)]
     #[error("cannot access plugin file /nonexistent: {0}")]

@@ -145,9 +145,9 @@ pub struct RecommendationSettings {
     #[arg(long, env = "COSELL_MODEL_REBUILD_SECONDS", default_value_t = 300)]
     pub model_rebuild_seconds: u64,
 
-    /// Baskets an item or a pair must appear in to count as bought together.
-    #[arg(long, env = "COSELL_MODEL_MIN_SUPPORT", default_value_t = 10)]
-    pub model_min_support: u32,
+    /// Baskets an item or a pair must appear in to count as bought together (at least 1).
+    #[arg(long, env = "COSELL_MODEL_MIN_SUPPORT", default_value = "10")]
+    pub model_min_support: cosell_reco::MinSupport,
 
     /// Most recommendations shown to one customer in 7 days.
     #[arg(long, env = "COSELL_CONTACT_CAP", default_value_t = 3)]
@@ -172,10 +172,6 @@ impl RecommendationSettings {
             return_rate_threshold: self.return_rate_threshold,
             ..cosell_reco::RecommenderConfig::default()
         }
-    }
-
-    pub fn min_support(&self) -> cosell_reco::MinSupport {
-        cosell_reco::MinSupport::Count(self.model_min_support)
     }
 }
 

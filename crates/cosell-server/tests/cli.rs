@@ -211,6 +211,69 @@ fn serve_refuses_a_return_rate_threshold_outside_zero_to_one() {
     }
 }
 
+/// A minimum support of 0 was mined as 1 without a word, counting every item and pair
+/// that occurs as frequent; every command that mines refuses it, through the one parser,
+/// naming the flag.
+#[test]
+fn a_minimum_support_of_zero_is_refused_by_every_command_that_mines() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let refused = |message: &str, flag: &str, value: &str| {
+        message.contains(&format!("for '{flag} <"))
+            && message.contains(&format!(
+                "expected a whole number of baskets, 1 or more, not `{value}`"
+            ))
+    };
+    let message = serve_refusal(&data, "COSELL_MODEL_MIN_SUPPORT", "0");
+    assert!(refused(&message, "--model-min-support", "0"), "{message}");
+
+    let baskets = dir.path().join("b.csv");
+    std::fs::write(&baskets, "milk,bread\nmilk,eggs\n").unwrap();
+    let file = baskets.to_str().unwrap();
+    for (args, flag, value) in [
+        (
+            vec!["serve", "--model-min-support", "0"],
+            "--model-min-support",
+            "0",
+        ),
+        (
+            vec!["import", "baskets", file, "--min-support", "0"],
+            "--min-support",
+            "0",
+        ),
+        (
+            vec![
+                "eval",
+                "recommendations",
+                "--data",
+                file,
+                "--min-support",
+                "0",
+            ],
+            "--min-support",
+            "0",
+        ),
+        (
+            vec![
+                "eval",
+                "recommendations",
+                "--data",
+                file,
+                "--min-support=-1",
+            ],
+            "--min-support",
+            "-1",
+        ),
+    ] {
+        let out = cosell(&data).args(&args).output().unwrap();
+        let message = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(refused(&message, flag, value), "{args:?}: {message}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    assert!(!data.exists(), "a refused minimum touches nothing");
+}
+
 /// A previous signing secret is held to the current one's rule before anything is
 /// touched, and an empty entry (an empty variable, a stray comma) names no secret: it was
 /// a key with which anyone could sign a token the server accepted.
@@ -359,21 +422,41 @@ fn no_migrate_from_the_environment_refuses_a_schema_behind() {
     assert!(!dir.path().join("cosell.db-wal").exists());
 }
 
-/// A server that cannot start (its port is taken) still closes the database it opened,
-/// as every command does: the write-ahead log of the migrations it applied was left
-/// beside `cosell.db`.
+/// A port in use is refused before the database is opened: it was found only after the
+/// migrations had run, on a database created for nothing.
 #[test]
-fn a_serve_that_cannot_listen_closes_the_database() {
+fn a_serve_that_cannot_listen_touches_no_database() {
     let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = taken.local_addr().unwrap().to_string();
-    let out = cosell(dir.path())
+    let out = cosell(&data)
         .args(["serve", "--listen", &address])
         .output()
         .unwrap();
     let message = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{message}");
-    assert!(message.contains("cannot listen on"), "{message}");
+    assert!(
+        message.contains(&format!("error: cannot listen on {address}")),
+        "{message}"
+    );
+    assert!(!data.exists(), "the data directory was created: {message}");
+}
+
+/// A server that stops after opening the database (here its stored signing secret is
+/// refused) still closes it, as every command does: the write-ahead log of the migrations
+/// it applied is not left beside `cosell.db`.
+#[test]
+fn a_serve_that_stops_after_migrating_closes_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("jwt-secret"), "short").unwrap();
+    let out = cosell(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{message}");
+    assert!(message.contains("shorter than 32 characters"), "{message}");
     assert!(dir.path().join("cosell.db").exists());
     assert!(!dir.path().join("cosell.db-wal").exists(), "{message}");
 }
@@ -640,6 +723,50 @@ fn only_days_that_have_ended_are_settled() {
     let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let yesterday = chrono::Utc::now().date_naive().pred_opt().unwrap();
     assert_eq!(printed["period_end"], yesterday.to_string());
+}
+
+/// A mistyped day is refused as the API refuses it, saying what to write, not with the
+/// date parser's "input contains invalid characters".
+#[test]
+fn a_mistyped_day_is_refused_as_the_api_refuses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = dir.path().join("conversions.jsonl");
+    std::fs::write(&file, "").unwrap();
+    let file = file.to_str().unwrap();
+    for (args, flag, day) in [
+        (
+            vec!["settle", "--as-of", "2026-1O-31"],
+            "--as-of",
+            "2026-1O-31",
+        ),
+        (
+            vec!["settle", "--as-of", "2026-10-31T00:00:00Z"],
+            "--as-of",
+            "2026-10-31T00:00:00Z",
+        ),
+        (
+            vec![
+                "import",
+                "conversions",
+                file,
+                "--settle-as-of",
+                "31.10.2026",
+            ],
+            "--settle-as-of",
+            "31.10.2026",
+        ),
+    ] {
+        let out = cosell(&data).args(&args).output().unwrap();
+        let message = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            message.contains(&format!("for '{flag} <"))
+                && message.contains(&format!("expected a date such as 2026-10-31, not `{day}`")),
+            "{args:?}: {message}"
+        );
+        assert!(!message.contains("invalid characters"), "{message}");
+    }
 }
 
 #[test]

@@ -16,9 +16,9 @@ pub enum EvalCommand {
         /// Baskets: item names separated by commas, or a `.dat` file of integer ids.
         #[arg(long)]
         data: PathBuf,
-        /// Baskets an item or pair must appear in.
-        #[arg(long, default_value_t = 10)]
-        min_support: u32,
+        /// Baskets an item or pair must appear in (at least 1).
+        #[arg(long, default_value = "10")]
+        min_support: MinSupport,
         /// Recommendations per basket, 1 or more.
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
         k: u32,
@@ -40,11 +40,7 @@ pub fn run(command: EvalCommand) -> anyhow::Result<()> {
         |items| builder.add_basket(items),
     )
     .with_context(|| format!("cannot read baskets from {}", data.display()))?;
-    let r = evaluate_leave_one_out(
-        &builder,
-        MinSupport::Count(min_support),
-        usize::try_from(k)?,
-    );
+    let r = evaluate_leave_one_out(&builder, min_support, usize::try_from(k)?);
     // Rates over no test basket would print as 0.00%, a result that was never measured.
     if r.test_baskets == 0 {
         anyhow::bail!(
@@ -57,7 +53,7 @@ pub fn run(command: EvalCommand) -> anyhow::Result<()> {
     let points = (r.model_hit_rate - r.baseline_hit_rate) * 100.0;
     println!("data            {}", data.display());
     println!(
-        "baskets         {} train, {} test (min support {min_support} baskets, top {k})",
+        "baskets         {} train, {} test (min support {min_support}, top {k})",
         r.train_baskets, r.test_baskets
     );
     println!(

@@ -22,10 +22,12 @@ pub enum ImportCommand {
     /// Import baskets, one per line: item names separated by commas (CSV), or integer
     /// item ids separated by spaces (a `.dat` file).
     Baskets {
+        /// The file to import; a name ending in `.dat` is read as integer ids.
         file: PathBuf,
-        /// Baskets an item or pair must appear in, for the model mined after the import.
-        #[arg(long, default_value_t = 10)]
-        min_support: u32,
+        /// Baskets an item or pair must appear in, for the model mined after the import
+        /// (at least 1).
+        #[arg(long, default_value = "10")]
+        min_support: MinSupport,
     },
     #[command(flatten)]
     Tracking(super::tracking_import::TrackingImport),
@@ -101,7 +103,7 @@ async fn store_baskets(
     store: &Store,
     source: &str,
     baskets: &[Vec<String>],
-    min_support: u32,
+    min_support: MinSupport,
 ) -> anyhow::Result<()> {
     let storing = bar(
         baskets.len() as u64,
@@ -113,7 +115,7 @@ async fn store_baskets(
     }
     storing.finish();
 
-    let model = cosell_api::reco::rebuild_model(store, MinSupport::Count(min_support)).await?;
+    let model = cosell_api::reco::rebuild_model(store, min_support).await?;
     println!(
         "imported {} baskets; the model mined from all {} stored baskets has {} frequent items and {} frequent pairs (a running server swaps it in at its next rebuild)",
         baskets.len(),

@@ -10,11 +10,13 @@ pub enum PartnerCommand {
     /// Create a partner and print it as one JSON line, `{"id":…,"slug":…,"name":…}`
     /// (the id alone: `cosell partner create … | jq -r .id`).
     Create {
+        /// Display name (not empty, at most 200 characters).
         #[arg(long)]
         name: String,
         /// Unique handle: a-z, 0-9 and inner dashes.
         #[arg(long)]
         slug: String,
+        /// Contact e-mail address for the partner.
         #[arg(long)]
         email: String,
     },

@@ -46,18 +46,28 @@ pub enum PluginCommand {
         config: Option<String>,
     },
     /// Let a plugin's calls through (also lifts a quarantine).
-    Enable { id: String },
+    Enable {
+        /// The plugin's id: its library's SHA-256 (64 hex digits), as `plugin list` shows.
+        id: String,
+    },
     /// Stop all calls to a plugin.
-    Disable { id: String },
+    Disable {
+        /// The plugin's id: its library's SHA-256 (64 hex digits), as `plugin list` shows.
+        id: String,
+    },
     /// Replace a plugin's configuration; kept only if the plugin's `init` accepts it.
     Configure {
+        /// The plugin's id: its library's SHA-256 (64 hex digits), as `plugin list` shows.
         id: String,
         /// The new configuration as JSON.
         #[arg(long)]
         config: String,
     },
     /// Forget a plugin and delete its stored library.
-    Remove { id: String },
+    Remove {
+        /// The plugin's id: its library's SHA-256 (64 hex digits), as `plugin list` shows.
+        id: String,
+    },
 }
 
 /// A capability on the command line.

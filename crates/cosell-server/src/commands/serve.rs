@@ -1,4 +1,5 @@
-//! `cosell serve`: migrate (unless told not to), then serve until SIGINT or SIGTERM.
+//! `cosell serve`: bind the port, migrate (unless told not to), then serve until SIGINT or
+//! SIGTERM.
 
 use std::time::Duration;
 
@@ -7,6 +8,7 @@ use cosell_api::clock::Clock;
 use cosell_api::{ApiConfig, AppState, JwtKeys};
 use cosell_store::Store;
 use secrecy::{ExposeSecret, SecretString};
+use tokio::net::TcpListener;
 
 use crate::settings::{AUDIENCE, ISSUER, ServeSettings, StorageSettings, stored_secret};
 
@@ -41,6 +43,12 @@ fn checked_secrets(settings: &ServeSettings) -> anyhow::Result<Vec<SecretString>
 pub async fn run(storage: &StorageSettings, settings: ServeSettings) -> anyhow::Result<()> {
     // Before the database is touched: a refused configuration changes nothing.
     let previous_secrets = checked_secrets(&settings)?;
+    // Bound before the database is opened and migrated, so a port in use is refused at
+    // once, with nothing created or migrated. Connections that arrive meanwhile wait in
+    // the backlog until serving starts.
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let store = if settings.no_migrate {
         let store = Store::connect(&storage.database_url()?)
             .await
@@ -58,23 +66,26 @@ pub async fn run(storage: &StorageSettings, settings: ServeSettings) -> anyhow::
     } else {
         super::open_store(storage).await?
     };
-    // Closed however serving ends, a refusal (a port in use…) included: SQLite's
-    // write-ahead log is moved into the database file, which then holds everything.
+    // Closed however serving ends, a refusal after opening (an unreadable signing
+    // secret…) included: SQLite's write-ahead log is moved into the database file, which
+    // then holds everything.
     super::closing(
         &store,
-        serve(storage, settings, previous_secrets, store.clone()),
+        serve(storage, settings, previous_secrets, store.clone(), listener),
     )
     .await?;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Serves on the opened `store` until SIGINT or SIGTERM; the caller closes it.
+/// Serves on the opened `store` through the bound `listener` until SIGINT or SIGTERM; the
+/// caller closes the store.
 async fn serve(
     storage: &StorageSettings,
     settings: ServeSettings,
     previous_secrets: Vec<SecretString>,
     store: Store,
+    listener: TcpListener,
 ) -> anyhow::Result<()> {
     let secret = match settings.jwt_secret.clone() {
         Some(secret) => secret,
@@ -114,13 +125,12 @@ async fn serve(
         store,
         state.model().clone(),
         Duration::from_secs(reco.model_rebuild_seconds.max(1)),
-        reco.min_support(),
+        reco.model_min_support,
     );
     let app = cosell_api::app(state.clone());
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", settings.listen))?;
-    tracing::info!(address = %settings.listen, "cosell is serving; API docs at /docs");
+    // The address bound, which names the port the system chose for `--listen …:0`.
+    let address = listener.local_addr().unwrap_or(settings.listen);
+    tracing::info!(%address, "cosell is serving; API docs at /docs");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;

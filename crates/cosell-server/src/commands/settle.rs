@@ -15,7 +15,7 @@ use crate::settings::StorageSettings;
 pub struct SettleArgs {
     /// The period's last day (YYYY-MM-DD), yesterday (UTC) at the latest and by default:
     /// commissions payable by its end are settled.
-    #[arg(long)]
+    #[arg(long, value_parser = cosell_api::days::parse_day)]
     pub as_of: Option<NaiveDate>,
     /// Smallest net paid, as CURRENCY=AMOUNT (e.g. EUR=50.00); repeat per currency, once
     /// each.

@@ -60,16 +60,20 @@ impl Statistics {
 pub enum TrackingImport {
     /// Import touchpoints: {"event_id", "partner_id", "kind", "customer_ref", "click_id",
     /// "offer_id", "occurred_at"} per line. Repeated event ids are skipped.
-    Touchpoints { file: PathBuf },
+    Touchpoints {
+        /// The JSON Lines file to import.
+        file: PathBuf,
+    },
     /// Import conversions and attribute them: {"merchant_id", "order_id", "customer_ref",
     /// "click_id", "occurred_at", "currency", "lines": [{"sku", "category", "quantity",
     /// "unit_price"}]} per line. Replayed orders are skipped, conflicting ones refused.
     /// Installed plugins are loaded (and attribution plugins fitted) first, so plugin
     /// models and rules apply as they do in the server.
     Conversions {
+        /// The JSON Lines file to import.
         file: PathBuf,
         /// Then run settlement as of this day (YYYY-MM-DD; yesterday at the latest).
-        #[arg(long)]
+        #[arg(long, value_parser = cosell_api::days::parse_day)]
         settle_as_of: Option<chrono::NaiveDate>,
         #[command(flatten)]
         limits: PluginSettings,
