@@ -56,10 +56,11 @@ pub async fn close(store: &Store) {
 
 async fn migrated(connected: Result<Store, cosell_store::StoreError>) -> anyhow::Result<Store> {
     let store = connected.context("cannot connect to the database")?;
-    store
-        .migrate()
-        .await
-        .context("cannot apply database migrations")?;
+    if let Err(error) = store.migrate().await {
+        // Closed like on every other way out, so SQLite folds its log back into the file.
+        close(&store).await;
+        return Err(error).context("cannot apply database migrations");
+    }
     Ok(store)
 }
 
