@@ -11,6 +11,7 @@ use sea_orm::{
 };
 
 use crate::entities::{bundle, bundle_item, product};
+use crate::expected::unchanged;
 use crate::money::{currency, decimal, to_minor};
 use crate::products::find_product;
 use crate::single_row::AtMostOneRow;
@@ -175,17 +176,31 @@ impl Store {
         Ok((bundle, pricing))
     }
 
-    /// Replaces a bundle's terms and products if it is the `expected` version.
+    /// Replaces a bundle's terms and products if it is the `expected` version. A change that
+    /// leaves the terms and the set of products as they are writes nothing, keeps the version
+    /// and answers the bundle as `get_bundle` does (unpriced if it is now under its floor).
     pub async fn update_bundle(
         &self,
         tenant: Tenant,
         id: BundleId,
         expected: Expected,
         change: impl FnOnce(&Bundle) -> Result<(BundleTerms, Vec<ProductId>), StoreError>,
-    ) -> Result<(Bundle, BundlePricing), StoreError> {
+    ) -> Result<(Bundle, Option<BundlePricing>), StoreError> {
         let current = load(self.db(), tenant, id).await?;
         let expected_version = expected.check("bundle", current.version)?;
         let (terms, product_ids) = change(&current)?;
+        // Members are a set, listed by id: the same ones in another order are no change.
+        let mut members = product_ids.clone();
+        members.sort();
+        let mut stored = current.product_ids.clone();
+        stored.sort();
+        if unchanged(&(&current.terms, stored), &(&terms, members)) {
+            let pricing = self
+                .price_bundle(current.partner_id, &current.terms, &current.product_ids)
+                .await
+                .ok();
+            return Ok((current, pricing));
+        }
         let pricing = self
             .price_bundle(current.partner_id, &terms, &product_ids)
             .await?;
@@ -198,7 +213,7 @@ impl Store {
                 expected_version + 1,
             )
             .await?;
-        Ok((bundle, pricing))
+        Ok((bundle, Some(pricing)))
     }
 
     /// A bundle with its current pricing (member prices may have changed since it was made).

@@ -160,7 +160,8 @@ async fn get_bundle(
     Ok(Tagged(bundle.version, dto(bundle, pricing)))
 }
 
-/// Change a bundle (`If-Match` required); the margin floor is re-checked.
+/// Change a bundle (`If-Match` required); the margin floor is re-checked. A change that
+/// leaves the bundle as it is keeps its version and ETag.
 #[utoipa::path(patch, path = "/v1/bundles/{id}", operation_id = "update_bundle", tag = "bundles",
     request_body = UpdateBundle, params(("id" = uuid::Uuid, Path), ("If-Match" = String, Header)), security(("bearer" = [])),
     responses((status = 200, body = BundleDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
@@ -190,7 +191,7 @@ async fn update_bundle(
             Ok((terms, products))
         })
         .await?;
-    Ok(Tagged(bundle.version, dto(bundle, Some(pricing))))
+    Ok(Tagged(bundle.version, dto(bundle, pricing)))
 }
 
 /// Delete a bundle.
