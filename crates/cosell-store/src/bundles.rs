@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use chrono::Utc;
 use cosell_core::catalog::bundle::BundlePricing;
-use cosell_core::catalog::{Bundle, BundleItem, BundleTerms};
+use cosell_core::catalog::{Bundle, BundleItem, BundleTerms, MarginInputs};
 use cosell_core::{BundleId, PartnerId, ProductId};
 use sea_orm::{
     ActiveValue::Set, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
@@ -88,12 +88,14 @@ async fn load<C: ConnectionTrait>(
 }
 
 impl Store {
-    /// Prices `product_ids` under `terms`: every product must be the owner's own.
+    /// Prices `product_ids` under `terms`: every product must be the owner's own. A margin
+    /// under the floor is reported on the fields `set` names.
     async fn price_bundle(
         &self,
         owner: PartnerId,
         terms: &BundleTerms,
         product_ids: &[ProductId],
+        set: MarginInputs,
     ) -> Result<BundlePricing, StoreError> {
         let mut items = Vec::with_capacity(product_ids.len());
         for id in product_ids {
@@ -105,7 +107,7 @@ impl Store {
                 unit_cost: p.fields.unit_cost,
             });
         }
-        Ok(terms.price(&items)?)
+        Ok(terms.price(&items, set)?)
     }
 
     async fn write_bundle(
@@ -169,21 +171,25 @@ impl Store {
         terms: BundleTerms,
         product_ids: Vec<ProductId>,
     ) -> Result<(Bundle, BundlePricing), StoreError> {
-        let pricing = self.price_bundle(owner, &terms, &product_ids).await?;
+        let pricing = self
+            .price_bundle(owner, &terms, &product_ids, MarginInputs::ALL)
+            .await?;
         let bundle = self
             .write_bundle(owner, BundleId::new(), &terms, &product_ids, 1)
             .await?;
         Ok((bundle, pricing))
     }
 
-    /// Replaces a bundle's terms and products if it is the `expected` version. A change that
-    /// leaves the terms and the set of products as they are writes nothing, keeps the version
-    /// and answers the bundle as `get_bundle` does (unpriced if it is now under its floor).
+    /// Replaces a bundle's terms and products if it is the `expected` version; a margin
+    /// under the floor is reported on the fields `set` names. A change that leaves the terms
+    /// and the set of products as they are writes nothing, keeps the version and answers the
+    /// bundle as `get_bundle` does (unpriced if it is now under its floor).
     pub async fn update_bundle(
         &self,
         tenant: Tenant,
         id: BundleId,
         expected: Expected,
+        set: MarginInputs,
         change: impl FnOnce(&Bundle) -> Result<(BundleTerms, Vec<ProductId>), StoreError>,
     ) -> Result<(Bundle, Option<BundlePricing>), StoreError> {
         let current = load(self.db(), tenant, id).await?;
@@ -196,13 +202,18 @@ impl Store {
         stored.sort();
         if unchanged(&(&current.terms, stored), &(&terms, members)) {
             let pricing = self
-                .price_bundle(current.partner_id, &current.terms, &current.product_ids)
+                .price_bundle(
+                    current.partner_id,
+                    &current.terms,
+                    &current.product_ids,
+                    MarginInputs::default(),
+                )
                 .await
                 .ok();
             return Ok((current, pricing));
         }
         let pricing = self
-            .price_bundle(current.partner_id, &terms, &product_ids)
+            .price_bundle(current.partner_id, &terms, &product_ids, set)
             .await?;
         let bundle = self
             .write_bundle(
@@ -224,7 +235,12 @@ impl Store {
     ) -> Result<(Bundle, Option<BundlePricing>), StoreError> {
         let bundle = load(self.db(), tenant, id).await?;
         let pricing = self
-            .price_bundle(bundle.partner_id, &bundle.terms, &bundle.product_ids)
+            .price_bundle(
+                bundle.partner_id,
+                &bundle.terms,
+                &bundle.product_ids,
+                MarginInputs::default(),
+            )
             .await
             .ok();
         Ok((bundle, pricing))
@@ -278,7 +294,8 @@ impl Store {
                             })
                     })
                     .collect();
-                let pricing = items.and_then(|items| b.terms.price(&items).ok());
+                let pricing =
+                    items.and_then(|items| b.terms.price(&items, MarginInputs::default()).ok());
                 (b, pricing)
             })
             .collect())
