@@ -255,14 +255,40 @@ async fn partner_keys_are_shown_once_and_listed_by_prefix() {
         !listed.body.to_string().contains(secret),
         "a listing must never include a secret"
     );
-    // A partner cannot mint operator keys or keys for others.
-    app.post(
-        "/v1/api-keys",
-        Some(&partner.token),
+}
+
+#[tokio::test]
+async fn a_partner_refused_an_operator_key_is_told_only_operators_make_them() {
+    let app = TestApp::new().await;
+    let partner = app.partner("acme").await;
+    let other = app.partner("globex").await;
+    // Naming itself as the owner does not make it an operator.
+    for body in [
         json!({ "name": "x", "role": "operator" }),
-    )
-    .await
-    .expect_problem(StatusCode::FORBIDDEN, "forbidden");
+        json!({ "name": "x", "role": "operator", "partner_id": partner.id }),
+    ] {
+        let refused = app
+            .post("/v1/api-keys", Some(&partner.token), body)
+            .await
+            .expect_problem(StatusCode::FORBIDDEN, "forbidden");
+        assert_eq!(
+            refused.body["detail"],
+            "only an operator can create operator keys"
+        );
+    }
+    // A key for another partner is refused for what it is.
+    let refused = app
+        .post(
+            "/v1/api-keys",
+            Some(&partner.token),
+            json!({ "name": "x", "partner_id": other.id }),
+        )
+        .await
+        .expect_problem(StatusCode::FORBIDDEN, "forbidden");
+    assert_eq!(
+        refused.body["detail"],
+        "a partner can create keys only for itself"
+    );
 }
 
 #[tokio::test]

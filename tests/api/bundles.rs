@@ -37,11 +37,21 @@ async fn a_margin_under_the_floor_is_refused_with_the_numbers() {
         .post("/v1/bundles", Some(&a.token), json!({ "name": "Deep cut", "currency": "EUR", "discount_percent": "30", "margin_floor": "20", "product_ids": [x, y] }))
         .await
         .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    // A new bundle sets both the discount and the floor: both are named.
+    assert_eq!(refused.fields(), ["discount_percent", "margin_floor"]);
     let detail = refused.body["detail"].as_str().unwrap();
-    assert!(detail.contains("margin 15.00 EUR"), "{detail}");
-    assert!(detail.contains("price 105.00"), "{detail}");
-    assert!(detail.contains("cost 90.00"), "{detail}");
-    assert!(detail.contains("floor 20 EUR"), "{detail}");
+    assert!(
+        detail.contains("would fall below the margin floor"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("30% off 150.00 EUR is 105.00 EUR"),
+        "{detail}"
+    );
+    assert!(detail.contains("margin of 15.00 EUR"), "{detail}");
+    assert!(detail.contains("cost of 90.00 EUR"), "{detail}");
+    assert!(detail.contains("floor of 20 EUR"), "{detail}");
+    assert!(detail.contains("at least 110.00 EUR"), "{detail}");
     let listed = app
         .get("/v1/bundles", Some(&a.token))
         .await
@@ -87,6 +97,63 @@ async fn changing_a_bundle_rechecks_the_floor_and_needs_the_etag() {
     app.get(&path, Some(&a.token))
         .await
         .expect_problem(StatusCode::NOT_FOUND, "not_found");
+}
+
+#[tokio::test]
+async fn a_margin_under_the_floor_is_reported_on_the_fields_the_patch_set() {
+    let app = TestApp::new().await;
+    let a = app.partner("acme").await;
+    let x = app.product(&a, "X", "c", "100.00", "60.00").await;
+    let y = app.product(&a, "Y", "d", "50.00", "30.00").await;
+    let cheap = app.product(&a, "Z", "e", "20.00", "19.00").await;
+    let created = app
+        .post("/v1/bundles", Some(&a.token), json!({ "name": "Set", "currency": "EUR", "discount_percent": "5", "margin_floor": "20", "product_ids": [x, y] }))
+        .await
+        .expect(StatusCode::CREATED);
+    let path = format!("/v1/bundles/{}", created.id());
+    // 5% off 150.00 is 142.50: a margin of 52.50 over the cost of 90.00.
+    for (body, fields) in [
+        (json!({ "margin_floor": "60" }), vec!["margin_floor"]),
+        (
+            json!({ "discount_percent": "30" }),
+            vec!["discount_percent"],
+        ),
+        (
+            json!({ "discount_percent": "30", "margin_floor": "60" }),
+            vec!["discount_percent", "margin_floor"],
+        ),
+        (
+            json!({ "margin_floor": "60", "product_ids": [x, cheap] }),
+            vec!["margin_floor"],
+        ),
+        (json!({ "product_ids": [y, cheap] }), vec!["product_ids"]),
+    ] {
+        let refused = app
+            .patch(&path, Some(&a.token), "\"1\"", body.clone())
+            .await
+            .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(refused.fields(), fields, "{body}");
+        let message = refused.body["errors"][0]["message"].as_str().unwrap();
+        assert!(
+            message.contains("would fall below the margin floor"),
+            "{message}"
+        );
+    }
+    let floor = app
+        .patch(
+            &path,
+            Some(&a.token),
+            "\"1\"",
+            json!({ "margin_floor": "60" }),
+        )
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(
+        floor.body["detail"],
+        "margin_floor: the discounted price would fall below the margin floor: 5% off 150.00 EUR \
+         is 142.50 EUR, a margin of 52.50 EUR over the cost of 90.00 EUR, under the margin floor \
+         of 60 EUR (the price must be at least 150.00 EUR)"
+    );
 }
 
 #[tokio::test]

@@ -512,3 +512,49 @@ async fn a_refund_naming_a_line_twice_or_no_line_is_refused_and_stores_nothing()
         .expect(StatusCode::CREATED);
     assert_eq!(whole.body["amount"], "20.00");
 }
+
+/// As docs/attribution.md ("Metrics") says: `attributed_revenue` and `commission` are gross
+/// of refunds (the commission as accrued on the whole sale, though the refund reversed part
+/// of it in the ledger); refunds show only as `refund_rate`.
+#[tokio::test]
+async fn metrics_are_gross_of_refunds_which_show_as_the_refund_rate() {
+    let app = TestApp::new().await;
+    let (merchant, referrer) = merchant_and_referrer(&app).await;
+    touch(&app, &referrer, "t", "click", "cust", minutes(-10)).await;
+    let sale = convert(
+        &app,
+        &merchant,
+        order(
+            "o",
+            "cust",
+            minutes(-1),
+            &[("A", 2, "10.00"), ("B", 1, "5.00")],
+        ),
+    )
+    .await;
+    assert_eq!(sale["credits"][0]["commission"], "2.50");
+    let path = format!("/v1/conversions/{}/refunds", sale["id"].as_str().unwrap());
+    app.post(
+        &path,
+        Some(&merchant.token),
+        json!({ "lines": [{ "line": 0, "quantity": 1 }] }),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    let metrics = app
+        .get(
+            &format!(
+                "/v1/metrics?from={}&to={}",
+                crate::sales::day(-1),
+                crate::sales::day(1)
+            ),
+            Some(&referrer.token),
+        )
+        .await
+        .expect(StatusCode::OK);
+    let row = &metrics.body["items"][0];
+    assert_eq!(row["attributed_revenue"], "25.00");
+    assert_eq!(row["commission"], "2.50");
+    assert_eq!(row["refund_rate"], "0.400000");
+    assert_eq!(row["revenue_per_customer"], "25.00");
+}

@@ -35,3 +35,4 @@ mod roles;
 mod settlement;
 mod tracking;
 mod tracking_links;
+mod unchanged_writes;

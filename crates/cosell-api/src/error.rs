@@ -139,6 +139,12 @@ impl From<ValidationErrors> for ApiError {
     fn from(errors: ValidationErrors) -> Self {
         let detail = match errors.0.as_slice() {
             [one] => format!("{}: {}", one.field, one.message),
+            // One refusal of several fields together (a bundle's margin under its floor,
+            // on the discount and the floor both set): its message still says why.
+            [first, rest @ ..] if rest.iter().all(|e| e.message == first.message) => {
+                let fields: Vec<_> = errors.0.iter().map(|e| e.field.as_str()).collect();
+                format!("{}: {}", fields.join(", "), first.message)
+            }
             many => format!("{} fields are invalid", many.len()),
         };
         ApiError {

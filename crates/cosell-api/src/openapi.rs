@@ -13,7 +13,8 @@ use utoipa::openapi::{ObjectBuilder, RefOr, Required, Type};
         description = "Co-selling between partner businesses: catalog, partnerships and offers. \
             Authenticate with POST /v1/auth/token and send `Authorization: Bearer <token>`. \
             Errors are RFC 9457 problem documents. Writes accept an `Idempotency-Key` header; \
-            updates need `If-Match` with the resource's ETag.",
+            updates need `If-Match` with the resource's ETag. An update that changes nothing \
+            (`{}`, or every field as it is) keeps the version: 200 with the unchanged ETag.",
         license(name = "Apache-2.0")
     ),
     modifiers(&SecurityAddon),

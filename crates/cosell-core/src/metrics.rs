@@ -46,7 +46,9 @@ pub struct PartnerMetrics {
     /// Conversions that credited the partner as a referrer.
     pub conversions: u64,
     /// Sums over any number of conversions: wide, so they never wrap (an i64 holds only
-    /// some thousands of the largest amounts accepted).
+    /// some thousands of the largest amounts accepted). Both are gross of refunds: the
+    /// credits as attributed and the commissions as accrued on the whole sale; refunds
+    /// show only in `refund_rate`.
     pub attributed_revenue_minor: i128,
     pub commission_minor: i128,
     /// Refunded share of the attributed revenue (refunds apply pro rata to credits).

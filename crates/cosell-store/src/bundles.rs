@@ -4,13 +4,14 @@ use std::collections::BTreeMap;
 
 use chrono::Utc;
 use cosell_core::catalog::bundle::BundlePricing;
-use cosell_core::catalog::{Bundle, BundleItem, BundleTerms};
+use cosell_core::catalog::{Bundle, BundleItem, BundleTerms, MarginInputs};
 use cosell_core::{BundleId, PartnerId, ProductId};
 use sea_orm::{
     ActiveValue::Set, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 
 use crate::entities::{bundle, bundle_item, product};
+use crate::expected::unchanged;
 use crate::money::{currency, decimal, to_minor};
 use crate::products::find_product;
 use crate::single_row::AtMostOneRow;
@@ -87,12 +88,14 @@ async fn load<C: ConnectionTrait>(
 }
 
 impl Store {
-    /// Prices `product_ids` under `terms`: every product must be the owner's own.
+    /// Prices `product_ids` under `terms`: every product must be the owner's own. A margin
+    /// under the floor is reported on the fields `set` names.
     async fn price_bundle(
         &self,
         owner: PartnerId,
         terms: &BundleTerms,
         product_ids: &[ProductId],
+        set: MarginInputs,
     ) -> Result<BundlePricing, StoreError> {
         let mut items = Vec::with_capacity(product_ids.len());
         for id in product_ids {
@@ -104,7 +107,7 @@ impl Store {
                 unit_cost: p.fields.unit_cost,
             });
         }
-        Ok(terms.price(&items)?)
+        Ok(terms.price(&items, set)?)
     }
 
     async fn write_bundle(
@@ -168,26 +171,49 @@ impl Store {
         terms: BundleTerms,
         product_ids: Vec<ProductId>,
     ) -> Result<(Bundle, BundlePricing), StoreError> {
-        let pricing = self.price_bundle(owner, &terms, &product_ids).await?;
+        let pricing = self
+            .price_bundle(owner, &terms, &product_ids, MarginInputs::ALL)
+            .await?;
         let bundle = self
             .write_bundle(owner, BundleId::new(), &terms, &product_ids, 1)
             .await?;
         Ok((bundle, pricing))
     }
 
-    /// Replaces a bundle's terms and products if it is the `expected` version.
+    /// Replaces a bundle's terms and products if it is the `expected` version; a margin
+    /// under the floor is reported on the fields `set` names. A change that leaves the terms
+    /// and the set of products as they are writes nothing, keeps the version and answers the
+    /// bundle as `get_bundle` does (unpriced if it is now under its floor).
     pub async fn update_bundle(
         &self,
         tenant: Tenant,
         id: BundleId,
         expected: Expected,
+        set: MarginInputs,
         change: impl FnOnce(&Bundle) -> Result<(BundleTerms, Vec<ProductId>), StoreError>,
-    ) -> Result<(Bundle, BundlePricing), StoreError> {
+    ) -> Result<(Bundle, Option<BundlePricing>), StoreError> {
         let current = load(self.db(), tenant, id).await?;
         let expected_version = expected.check("bundle", current.version)?;
         let (terms, product_ids) = change(&current)?;
+        // Members are a set, listed by id: the same ones in another order are no change.
+        let mut members = product_ids.clone();
+        members.sort();
+        let mut stored = current.product_ids.clone();
+        stored.sort();
+        if unchanged(&(&current.terms, stored), &(&terms, members)) {
+            let pricing = self
+                .price_bundle(
+                    current.partner_id,
+                    &current.terms,
+                    &current.product_ids,
+                    MarginInputs::default(),
+                )
+                .await
+                .ok();
+            return Ok((current, pricing));
+        }
         let pricing = self
-            .price_bundle(current.partner_id, &terms, &product_ids)
+            .price_bundle(current.partner_id, &terms, &product_ids, set)
             .await?;
         let bundle = self
             .write_bundle(
@@ -198,7 +224,7 @@ impl Store {
                 expected_version + 1,
             )
             .await?;
-        Ok((bundle, pricing))
+        Ok((bundle, Some(pricing)))
     }
 
     /// A bundle with its current pricing (member prices may have changed since it was made).
@@ -209,7 +235,12 @@ impl Store {
     ) -> Result<(Bundle, Option<BundlePricing>), StoreError> {
         let bundle = load(self.db(), tenant, id).await?;
         let pricing = self
-            .price_bundle(bundle.partner_id, &bundle.terms, &bundle.product_ids)
+            .price_bundle(
+                bundle.partner_id,
+                &bundle.terms,
+                &bundle.product_ids,
+                MarginInputs::default(),
+            )
             .await
             .ok();
         Ok((bundle, pricing))
@@ -263,7 +294,8 @@ impl Store {
                             })
                     })
                     .collect();
-                let pricing = items.and_then(|items| b.terms.price(&items).ok());
+                let pricing =
+                    items.and_then(|items| b.terms.price(&items, MarginInputs::default()).ok());
                 (b, pricing)
             })
             .collect())

@@ -10,8 +10,9 @@
 //! - return rate = refunded / sold (0 when nothing was sold);
 //! - revenue = sold − refunded;
 //! - service cost = the commission credited to partners on those conversions (current
-//!   attribution results). Cosell knows no support or shipping cost: a merchant that does
-//!   declares the service cost itself.
+//!   attribution results), gross of refunds: the commission on the whole sale, although
+//!   the ledger reverses or claws back the refunded part. Cosell knows no support or
+//!   shipping cost: a merchant that does declares the service cost itself.
 
 use chrono::{DateTime, Duration, Utc};
 use cosell_core::{Currency, PartnerId};

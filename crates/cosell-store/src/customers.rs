@@ -11,7 +11,9 @@ use cosell_reco::{
 };
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
-use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait};
+use sea_orm::{
+    ActiveValue::Set, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait, TryIntoModel,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::attribution::kind_str;
@@ -19,6 +21,7 @@ use crate::customer_figures::CustomerFigures;
 use crate::customer_figures::FIGURES_WINDOW_DAYS;
 use crate::customer_lookup::{impressions_since, known_customer, purchases_since};
 use crate::entities::{customer, recommendation_impression, touchpoint};
+use crate::expected::unchanged;
 use crate::money::{currency, decimal, to_minor};
 use crate::single_row::AtMostOneRow;
 use crate::{Expected, Store, StoreError};
@@ -264,7 +267,8 @@ impl Store {
 
     /// Creates or replaces the merchant's profile of `reference`; `true` when it is new.
     /// With `expected_version` (the client's `If-Match`) it only replaces that version:
-    /// another is stale, and a profile that does not exist is not found.
+    /// another is stale, and a profile that does not exist is not found. A profile sent
+    /// as it is stored writes nothing and keeps its version.
     pub async fn put_customer(
         &self,
         merchant: PartnerId,
@@ -319,6 +323,16 @@ impl Store {
             created_at: Set(existing.as_ref().map_or(now, |e| e.created_at)),
             updated_at: Set(now),
         };
+        if let Some(stored) = &existing {
+            let next = customer::Model {
+                version: stored.version,
+                updated_at: stored.updated_at,
+                ..row.clone().try_into_model()?
+            };
+            if unchanged(stored, &next) {
+                return Ok((to_domain(stored.clone())?, false));
+            }
+        }
         let created = existing.is_none();
         let stored = if created {
             customer::Entity::insert(row)

@@ -22,3 +22,12 @@ impl Expected {
         }
     }
 }
+
+/// Whether a conditional write would store exactly what is stored. Such a write is skipped
+/// and answered with the stored resource: a version (and so the ETag) moves only when the
+/// resource changes, so a PATCH that changes nothing (`{}`, or every field sent as it is)
+/// does not make every other client's ETag stale for nothing. `If-Match` is still checked
+/// before this is asked.
+pub(crate) fn unchanged<T: PartialEq>(stored: &T, next: &T) -> bool {
+    stored == next
+}

@@ -13,6 +13,7 @@ use sea_orm::{
 };
 
 use crate::entities::{offer, offer_anchor};
+use crate::expected::unchanged;
 use crate::money::decimal;
 use crate::products::find_product;
 use crate::single_row::AtMostOneRow;
@@ -271,6 +272,7 @@ impl Store {
     }
 
     /// Changes an offer's terms if it is the `expected` version; archived offers are final.
+    /// Terms left as they are write nothing and keep the version.
     pub async fn update_offer(
         &self,
         tenant: Tenant,
@@ -287,6 +289,9 @@ impl Store {
             ));
         }
         let terms = change(&current)?;
+        if unchanged(&current.terms, &terms) {
+            return Ok(current);
+        }
         self.check_offer(current.partner_id, &terms).await?;
         self.write_offer(
             current.partner_id,

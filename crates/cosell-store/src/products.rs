@@ -11,6 +11,7 @@ use sea_orm::{
 };
 
 use crate::entities::{bundle, bundle_item, offer, offer_anchor, product};
+use crate::expected::unchanged;
 use crate::money::{currency, to_minor};
 use crate::single_row::AtMostOneRow;
 use crate::{Expected, Page, Store, StoreError, Tenant, page};
@@ -162,7 +163,8 @@ impl Store {
         Ok(page(items, limit, |p| p.id.0))
     }
 
-    /// Replaces a product's fields if it is the caller's `expected` version.
+    /// Replaces a product's fields if it is the caller's `expected` version; a change that
+    /// leaves every field as it is writes nothing and keeps the version.
     pub async fn update_product(
         &self,
         tenant: Tenant,
@@ -173,7 +175,10 @@ impl Store {
         let current = self.get_product(tenant, id).await?;
         let expected_version = expected.check("product", current.version)?;
         let was_priced_in = current.fields.currency;
-        let fields = ProductFields::parse(change(current.fields.into()))?;
+        let fields = ProductFields::parse(change(current.fields.clone().into()))?;
+        if unchanged(&current.fields, &fields) {
+            return Ok(current);
+        }
         if fields.currency != was_priced_in {
             self.check_no_bundle_in_other_currency(id, &fields).await?;
         }

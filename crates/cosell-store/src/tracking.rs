@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::attribution::kind_str;
 use crate::entities::{click, offer, touchpoint, tracking_link};
+use crate::expected::unchanged;
 use crate::single_row::AtMostOneRow;
 use crate::{Expected, Store, StoreError, Tenant};
 
@@ -177,7 +178,8 @@ impl Store {
     }
 
     /// Changes a live link `tenant` owns if it is the `expected` version. Clicks
-    /// recorded before keep the offer they were recorded with.
+    /// recorded before keep the offer they were recorded with. A change that leaves the
+    /// destination, label and offer as they are writes nothing and keeps the version.
     pub async fn update_tracking_link(
         &self,
         tenant: Tenant,
@@ -189,6 +191,18 @@ impl Store {
         expected.check("tracking link", link.version)?;
         if link.archived_at.is_some() {
             return Err(archived());
+        }
+        let next = TrackingLink {
+            destination: change
+                .destination
+                .clone()
+                .unwrap_or(link.destination.clone()),
+            label: change.label.clone().unwrap_or(link.label.clone()),
+            offer_id: change.offer_id.unwrap_or(link.offer_id),
+            ..link.clone()
+        };
+        if unchanged(&link, &next) {
+            return Ok(link);
         }
         if let Some(Some(o)) = change.offer_id {
             self.own_offer(link.partner_id, o).await?;

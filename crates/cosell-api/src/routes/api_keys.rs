@@ -134,7 +134,12 @@ async fn create_api_key(
         (Role::Partner, Role::Partner, Some(id)) if Some(PartnerId(id)) == caller.partner_id => {
             caller.partner_id
         }
-        (Role::Partner, _, _) => {
+        (Role::Partner, Role::Operator, _) => {
+            return Err(ApiError::forbidden(
+                "only an operator can create operator keys",
+            ));
+        }
+        (Role::Partner, Role::Partner, Some(_)) => {
             return Err(ApiError::forbidden(
                 "a partner can create keys only for itself",
             ));

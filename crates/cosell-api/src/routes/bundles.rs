@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use cosell_core::catalog::bundle::BundlePricing;
-use cosell_core::catalog::{Bundle, BundleTerms};
+use cosell_core::catalog::{Bundle, BundleTerms, MarginInputs};
 use cosell_core::{BundleId, ProductId};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -111,7 +111,8 @@ fn ids(raw: Vec<uuid::Uuid>) -> Vec<ProductId> {
     raw.into_iter().map(ProductId).collect()
 }
 
-/// Create a bundle; refused with the numbers when its margin would fall under the floor.
+/// Create a bundle; refused with the numbers, on `discount_percent` and `margin_floor`, when
+/// its discounted price would leave a margin under the floor.
 #[utoipa::path(post, path = "/v1/bundles", operation_id = "create_bundle", tag = "bundles",
     request_body = CreateBundle, security(("bearer" = [])),
     responses((status = 201, body = BundleDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
@@ -160,7 +161,10 @@ async fn get_bundle(
     Ok(Tagged(bundle.version, dto(bundle, pricing)))
 }
 
-/// Change a bundle (`If-Match` required); the margin floor is re-checked.
+/// Change a bundle (`If-Match` required); the margin floor is re-checked, and a margin
+/// under it is reported on the pricing fields the request set (`discount_percent`,
+/// `margin_floor`, or `product_ids` when it set neither). A change that leaves the bundle
+/// as it is keeps its version and ETag.
 #[utoipa::path(patch, path = "/v1/bundles/{id}", operation_id = "update_bundle", tag = "bundles",
     request_body = UpdateBundle, params(("id" = uuid::Uuid, Path), ("If-Match" = String, Header)), security(("bearer" = [])),
     responses((status = 200, body = BundleDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
@@ -173,9 +177,14 @@ async fn update_bundle(
 ) -> Result<Tagged<BundleDto>, ApiError> {
     caller.partner()?;
     let version = expected_version(&headers)?;
+    let set = MarginInputs {
+        discount_percent: body.discount_percent.is_some(),
+        margin_floor: body.margin_floor.is_some(),
+        product_ids: body.product_ids.is_some(),
+    };
     let (bundle, pricing) = state
         .store()
-        .update_bundle(caller.tenant(), id, version, |current| {
+        .update_bundle(caller.tenant(), id, version, set, |current| {
             let t = &current.terms;
             let products = body
                 .product_ids
@@ -190,7 +199,7 @@ async fn update_bundle(
             Ok((terms, products))
         })
         .await?;
-    Ok(Tagged(bundle.version, dto(bundle, Some(pricing))))
+    Ok(Tagged(bundle.version, dto(bundle, pricing)))
 }
 
 /// Delete a bundle.

@@ -223,7 +223,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// when replaced. Another merchant's customer of the same reference is a different one.
 /// `If-Match` is optional: without it the profile is created or replaced whatever its
 /// version (scripts that sync profiles rely on that); with it, only the version it names
-/// is replaced (412 `stale_version` otherwise, 404 when there is no profile yet).
+/// is replaced (412 `stale_version` otherwise, 404 when there is no profile yet). A profile
+/// sent exactly as stored keeps its version and ETag.
 #[utoipa::path(put, path = "/v1/customers/{reference}", operation_id = "put_customer", tag = "customers",
     request_body = PutCustomer, params(("reference" = String, Path), ("If-Match" = Option<String>, Header)), security(("bearer" = [])),
     responses((status = 200, body = CustomerDto), (status = 201, body = CustomerDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]

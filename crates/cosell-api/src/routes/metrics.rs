@@ -33,13 +33,19 @@ pub struct MetricsQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MetricsDto {
     pub currency: String,
-    /// Conversions that credited the partner as a referrer.
+    /// Conversions in the period whose current attribution result credits the partner as
+    /// a referrer.
     pub conversions: u64,
+    /// The partner's credited amounts on those conversions, gross of refunds.
     #[schema(value_type = String)]
     pub attributed_revenue: Decimal,
+    /// Commission accrued to the partner on those conversions (held, released or paid),
+    /// gross of refunds: what refunds reversed or clawed back is not deducted (the
+    /// statements show what is owed); refunds show only in `refund_rate`.
     #[schema(value_type = String)]
     pub commission: Decimal,
-    /// Refunded share of the attributed revenue.
+    /// Refunded share of the attributed revenue, over every refund of those conversions
+    /// so far (refunds apply pro rata to credits).
     #[schema(value_type = Option<String>)]
     pub refund_rate: Option<Decimal>,
     /// The partner's own orders as a merchant.
@@ -47,6 +53,7 @@ pub struct MetricsDto {
     /// Share of those orders with at least one credited cross-sell partner.
     #[schema(value_type = Option<String>)]
     pub attach_rate: Option<Decimal>,
+    /// Attributed revenue (gross of refunds) per distinct customer of those conversions.
     #[schema(value_type = Option<String>)]
     pub revenue_per_customer: Option<Decimal>,
 }

@@ -226,7 +226,8 @@ async fn get_offer(
     Ok(tagged(state.store().get_offer(caller.tenant(), id).await?))
 }
 
-/// Change an offer's terms (`If-Match` required); archived offers are final.
+/// Change an offer's terms (`If-Match` required); archived offers are final. A change that
+/// leaves the terms as they are keeps the offer's version and ETag.
 #[utoipa::path(patch, path = "/v1/offers/{id}", operation_id = "update_offer", tag = "offers",
     request_body = UpdateOffer, params(("id" = uuid::Uuid, Path), ("If-Match" = String, Header)), security(("bearer" = [])),
     responses((status = 200, body = OfferDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]

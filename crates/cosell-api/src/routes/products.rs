@@ -253,7 +253,8 @@ async fn get_product(
     Ok(Tagged(product.version, product.into()))
 }
 
-/// Change a product. Send `If-Match` with the ETag you read; a stale one is a 412.
+/// Change a product. Send `If-Match` with the ETag you read; a stale one is a 412. A change
+/// that leaves the product as it is keeps its version and ETag.
 #[utoipa::path(patch, path = "/v1/products/{id}", operation_id = "update_product", tag = "products",
     request_body = UpdateProduct, params(("id" = uuid::Uuid, Path), ("If-Match" = String, Header)), security(("bearer" = [])),
     responses((status = 200, body = ProductDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]

@@ -215,7 +215,8 @@ async fn get_tracking_link(
 }
 
 /// Change a live tracking link's destination, label or offer (`If-Match` required:
-/// 428 without it, 412 when stale). Archived links are final (409 `link_archived`).
+/// 428 without it, 412 when stale). Archived links are final (409 `link_archived`). A change
+/// that leaves the link as it is keeps its version and ETag.
 #[utoipa::path(patch, path = "/v1/tracking-links/{id}", operation_id = "update_tracking_link", tag = "tracking",
     request_body = UpdateLink, params(("id" = uuid::Uuid, Path), ("If-Match" = String, Header)), security(("bearer" = [])),
     responses((status = 200, body = LinkDto), (status = "4XX", body = Problem, content_type = "application/problem+json")))]

@@ -47,6 +47,42 @@ pub struct BundlePricing {
     pub margin: Decimal,
 }
 
+/// Which of the fields that decide a bundle's margin a request set. A margin under the
+/// floor is reported on those, so the client is pointed at what it sent rather than at a
+/// field it left alone: on the discount and the floor it set (both if both); when it set
+/// neither, on the products if it changed them; when it set none of these (its members'
+/// prices moved since), on the discount and the floor, the terms that can restore it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MarginInputs {
+    pub discount_percent: bool,
+    pub margin_floor: bool,
+    pub product_ids: bool,
+}
+
+impl MarginInputs {
+    /// A new bundle sets every term.
+    pub const ALL: MarginInputs = MarginInputs {
+        discount_percent: true,
+        margin_floor: true,
+        product_ids: true,
+    };
+
+    fn blamed(self) -> Vec<&'static str> {
+        let terms: Vec<_> = [
+            (self.discount_percent, "discount_percent"),
+            (self.margin_floor, "margin_floor"),
+        ]
+        .into_iter()
+        .filter_map(|(set, field)| set.then_some(field))
+        .collect();
+        match (terms.is_empty(), self.product_ids) {
+            (false, _) => terms,
+            (true, true) => vec!["product_ids"],
+            (true, false) => vec!["discount_percent", "margin_floor"],
+        }
+    }
+}
+
 /// The members' own rule, checked before any product is read so that it is reported with
 /// the terms' errors: at least two products, none twice.
 fn check_members(product_ids: &[ProductId]) -> Result<(), ValidationError> {
@@ -93,9 +129,14 @@ impl BundleTerms {
     }
 
     /// Prices the bundle and refuses it when it breaks a rule: fewer than two distinct
-    /// products, mixed currencies, or a discounted margin under the floor. The discounted
-    /// price is rounded half-up to the currency's minor units, as a till would show it.
-    pub fn price(&self, items: &[BundleItem]) -> Result<BundlePricing, ValidationErrors> {
+    /// products, mixed currencies, or a discounted margin under the floor, reported on the
+    /// fields `set` names (see [`MarginInputs`]). The discounted price is rounded half-up
+    /// to the currency's minor units, as a till would show it.
+    pub fn price(
+        &self,
+        items: &[BundleItem],
+        set: MarginInputs,
+    ) -> Result<BundlePricing, ValidationErrors> {
         let mut errors = ValidationErrors::default();
         let ids: Vec<_> = items.iter().map(|i| i.product_id).collect();
         errors.take(check_members(&ids));
@@ -119,15 +160,20 @@ impl BundleTerms {
         .amount;
         let margin = price - cost;
         if margin < self.margin_floor {
-            return Err(ValidationErrors::from(ValidationError::new(
-                "discount_percent",
-                format!(
-                    "bundle margin {margin} {c} (price {price} after {d}% off {list_price}, minus cost {cost}) is below the margin floor {floor} {c}",
-                    c = self.currency,
-                    d = self.discount_percent,
-                    floor = self.margin_floor,
-                ),
-            )));
+            let message = format!(
+                "the discounted price would fall below the margin floor: {d}% off {list_price} {c} \
+                 is {price} {c}, a margin of {margin} {c} over the cost of {cost} {c}, under the \
+                 margin floor of {floor} {c} (the price must be at least {least} {c})",
+                c = self.currency,
+                d = self.discount_percent,
+                floor = self.margin_floor,
+                least = cost + self.margin_floor,
+            );
+            let mut errors = ValidationErrors::default();
+            for field in set.blamed() {
+                errors.push(field, message.clone());
+            }
+            return Err(errors);
         }
         Ok(BundlePricing {
             list_price,
@@ -185,7 +231,10 @@ mod tests {
     fn margin_is_price_after_discount_minus_summed_cost() {
         let terms = BundleTerms::parse("Camp set", "EUR", dec!(10), dec!(50), &two()).unwrap();
         let pricing = terms
-            .price(&[item(dec!(199.99), dec!(120)), item(dec!(49.99), dec!(20))])
+            .price(
+                &[item(dec!(199.99), dec!(120)), item(dec!(49.99), dec!(20))],
+                MarginInputs::ALL,
+            )
             .unwrap();
         assert_eq!(pricing.list_price, dec!(249.98));
         assert_eq!(pricing.price, dec!(224.98)); // 224.982 rounded to the cent
@@ -196,21 +245,60 @@ mod tests {
     fn a_margin_under_the_floor_is_refused_naming_the_numbers() {
         let terms = BundleTerms::parse("Camp set", "EUR", dec!(30), dec!(50), &two()).unwrap();
         let err = terms
-            .price(&[item(dec!(100), dec!(60)), item(dec!(50), dec!(30))])
+            .price(
+                &[item(dec!(100), dec!(60)), item(dec!(50), dec!(30))],
+                MarginInputs::ALL,
+            )
             .unwrap_err();
         let message = &err.0[0].message;
-        assert!(message.contains("margin 15.00 EUR"), "{message}");
-        assert!(message.contains("floor 50 EUR"), "{message}");
+        assert!(
+            message.contains("would fall below the margin floor"),
+            "{message}"
+        );
+        assert!(message.contains("is 105.00 EUR"), "{message}");
+        assert!(message.contains("margin of 15.00 EUR"), "{message}");
+        assert!(message.contains("floor of 50 EUR"), "{message}");
+        assert!(message.contains("at least 140 EUR"), "{message}");
+    }
+
+    #[test]
+    fn a_margin_under_the_floor_is_reported_on_the_fields_the_request_set() {
+        let terms = BundleTerms::parse("Camp set", "EUR", dec!(30), dec!(50), &two()).unwrap();
+        let items = [item(dec!(100), dec!(60)), item(dec!(50), dec!(30))];
+        let blamed = |set| {
+            let err = terms.price(&items, set).unwrap_err();
+            err.0.into_iter().map(|e| e.field).collect::<Vec<_>>()
+        };
+        let floor_only = MarginInputs {
+            margin_floor: true,
+            product_ids: true,
+            ..MarginInputs::default()
+        };
+        assert_eq!(blamed(floor_only), ["margin_floor"]);
+        assert_eq!(
+            blamed(MarginInputs::ALL),
+            ["discount_percent", "margin_floor"]
+        );
+        let products_only = MarginInputs {
+            product_ids: true,
+            ..MarginInputs::default()
+        };
+        assert_eq!(blamed(products_only), ["product_ids"]);
+        assert_eq!(
+            blamed(MarginInputs::default()),
+            ["discount_percent", "margin_floor"]
+        );
     }
 
     #[test]
     fn one_product_or_mixed_currencies_are_refused() {
         let terms = BundleTerms::parse("Set", "EUR", dec!(0), dec!(0), &two()).unwrap();
-        assert!(terms.price(&[item(dec!(1), dec!(0))]).is_err());
+        let all = MarginInputs::ALL;
+        assert!(terms.price(&[item(dec!(1), dec!(0))], all).is_err());
         let usd = BundleItem {
             currency: Currency::parse("USD").unwrap(),
             ..item(dec!(1), dec!(0))
         };
-        assert!(terms.price(&[item(dec!(1), dec!(0)), usd]).is_err());
+        assert!(terms.price(&[item(dec!(1), dec!(0)), usd], all).is_err());
     }
 }

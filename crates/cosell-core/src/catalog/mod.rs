@@ -7,7 +7,7 @@ pub mod partnership;
 pub mod product;
 pub mod relation;
 
-pub use bundle::{Bundle, BundleItem, BundleTerms};
+pub use bundle::{Bundle, BundleItem, BundleTerms, MarginInputs};
 pub use offer::{Channel, Offer, OfferStatus, OfferTerms};
 pub use partner::{Email, Partner, PartnerStatus, Slug};
 pub use partnership::{CommissionTerms, ExtraTerms, Partnership, PartnershipStatus, TierPercent};
