@@ -1,12 +1,12 @@
 //! Conversions: idempotent recording, refunds, refusals, self-referral and isolation.
 
 use axum::http::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::sales::{
     convert, exclusions, merchant_and_referrer, minutes, order, tiered_merchant_touched, touch,
 };
-use crate::support::TestApp;
+use crate::support::{TestApp, TestPartner};
 
 #[tokio::test]
 async fn the_same_order_replays_and_a_different_body_conflicts() {
@@ -152,8 +152,9 @@ async fn a_partner_buying_or_referring_itself_earns_nothing() {
     );
 }
 
-#[tokio::test]
-async fn refunds_never_exceed_what_was_sold() {
+/// A referrer's click, then a sale of 2 × A at 10.00 and 1 × B at 5.00 by the same
+/// customer: 25.00, all credited to the referrer. Returns the app, merchant, referrer, sale.
+async fn two_line_sale() -> (TestApp, TestPartner, TestPartner, Value) {
     let app = TestApp::new().await;
     let (merchant, referrer) = merchant_and_referrer(&app).await;
     touch(&app, &referrer, "t", "click", "cust", minutes(-10)).await;
@@ -168,6 +169,12 @@ async fn refunds_never_exceed_what_was_sold() {
         ),
     )
     .await;
+    (app, merchant, referrer, sale)
+}
+
+#[tokio::test]
+async fn refunds_never_exceed_what_was_sold() {
+    let (app, merchant, _referrer, sale) = two_line_sale().await;
     let path = format!("/v1/conversions/{}/refunds", sale["id"].as_str().unwrap());
     let one = app
         .post(
@@ -518,20 +525,7 @@ async fn a_refund_naming_a_line_twice_or_no_line_is_refused_and_stores_nothing()
 /// of it in the ledger); refunds show only as `refund_rate`.
 #[tokio::test]
 async fn metrics_are_gross_of_refunds_which_show_as_the_refund_rate() {
-    let app = TestApp::new().await;
-    let (merchant, referrer) = merchant_and_referrer(&app).await;
-    touch(&app, &referrer, "t", "click", "cust", minutes(-10)).await;
-    let sale = convert(
-        &app,
-        &merchant,
-        order(
-            "o",
-            "cust",
-            minutes(-1),
-            &[("A", 2, "10.00"), ("B", 1, "5.00")],
-        ),
-    )
-    .await;
+    let (app, merchant, referrer, sale) = two_line_sale().await;
     assert_eq!(sale["credits"][0]["commission"], "2.50");
     let path = format!("/v1/conversions/{}/refunds", sale["id"].as_str().unwrap());
     app.post(

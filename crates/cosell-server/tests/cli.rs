@@ -122,24 +122,7 @@ fn first_start_creates_the_database_and_a_private_signing_secret() {
 fn serve_refuses_a_token_lifetime_below_one_second() {
     let dir = tempfile::tempdir().unwrap();
     for ttl in ["0", "-60"] {
-        let mut server = cosell(dir.path())
-            .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
-            .env("COSELL_TOKEN_TTL_SECONDS", ttl)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while server.try_wait().unwrap().is_none() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        if server.try_wait().unwrap().is_none() {
-            server.kill().unwrap();
-            panic!("serve started with COSELL_TOKEN_TTL_SECONDS={ttl}: tokens born expired");
-        }
-        let output = server.wait_with_output().unwrap();
-        let message = String::from_utf8_lossy(&output.stderr);
-        assert!(!output.status.success(), "{message}");
+        let message = serve_refusal(dir.path(), "COSELL_TOKEN_TTL_SECONDS", ttl);
         assert!(message.contains("token-ttl-seconds"), "{message}");
         assert!(message.contains("not in 1.."), "{message}");
     }
