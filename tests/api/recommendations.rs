@@ -577,7 +577,10 @@ async fn service_cost_left_out_is_the_commission_credited_on_the_customers_sales
     let s = shop().await;
     s.customer(
         "cora",
-        merged(json!({ "revenue": "5" }), json!({ "service_cost": null })),
+        merged(
+            json!({ "revenue": "5", "return_rate": "0" }),
+            json!({ "service_cost": null }),
+        ),
     )
     .await;
     let first = s.ask(json!({ "customer_ref": "cora", "limit": 2 })).await;
@@ -592,6 +595,15 @@ async fn service_cost_left_out_is_the_commission_credited_on_the_customers_sales
         s.suppressed(json!({ "customer_ref": "cora" })).await,
         "unprofitable"
     );
+    // Refunded in full, the sale's commission is reversed: it costs nothing any more, as
+    // it brings no revenue (gross of refunds, the 9.00 kept her suppressed).
+    let refunds = format!("/v1/conversions/{}/refunds", sale["id"].as_str().unwrap());
+    s.app
+        .post(&refunds, Some(&s.shop.token), json!({}))
+        .await
+        .expect(StatusCode::CREATED);
+    let after = s.ask(json!({ "customer_ref": "cora" })).await;
+    assert_eq!(after.expect(StatusCode::OK).body["suppressed"], Value::Null);
 }
 
 #[tokio::test]

@@ -10,14 +10,15 @@
 //! - return rate = refunded / sold (0 when nothing was sold);
 //! - revenue = sold − refunded;
 //! - service cost = the commission credited to partners on those conversions (current
-//!   attribution results), gross of refunds: the commission on the whole sale, although
-//!   the ledger reverses or claws back the refunded part. Cosell knows no support or
+//!   attribution results), net of refunds as revenue is: each conversion's commission
+//!   times the share of it that was kept, as the ledger reverses or claws back the refunded
+//!   part in proportion; rounded to the currency's minor unit. Cosell knows no support or
 //!   shipping cost: a merchant that does declares the service cost itself.
 
 use chrono::{DateTime, Duration, Utc};
 use cosell_core::{Currency, PartnerId};
 use rust_decimal::Decimal;
-use sea_orm::sea_query::{Expr, Query, SelectStatement};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ExprTrait, QueryFilter, QuerySelect,
     QueryTrait, Select,
@@ -63,29 +64,25 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<CustomerFigures, StoreError> {
         let since = now - Duration::days(FIGURES_WINDOW_DAYS);
-        let bought = || {
-            conversion::Entity::find()
-                .filter(conversion::COLUMN.merchant_id.eq(merchant.0))
-                .filter(conversion::COLUMN.customer_ref.eq(reference))
-                .filter(conversion::COLUMN.currency.eq(currency.code()))
-                .filter(conversion::COLUMN.occurred_at.gt(since))
-                .filter(conversion::COLUMN.occurred_at.lte(now))
-        };
-        let ids = || -> SelectStatement {
-            bought()
-                .select_only()
-                .column(conversion::Column::Id)
-                .into_query()
-        };
-        // One statement for the three sums: on SQLite each statement is a round trip to a
-        // connection's thread, and this runs on every recommendation for such a customer.
-        let mut totals = Query::select();
-        totals
-            .expr_as(sum_of(bought(), conversion::Column::AmountMinor), SOLD)
+        // One statement, a row per conversion with its refunds and commission: on SQLite each
+        // statement is a round trip to a connection's thread, and this runs on every
+        // recommendation for such a customer.
+        let of_this_sale =
+            |column: Expr| column.equals((conversion::Entity, conversion::Column::Id));
+        let per_sale = conversion::Entity::find()
+            .filter(conversion::COLUMN.merchant_id.eq(merchant.0))
+            .filter(conversion::COLUMN.customer_ref.eq(reference))
+            .filter(conversion::COLUMN.currency.eq(currency.code()))
+            .filter(conversion::COLUMN.occurred_at.gt(since))
+            .filter(conversion::COLUMN.occurred_at.lte(now))
+            .select_only()
+            .column_as(conversion::Column::AmountMinor, SOLD)
             .expr_as(
                 sum_of(
-                    refund::Entity::find()
-                        .filter(Expr::col(refund::Column::ConversionId).in_subquery(ids())),
+                    refund::Entity::find().filter(of_this_sale(Expr::col((
+                        refund::Entity,
+                        refund::Column::ConversionId,
+                    )))),
                     refund::Column::AmountMinor,
                 ),
                 REFUNDED,
@@ -93,33 +90,38 @@ impl Store {
             .expr_as(
                 sum_of(
                     attribution_credit::Entity::find()
-                        .filter(
-                            Expr::col(attribution_credit::Column::ConversionId).in_subquery(ids()),
-                        )
+                        .filter(of_this_sale(Expr::col((
+                            attribution_credit::Entity,
+                            attribution_credit::Column::ConversionId,
+                        ))))
                         .filter(attribution_credit::COLUMN.currency.eq(currency.code()))
                         .filter(current_credit()),
                     attribution_credit::Column::CommissionMinor,
                 ),
                 COMMISSION,
-            );
+            )
+            .into_query();
         let db = self.db();
-        // A SELECT without FROM has exactly one row.
-        let row = db
-            .query_one_raw(db.get_database_backend().build(&totals))
-            .await?
-            .ok_or_else(|| {
-                StoreError::Db(DbErr::Custom("the customer's sums came back empty".into()))
-            })?;
-        let total = |name: &str| -> Result<i64, DbErr> {
-            Ok(row.try_get::<Option<i64>>("", name)?.unwrap_or(0))
-        };
-        let (sold, refunded, commission) = (total(SOLD)?, total(REFUNDED)?, total(COMMISSION)?);
-        let amount = |minor: i64| currency.from_minor(minor);
-        Ok(CustomerFigures {
-            sold: amount(sold),
-            refunded: amount(refunded),
-            commission: amount(commission),
-        })
+        let rows = db
+            .query_all_raw(db.get_database_backend().build(&per_sale))
+            .await?;
+        let mut figures = CustomerFigures::default();
+        for row in rows {
+            let minor = |name: &str| -> Result<Decimal, DbErr> {
+                let value = row.try_get::<Option<i64>>("", name)?.unwrap_or(0);
+                Ok(currency.from_minor(value))
+            };
+            let (sold, refunded, commission) = (minor(SOLD)?, minor(REFUNDED)?, minor(COMMISSION)?);
+            figures.sold += sold;
+            figures.refunded += refunded;
+            figures.commission += if sold > Decimal::ZERO {
+                commission * (sold - refunded).max(Decimal::ZERO) / sold
+            } else {
+                commission
+            };
+        }
+        figures.commission = figures.commission.round_dp(currency.minor_units());
+        Ok(figures)
     }
 }
 

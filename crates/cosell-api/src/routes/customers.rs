@@ -78,7 +78,7 @@ pub struct PutCustomer {
     /// them from).
     pub currency: String,
     /// What serving the account costs. Omit it to let Cosell compute it: the partner
-    /// commission on the customer's conversions of the last 365 days.
+    /// commission on the customer's conversions of the last 365 days, net of refunds.
     #[schema(value_type = Option<String>, example = "12.50")]
     pub service_cost: Option<Decimal>,
     /// What the account brings in, same period. Omit it to let Cosell compute it: the
