@@ -434,22 +434,9 @@ async fn amounts_beyond_the_bound_are_refused_so_sums_cannot_wrap() {
         order("o-huge", "cust", minutes(-1), &[("A", 1, "1.00")]),
     )
     .await;
-    let metrics = app
-        .get(
-            &format!(
-                "/v1/metrics?from={}&to={}",
-                crate::sales::day(-1),
-                crate::sales::day(1)
-            ),
-            Some(&referrer.token),
-        )
-        .await
-        .expect(StatusCode::OK);
-    assert_eq!(
-        metrics.body["items"][0]["attributed_revenue"],
-        "2000000000001.00"
-    );
-    assert_eq!(metrics.body["items"][0]["commission"], "200000000000.10");
+    let items = crate::sales::metrics_around_today(&app, &referrer).await;
+    assert_eq!(items[0]["attributed_revenue"], "2000000000001.00");
+    assert_eq!(items[0]["commission"], "200000000000.10");
 }
 
 #[tokio::test]
@@ -535,18 +522,8 @@ async fn metrics_are_gross_of_refunds_which_show_as_the_refund_rate() {
     )
     .await
     .expect(StatusCode::CREATED);
-    let metrics = app
-        .get(
-            &format!(
-                "/v1/metrics?from={}&to={}",
-                crate::sales::day(-1),
-                crate::sales::day(1)
-            ),
-            Some(&referrer.token),
-        )
-        .await
-        .expect(StatusCode::OK);
-    let row = &metrics.body["items"][0];
+    let items = crate::sales::metrics_around_today(&app, &referrer).await;
+    let row = &items[0];
     assert_eq!(row["attributed_revenue"], "25.00");
     assert_eq!(row["commission"], "2.50");
     assert_eq!(row["refund_rate"], "0.400000");

@@ -172,6 +172,13 @@ pub async fn settle(app: &TestApp, days: i64) -> Value {
     .body
 }
 
+/// `caller`'s partner metrics from yesterday to tomorrow: the items of `GET /v1/metrics`.
+pub async fn metrics_around_today(app: &TestApp, caller: &TestPartner) -> Value {
+    let path = format!("/v1/metrics?from={}&to={}", day(-1), day(1));
+    let reply = app.get(&path, Some(&caller.token)).await;
+    reply.expect(StatusCode::OK).body["items"].clone()
+}
+
 pub fn day(days: i64) -> NaiveDate {
     (Utc::now() + Duration::days(days)).date_naive()
 }

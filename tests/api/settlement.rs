@@ -5,7 +5,8 @@ use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::sales::{
-    convert, create_link, day, follow, merchant_and_referrer, minutes, nets, order, settle, touch,
+    convert, create_link, day, follow, merchant_and_referrer, metrics_around_today, minutes, nets,
+    order, settle, touch,
 };
 use crate::support::{TestApp, TestPartner};
 
@@ -123,24 +124,12 @@ async fn click_to_paid_statement_to_the_cent() {
     .await
     .expect_problem(StatusCode::CONFLICT, "already_paid");
 
-    let metrics = app
-        .get(
-            &format!("/v1/metrics?from={}&to={}", day(-1), day(1)),
-            Some(&referrer.token),
-        )
-        .await
-        .expect(StatusCode::OK);
-    assert_eq!(metrics.body["items"][0]["attributed_revenue"], "76.67");
-    assert_eq!(metrics.body["items"][0]["commission"], "7.67");
-    let merchant_side = app
-        .get(
-            &format!("/v1/metrics?from={}&to={}", day(-1), day(1)),
-            Some(&merchant.token),
-        )
-        .await
-        .expect(StatusCode::OK);
+    let metrics = metrics_around_today(&app, &referrer).await;
+    assert_eq!(metrics[0]["attributed_revenue"], "76.67");
+    assert_eq!(metrics[0]["commission"], "7.67");
+    let merchant_side = metrics_around_today(&app, &merchant).await;
     // Every rate has the documented six places, "1" included.
-    assert_eq!(merchant_side.body["items"][0]["attach_rate"], "1.000000");
+    assert_eq!(merchant_side[0]["attach_rate"], "1.000000");
     // The latest `to` counts the sale; a later one is refused, not answered with nothing
     // (its next day, year 10000, sorts before today as text), and chrono's last date is a
     // refusal, not a panic on the day after it.

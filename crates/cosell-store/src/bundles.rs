@@ -110,6 +110,19 @@ impl Store {
         Ok(terms.price(&items, set)?)
     }
 
+    /// The stored bundle priced with its members' current prices; `None` when it no longer
+    /// prices (a member gone, or now under its margin floor).
+    async fn current_pricing(&self, bundle: &Bundle) -> Option<BundlePricing> {
+        self.price_bundle(
+            bundle.partner_id,
+            &bundle.terms,
+            &bundle.product_ids,
+            MarginInputs::default(),
+        )
+        .await
+        .ok()
+    }
+
     async fn write_bundle(
         &self,
         owner: PartnerId,
@@ -201,15 +214,7 @@ impl Store {
         let mut stored = current.product_ids.clone();
         stored.sort();
         if unchanged(&(&current.terms, stored), &(&terms, members)) {
-            let pricing = self
-                .price_bundle(
-                    current.partner_id,
-                    &current.terms,
-                    &current.product_ids,
-                    MarginInputs::default(),
-                )
-                .await
-                .ok();
+            let pricing = self.current_pricing(&current).await;
             return Ok((current, pricing));
         }
         let pricing = self
@@ -234,15 +239,7 @@ impl Store {
         id: BundleId,
     ) -> Result<(Bundle, Option<BundlePricing>), StoreError> {
         let bundle = load(self.db(), tenant, id).await?;
-        let pricing = self
-            .price_bundle(
-                bundle.partner_id,
-                &bundle.terms,
-                &bundle.product_ids,
-                MarginInputs::default(),
-            )
-            .await
-            .ok();
+        let pricing = self.current_pricing(&bundle).await;
         Ok((bundle, pricing))
     }
 
