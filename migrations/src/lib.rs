@@ -19,6 +19,7 @@ mod m20261126_000011_relations_per_owner;
 mod m20261126_000012_idempotency_headers;
 mod m20261126_000013_offers_of_ended_partnerships;
 mod m20261126_000014_basket_sources;
+mod m20261126_000015_journal_pairs;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000012_idempotency_headers::Migration),
             Box::new(m20261126_000013_offers_of_ended_partnerships::Migration),
             Box::new(m20261126_000014_basket_sources::Migration),
+            Box::new(m20261126_000015_journal_pairs::Migration),
         ]
     }
 }

@@ -12,6 +12,35 @@ use sea_orm_migration::{prelude::*, schema::*};
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
+/// The journal's lines as this migration made them, one row per line (migration 000015
+/// keeps one row per pair instead, and makes them again when undone).
+pub(crate) fn journal_lines() -> TableCreateStatement {
+    Table::create()
+        .table("journal_lines")
+        .col(uuid("entry_id"))
+        .col(integer("line_no"))
+        .col(string("side"))
+        .col(string("state"))
+        .col(uuid("owner_id"))
+        .col(uuid("counterparty_id"))
+        .col(string_len("currency", 3))
+        .col(uuid("accrual_id"))
+        .col(big_integer("amount_minor"))
+        .col(timestamp_with_time_zone("occurred_at"))
+        .primary_key(Index::create().col("entry_id").col("line_no"))
+        .to_owned()
+}
+
+/// The index of [`journal_lines`] by commission.
+pub(crate) fn journal_lines_accrual() -> IndexCreateStatement {
+    keyed(
+        "ix_journal_lines_accrual",
+        "journal_lines",
+        &["accrual_id"],
+        false,
+    )
+}
+
 /// A named index on `cols` of `table`.
 fn keyed(
     name: &str,
@@ -170,20 +199,7 @@ impl MigrationTrait for Migration {
                 .col(uuid_null("accrual_id"))
                 .col(timestamp_with_time_zone("occurred_at"))
                 .to_owned(),
-            Table::create()
-                .table("journal_lines")
-                .col(uuid("entry_id"))
-                .col(integer("line_no"))
-                .col(string("side"))
-                .col(string("state"))
-                .col(uuid("owner_id"))
-                .col(uuid("counterparty_id"))
-                .col(string_len("currency", 3))
-                .col(uuid("accrual_id"))
-                .col(big_integer("amount_minor"))
-                .col(timestamp_with_time_zone("occurred_at"))
-                .primary_key(Index::create().col("entry_id").col("line_no"))
-                .to_owned(),
+            journal_lines(),
             Table::create()
                 .table("statements")
                 .col(pk_uuid("id"))
@@ -292,12 +308,7 @@ impl MigrationTrait for Migration {
                 &["accrual_id", "kind"],
                 false,
             ),
-            keyed(
-                "ix_journal_lines_accrual",
-                "journal_lines",
-                &["accrual_id"],
-                false,
-            ),
+            journal_lines_accrual(),
             keyed(
                 "uq_statements_key",
                 "statements",

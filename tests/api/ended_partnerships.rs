@@ -7,7 +7,7 @@ use cosell_migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, TestPartner};
+use crate::support::{TestApp, TestPartner, undo_migrations_from};
 
 /// `owner`'s offer of `product` next to `anchor_partner`'s `anchor`; returns its id.
 async fn offer(
@@ -109,14 +109,7 @@ async fn the_migration_archives_offers_of_partnerships_ended_before() {
         .await
         .expect_problem(StatusCode::CONFLICT, "product_in_use");
 
-    let after = Migrator::migrations()
-        .iter()
-        .rev()
-        .position(|m| m.name() == "m20261126_000013_offers_of_ended_partnerships")
-        .unwrap();
-    Migrator::down(&db, Some(u32::try_from(after + 1).unwrap()))
-        .await
-        .unwrap();
+    undo_migrations_from(&db, "m20261126_000013_offers_of_ended_partnerships").await;
     Migrator::up(&db, None).await.unwrap();
 
     assert_eq!(

@@ -22,6 +22,7 @@ mod errors;
 mod explanations;
 mod idempotency;
 mod isolation;
+mod journal;
 mod offers;
 mod openapi;
 mod partners;

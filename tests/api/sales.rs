@@ -202,3 +202,40 @@ pub fn nets(run: &Value) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// A merchant, the referrer it pays 10% with a click for `cust` ten minutes ago, and the
+/// 100.00 sale (2 × 50.00, 10.00 commission) to `cust` a minute ago.
+pub async fn referred_sale(app: &TestApp) -> (TestPartner, TestPartner, Value) {
+    let (merchant, referrer) = merchant_and_referrer(app).await;
+    touch(app, &referrer, "t", "click", "cust", minutes(-10)).await;
+    let sale = convert(
+        app,
+        &merchant,
+        order("o-1", "cust", minutes(-1), &[("A", 2, "50.00")]),
+    )
+    .await;
+    (merchant, referrer, sale)
+}
+
+/// After the first run (day 15): the rest of `sale` refunded, a new 300.00 sale to the
+/// same customer, and the run of day 16.
+pub async fn refund_the_rest_sell_again_and_settle(
+    app: &TestApp,
+    merchant: &TestPartner,
+    sale: &Value,
+) -> Value {
+    app.post(
+        &format!("/v1/conversions/{}/refunds", sale["id"].as_str().unwrap()),
+        Some(&merchant.token),
+        json!({}),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    convert(
+        app,
+        merchant,
+        order("o-2", "cust", minutes(0), &[("B", 1, "300.00")]),
+    )
+    .await;
+    settle(app, 16).await
+}

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::sales::{
     convert, create_link, day, follow, merchant_and_referrer, metrics_around_today, minutes, nets,
-    order, settle, touch,
+    order, referred_sale, refund_the_rest_sell_again_and_settle, settle, touch,
 };
 use crate::support::{TestApp, TestPartner};
 
@@ -166,20 +166,6 @@ async fn click_to_paid_statement_to_the_cent() {
     }
 }
 
-/// A merchant, the referrer it pays 10% with a click for `cust` ten minutes ago, and the
-/// 100.00 sale (2 × 50.00, 10.00 commission) to `cust` a minute ago.
-async fn referred_sale(app: &TestApp) -> (TestPartner, TestPartner, serde_json::Value) {
-    let (merchant, referrer) = merchant_and_referrer(app).await;
-    touch(app, &referrer, "t", "click", "cust", minutes(-10)).await;
-    let sale = convert(
-        app,
-        &merchant,
-        order("o-1", "cust", minutes(-1), &[("A", 2, "50.00")]),
-    )
-    .await;
-    (merchant, referrer, sale)
-}
-
 #[tokio::test]
 async fn a_refund_in_the_hold_reverses_and_after_settlement_claws_back() {
     let app = TestApp::new().await;
@@ -258,29 +244,6 @@ async fn a_payers_formula_reaches_the_payees_csv_as_text() {
     assert!(text.contains(",clawback,"), "{text}");
     assert!(text.contains(",-10.00,20.00,\n"), "{text}");
     assert_eq!(text.matches("'=HYPERLINK").count(), 1, "{text}");
-}
-
-/// After the first run (day 15): the rest of `sale` refunded, a new 300.00 sale to the
-/// same customer, and the run of day 16.
-async fn refund_the_rest_sell_again_and_settle(
-    app: &TestApp,
-    merchant: &TestPartner,
-    sale: &serde_json::Value,
-) -> serde_json::Value {
-    app.post(
-        &format!("/v1/conversions/{}/refunds", sale["id"].as_str().unwrap()),
-        Some(&merchant.token),
-        json!({}),
-    )
-    .await
-    .expect(StatusCode::CREATED);
-    convert(
-        app,
-        merchant,
-        order("o-2", "cust", minutes(0), &[("B", 1, "300.00")]),
-    )
-    .await;
-    settle(app, 16).await
 }
 
 /// A re-attribution under unchanged terms must not change what a partly refunded sale

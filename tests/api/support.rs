@@ -10,10 +10,11 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use cosell_api::auth::keys;
 use cosell_api::{ApiConfig, AppState, JwtKeys};
 use cosell_core::{PartnerId, Role};
+use cosell_migrations::{Migrator, MigratorTrait};
 use cosell_store::Store;
 use cosell_store::api_keys::NewApiKey;
 use http_body_util::BodyExt;
-use sea_orm::{ConnectionTrait, Database, Statement};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -407,4 +408,16 @@ impl TestApp {
         .expect(StatusCode::OK);
         id
     }
+}
+
+/// Undoes migration `name` and every one after it, as a database made before `name`.
+pub async fn undo_migrations_from(db: &DatabaseConnection, name: &str) {
+    let after = Migrator::migrations()
+        .iter()
+        .rev()
+        .position(|m| m.name() == name)
+        .unwrap();
+    Migrator::down(db, Some(u32::try_from(after + 1).unwrap()))
+        .await
+        .unwrap();
 }

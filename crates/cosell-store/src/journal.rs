@@ -1,6 +1,7 @@
 //! The journal as stored: entries keyed by (kind, reference) so every posting is safe to
-//! retry, lines per account and accrual, and commissions' positions summed from those
-//! lines by the database and folded by `cosell_core::ledger`.
+//! retry, one row per pair of lines (the receivable line; its payable mirror is implied,
+//! see `entities::journal_pair`), and commissions' positions summed from those rows by
+//! the database and folded by `cosell_core::ledger`.
 
 use std::collections::BTreeMap;
 
@@ -18,7 +19,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::StoreError;
-use crate::entities::{journal_entry, journal_line};
+use crate::entities::{journal_entry, journal_pair};
 use crate::money::currency;
 
 const TABLE: &str = "journal_entries";
@@ -60,13 +61,6 @@ fn parse_state(s: &str) -> Result<State, StoreError> {
         .ok_or_else(|| StoreError::corrupt(TABLE, format!("state {s}")))
 }
 
-fn side_str(side: Side) -> &'static str {
-    match side {
-        Side::Receivable => "receivable",
-        Side::Payable => "payable",
-    }
-}
-
 /// The accrual an entry is about, for entries of one commission (not settlements).
 fn entry_accrual(reference: &EntryRef) -> Option<Uuid> {
     match reference {
@@ -91,22 +85,20 @@ fn head_row(e: &JournalEntry, id: Uuid) -> Result<journal_entry::ActiveModel, St
     })
 }
 
-/// The line rows of `e` under entry `id`, numbered from `first`.
-fn line_rows(
+/// The pair rows of `e` under entry `id`, numbered from `first`.
+fn pair_rows(
     e: &JournalEntry,
     id: Uuid,
     first: usize,
-) -> impl Iterator<Item = journal_line::ActiveModel> + '_ {
-    e.lines()
-        .iter()
+) -> impl Iterator<Item = journal_pair::ActiveModel> + '_ {
+    e.pairs()
         .enumerate()
-        .map(move |(n, l)| journal_line::ActiveModel {
+        .map(move |(n, l)| journal_pair::ActiveModel {
             entry_id: Set(id),
-            line_no: Set(i32::try_from(first + n).unwrap_or(i32::MAX)),
-            side: Set(side_str(l.account.side).to_owned()),
+            pair_no: Set(i32::try_from(first + n).unwrap_or(i32::MAX)),
             state: Set(state_str(l.account.state).to_owned()),
-            owner_id: Set(l.account.owner.0),
-            counterparty_id: Set(l.account.counterparty.0),
+            payer_id: Set(l.account.counterparty.0),
+            payee_id: Set(l.account.owner.0),
             currency: Set(l.currency.code().to_owned()),
             accrual_id: Set(l.accrual_id),
             amount_minor: Set(l.amount_minor),
@@ -114,29 +106,29 @@ fn line_rows(
         })
 }
 
-/// The rows of `entries`: one per entry and one per line.
+/// The rows of `entries`: one per entry and one per pair of lines.
 pub(crate) fn rows(
     entries: &[JournalEntry],
 ) -> Result<
     (
         Vec<journal_entry::ActiveModel>,
-        Vec<journal_line::ActiveModel>,
+        Vec<journal_pair::ActiveModel>,
     ),
     StoreError,
 > {
     let mut heads = Vec::with_capacity(entries.len());
-    let mut lines = Vec::with_capacity(entries.len() * 2);
+    let mut pairs = Vec::with_capacity(entries.len());
     for e in entries {
         let id = Uuid::now_v7();
         heads.push(head_row(e, id)?);
-        lines.extend(line_rows(e, id, 0));
+        pairs.extend(pair_rows(e, id, 0));
     }
-    Ok((heads, lines))
+    Ok((heads, pairs))
 }
 
 /// Writes one entry that comes in parts, each balanced on its own and of the same
 /// kind, reference and time (a statement's settlement entry, see
-/// `Statement::journal_entry_parts`): one head, and each part's lines numbered on from
+/// `Statement::journal_entry_parts`): one head, and each part's pairs numbered on from
 /// the previous part's, exactly the rows of the whole entry. Only one part is in
 /// memory at a time.
 pub(crate) async fn insert_entry_parts<C: ConnectionTrait>(
@@ -150,9 +142,9 @@ pub(crate) async fn insert_entry_parts<C: ConnectionTrait>(
         if written == 0 {
             insert_all(db, vec![head_row(&part, id)?]).await?;
         }
-        let lines: Vec<_> = line_rows(&part, id, written).collect();
-        written += lines.len();
-        insert_all(db, lines).await?;
+        let pairs: Vec<_> = pair_rows(&part, id, written).collect();
+        written += pairs.len();
+        insert_all(db, pairs).await?;
     }
     Ok(())
 }
@@ -162,26 +154,26 @@ pub(crate) async fn insert_entries<C: ConnectionTrait>(
     db: &C,
     entries: &[JournalEntry],
 ) -> Result<(), StoreError> {
-    let (heads, lines) = rows(entries)?;
+    let (heads, pairs) = rows(entries)?;
     insert_all(db, heads).await?;
-    insert_all(db, lines).await?;
+    insert_all(db, pairs).await?;
     Ok(())
 }
 
-/// One commission's summed receivable lines in one state: all of them, and those dated
-/// up to a settlement run's end.
+/// One commission's summed pairs in one state: all of them, and those dated up to a
+/// settlement run's end.
 #[derive(FromQueryResult)]
-struct SummedLine {
+struct SummedPairs {
     accrual_id: Uuid,
-    owner_id: Uuid,
-    counterparty_id: Uuid,
+    payer_id: Uuid,
+    payee_id: Uuid,
     currency: String,
     state: String,
     total: i64,
     dated: i64,
 }
 
-/// The positions of `accruals` from their receivable lines, summed per account by the
+/// The positions of `accruals` from their pairs' receivable lines, summed per account by the
 /// database: what `ledger::positions` gives over the commissions' whole entries, without
 /// reading every line and entry back. With `upto`, what a settlement run as of then
 /// settles, `cosell_core::settlement::open_positions` of the lines dated up to then and
@@ -191,14 +183,14 @@ pub(crate) async fn positions_of<C: ConnectionTrait>(
     accruals: &[Uuid],
     upto: Option<DateTime<Utc>>,
 ) -> Result<BTreeMap<Uuid, Position>, StoreError> {
-    use journal_line::Column as L;
+    use journal_pair::Column as P;
     // PostgreSQL sums BIGINT as NUMERIC, which does not decode as i64.
-    let total = || Expr::col(L::AmountMinor).sum().cast_as("BIGINT");
+    let total = || Expr::col(P::AmountMinor).sum().cast_as("BIGINT");
     let dated = match upto {
         Some(at) => {
             let amount = Expr::case(
-                journal_line::COLUMN.occurred_at.lte(at),
-                Expr::col(L::AmountMinor),
+                journal_pair::COLUMN.occurred_at.lte(at),
+                Expr::col(P::AmountMinor),
             )
             .finally(0);
             Func::sum(amount).cast_as("BIGINT")
@@ -207,25 +199,18 @@ pub(crate) async fn positions_of<C: ConnectionTrait>(
     };
     let (mut all, mut up_to) = (Vec::new(), Vec::new());
     for chunk in accruals.chunks(IN_CHUNK) {
-        for row in journal_line::Entity::find()
+        for row in journal_pair::Entity::find()
             .select_only()
-            .columns([
-                L::AccrualId,
-                L::OwnerId,
-                L::CounterpartyId,
-                L::Currency,
-                L::State,
-            ])
+            .columns([P::AccrualId, P::PayerId, P::PayeeId, P::Currency, P::State])
             .column_as(total(), "total")
             .column_as(dated.clone(), "dated")
-            .filter(journal_line::COLUMN.side.eq(side_str(Side::Receivable)))
-            .filter(journal_line::COLUMN.accrual_id.is_in(chunk.iter().copied()))
-            .group_by(L::AccrualId)
-            .group_by(L::OwnerId)
-            .group_by(L::CounterpartyId)
-            .group_by(L::Currency)
-            .group_by(L::State)
-            .into_model::<SummedLine>()
+            .filter(journal_pair::COLUMN.accrual_id.is_in(chunk.iter().copied()))
+            .group_by(P::AccrualId)
+            .group_by(P::PayerId)
+            .group_by(P::PayeeId)
+            .group_by(P::Currency)
+            .group_by(P::State)
+            .into_model::<SummedPairs>()
             .all(db)
             .await?
         {
@@ -233,8 +218,8 @@ pub(crate) async fn positions_of<C: ConnectionTrait>(
                 account: Account {
                     side: Side::Receivable,
                     state: parse_state(&row.state)?,
-                    owner: row.owner_id.into(),
-                    counterparty: row.counterparty_id.into(),
+                    owner: row.payee_id.into(),
+                    counterparty: row.payer_id.into(),
                 },
                 currency: currency(TABLE, &row.currency)?,
                 accrual_id: row.accrual_id,

@@ -100,8 +100,11 @@ pub enum EntryRef {
 pub enum LedgerError {
     #[error("a journal entry needs at least two non-zero lines")]
     TooFewLines,
-    #[error("lines in {0} sum to {1}, not zero")]
-    Unbalanced(Currency, i64),
+    #[error(
+        "line {0} breaks the pairs: every receivable line is followed by the payable line of \
+         the same commission, state and currency with the opposite amount"
+    )]
+    Unpaired(usize),
     #[error("amount out of range")]
     Overflow,
     #[error("{0}")]
@@ -109,7 +112,8 @@ pub enum LedgerError {
 }
 
 /// A balanced journal entry. Built only through [`JournalEntry::new`] (and checked
-/// the same way when deserialised), so an unbalanced entry cannot exist.
+/// the same way when deserialised), so an unbalanced entry cannot exist. Its lines are
+/// pairs (see [`pair`]), which is what balances it; the store keeps one row per pair.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "UncheckedEntry")]
 pub struct JournalEntry {
@@ -135,8 +139,10 @@ impl TryFrom<UncheckedEntry> for JournalEntry {
 }
 
 impl JournalEntry {
-    /// An entry of non-zero lines summing to zero in each currency; zero lines are
-    /// dropped first because they record nothing.
+    /// An entry of non-zero lines in mirror pairs, so they sum to zero in each currency:
+    /// each receivable line followed by the merchant's payable line of the same
+    /// commission, state and currency with the opposite amount. Zero lines are dropped
+    /// first because they record nothing.
     pub fn new(
         kind: EntryKind,
         reference: EntryRef,
@@ -147,15 +153,16 @@ impl JournalEntry {
         if lines.len() < 2 {
             return Err(LedgerError::TooFewLines);
         }
-        let mut sums: BTreeMap<Currency, i64> = BTreeMap::new();
-        for l in &lines {
-            let sum = sums.entry(l.currency).or_default();
-            *sum = sum
-                .checked_add(l.amount_minor)
-                .ok_or(LedgerError::Overflow)?;
-        }
-        if let Some((currency, sum)) = sums.into_iter().find(|(_, s)| *s != 0) {
-            return Err(LedgerError::Unbalanced(currency, sum));
+        for (n, two) in lines.chunks(2).enumerate() {
+            let [receivable, payable] = two else {
+                return Err(LedgerError::Unpaired(2 * n));
+            };
+            if receivable.account.side != Side::Receivable {
+                return Err(LedgerError::Unpaired(2 * n));
+            }
+            if *payable != mirror(receivable)? {
+                return Err(LedgerError::Unpaired(2 * n + 1));
+            }
         }
         Ok(JournalEntry {
             kind,
@@ -180,6 +187,12 @@ impl JournalEntry {
     pub fn lines(&self) -> &[JournalLine] {
         &self.lines
     }
+
+    /// The receivable line of each pair, in order: the whole entry, since each payable
+    /// line is its pair's mirror.
+    pub fn pairs(&self) -> impl Iterator<Item = &JournalLine> {
+        self.lines.iter().step_by(2)
+    }
 }
 
 /// The balance of every account and currency touched by `entries`.
@@ -191,6 +204,20 @@ pub fn balances<'a>(
         *out.entry((line.account, line.currency)).or_default() += line.amount_minor;
     }
     out
+}
+
+/// The payable line that pairs with the receivable line `r`.
+fn mirror(r: &JournalLine) -> Result<JournalLine, LedgerError> {
+    Ok(JournalLine {
+        account: Account {
+            side: Side::Payable,
+            owner: r.account.counterparty,
+            counterparty: r.account.owner,
+            ..r.account
+        },
+        amount_minor: r.amount_minor.checked_neg().ok_or(LedgerError::Overflow)?,
+        ..r.clone()
+    })
 }
 
 /// The two lines that move `amount` onto both sides of a commission in `state`:

@@ -377,17 +377,37 @@ mod tests {
     }
 
     #[test]
-    fn unbalanced_entries_cannot_be_built() {
+    fn unbalanced_or_unpaired_entries_cannot_be_built() {
         let a = accrual(100);
-        let mut lines = pair(a.id, a.payer, a.payee, a.currency, State::Pending, 100).to_vec();
-        lines[1].amount_minor = -99;
-        let e = JournalEntry::new(
-            EntryKind::Accrual,
-            EntryRef::Accrual { accrual_id: a.id },
-            at(1),
-            lines,
-        );
-        assert_eq!(e, Err(LedgerError::Unbalanced(a.currency, 1)));
+        let lines = pair(a.id, a.payer, a.payee, a.currency, State::Pending, 100).to_vec();
+        let build = |lines: Vec<JournalLine>| {
+            JournalEntry::new(
+                EntryKind::Accrual,
+                EntryRef::Accrual { accrual_id: a.id },
+                at(1),
+                lines,
+            )
+        };
+        let mut unbalanced = lines.clone();
+        unbalanced[1].amount_minor = -99;
+        assert_eq!(build(unbalanced), Err(LedgerError::Unpaired(1)));
+        // Balanced, but the payable line comes first, or a state's pair is split.
+        let swapped = vec![lines[1].clone(), lines[0].clone()];
+        assert_eq!(build(swapped), Err(LedgerError::Unpaired(0)));
+        let mut split = lines.clone();
+        split.extend(pair(a.id, a.payer, a.payee, a.currency, State::Payable, 5));
+        split.swap(1, 3);
+        assert_eq!(build(split), Err(LedgerError::Unpaired(1)));
+        let mut odd = lines.clone();
+        odd.push(lines[0].clone());
+        assert_eq!(build(odd), Err(LedgerError::Unpaired(2)));
+
+        let e = build(lines).unwrap();
+        let pairs: Vec<_> = e
+            .pairs()
+            .map(|l| (l.account.side, l.amount_minor))
+            .collect();
+        assert_eq!(pairs, vec![(Side::Receivable, 100)]);
         let json = serde_json::to_string(&accrue(&a).unwrap().unwrap()).unwrap();
         let tampered = json.replace("-100", "-99");
         assert!(serde_json::from_str::<JournalEntry>(&tampered).is_err());

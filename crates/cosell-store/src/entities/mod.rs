@@ -12,7 +12,7 @@ pub mod conversion_line;
 pub mod customer;
 pub mod idempotency_key;
 pub mod journal_entry;
-pub mod journal_line;
+pub mod journal_pair;
 pub mod offer;
 pub mod offer_anchor;
 pub mod offer_rule;

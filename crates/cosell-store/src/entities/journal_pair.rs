@@ -1,19 +1,21 @@
-//! The `journal_lines` table.
+//! The `journal_pairs` table: one row per pair of journal lines. A row moves
+//! `amount_minor` of commission `accrual_id` into `state` on both sides: a debit of the
+//! payee's receivable and a credit of the payer's payable (`ledger::pair`). The view
+//! `journal_lines` shows each row as its two lines.
 
 use sea_orm::entity::prelude::*;
 
 #[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-#[sea_orm(table_name = "journal_lines")]
+#[sea_orm(table_name = "journal_pairs")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub entry_id: Uuid,
     #[sea_orm(primary_key, auto_increment = false)]
-    pub line_no: i32,
-    pub side: String,
+    pub pair_no: i32,
     pub state: String,
-    pub owner_id: Uuid,
-    pub counterparty_id: Uuid,
+    pub payer_id: Uuid,
+    pub payee_id: Uuid,
     pub currency: String,
     pub accrual_id: Uuid,
     pub amount_minor: i64,
