@@ -23,19 +23,25 @@ const INDEXES: [(&str, &str, &[&str]); 2] = [
     ("ix_touchpoints_customer", "touchpoints", &["customer_ref"]),
 ];
 
-/// Replaces each customer index with one over `rows_with_customer` only, or all rows.
-async fn rebuild(manager: &SchemaManager<'_>, rows_with_customer: bool) -> Result<(), DbErr> {
-    for (name, table, columns) in INDEXES {
+/// Replaces each `(index, table, columns)` of `indexes` with one over the rows whose
+/// `column` is not null (`partial`), or over all rows.
+pub(crate) async fn rebuild(
+    manager: &SchemaManager<'_>,
+    indexes: &[(&'static str, &'static str, &'static [&'static str])],
+    column: &str,
+    partial: bool,
+) -> Result<(), DbErr> {
+    for (name, table, columns) in indexes {
         manager
-            .drop_index(Index::drop().name(name).table(table).to_owned())
+            .drop_index(Index::drop().name(*name).table(*table).to_owned())
             .await?;
         let mut index = Index::create();
-        index.name(name).table(table);
-        for column in columns {
+        index.name(*name).table(*table);
+        for column in *columns {
             index.col(*column);
         }
-        if rows_with_customer {
-            index.and_where(Expr::col("customer_ref").is_not_null());
+        if partial {
+            index.and_where(Expr::col(column.to_owned()).is_not_null());
         }
         manager.create_index(index.to_owned()).await?;
     }
@@ -51,10 +57,10 @@ impl MigrationTrait for Migration {
     }
 
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        rebuild(manager, true).await
+        rebuild(manager, &INDEXES, "customer_ref", true).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        rebuild(manager, false).await
+        rebuild(manager, &INDEXES, "customer_ref", false).await
     }
 }
