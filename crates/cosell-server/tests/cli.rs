@@ -621,6 +621,40 @@ fn importing_conversions_replays_a_file_and_names_the_line_it_stops_at() {
     }
 }
 
+/// Two chunks of 5,000: the second is checked while the first is written. A stop in the
+/// second keeps the first, and a re-run finds every event of both stored once.
+#[test]
+fn importing_touchpoints_keeps_the_chunk_written_before_a_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let blog = partner_id(&data, "blog");
+    let event = |n: usize| {
+        serde_json::json!({
+            "event_id": format!("e-{n}"), "partner_id": blog, "kind": "click",
+            "customer_ref": format!("c{n}"), "occurred_at": "2026-01-01T00:00:00Z"
+        })
+        .to_string()
+            + "\n"
+    };
+    // Event 0 comes again in the second chunk, before its bad line.
+    let good: String = (0..5_000).chain([0]).map(event).collect();
+    let file = dir.path().join("touchpoints.jsonl");
+    std::fs::write(&file, good.clone() + "not json\n").unwrap();
+    let message = import_refused(&data, "touchpoints", &file);
+    assert!(
+        message.contains("stopped after 5000 touchpoints accepted, 0 duplicates")
+            && message.contains("touchpoints.jsonl:5002: not valid JSON"),
+        "{message}"
+    );
+    std::fs::write(&file, good + &event(5_000)).unwrap();
+    import_ok(
+        &data,
+        "touchpoints",
+        &file,
+        r#"{"accepted":1,"duplicates":5001,"rejected":0}"#,
+    );
+}
+
 #[test]
 fn importing_touchpoints_skips_repeated_events_and_reports_refused_ones() {
     let dir = tempfile::tempdir().unwrap();

@@ -132,6 +132,20 @@ fn check(
     Ok(kind)
 }
 
+/// A batch checked and turned into rows, not stored yet ([`Store::store_touchpoints`]).
+/// Nothing in it depends on what is stored, so the next batch can be checked while this
+/// one is written.
+pub struct CheckedTouchpoints {
+    report: IngestReport,
+    /// Whether the rows are to be stored: not when a refused event stops the batch.
+    store: bool,
+    rows: Vec<touchpoint::ActiveModel>,
+    /// (index, sender, event id) of each event in `rows`, in the batch's order.
+    candidates: Vec<(usize, Uuid, String)>,
+    /// (index, event id) of each event the batch itself repeats.
+    repeated: Vec<(usize, String)>,
+}
+
 impl Store {
     /// Checks and stores a batch of touchpoints for `tenant` with one query for what
     /// the batch names and one insert that skips and reports the duplicates.
@@ -142,6 +156,19 @@ impl Store {
         partial: bool,
         now: DateTime<Utc>,
     ) -> Result<IngestReport, StoreError> {
+        let checked = self.check_touchpoints(tenant, events, partial, now).await?;
+        self.store_touchpoints(checked).await
+    }
+
+    /// The first half of [`Store::ingest_touchpoints`]: what the batch names is read, each
+    /// event checked, the new ones made rows.
+    pub async fn check_touchpoints(
+        &self,
+        tenant: Tenant,
+        events: &[NewTouchpoint],
+        partial: bool,
+        now: DateTime<Utc>,
+    ) -> Result<CheckedTouchpoints, StoreError> {
         let partner_ids: BTreeSet<Uuid> = events.iter().map(|e| e.partner_id.0).collect();
         let offer_ids: BTreeSet<Uuid> = events.iter().filter_map(|e| e.offer_id).collect();
         let known = Known {
@@ -181,10 +208,10 @@ impl Store {
                 }
             };
             if !in_batch.insert((e.partner_id.0, &e.event_id)) {
-                repeated.push(index);
+                repeated.push((index, e.event_id.clone()));
                 continue;
             }
-            candidates.push(index);
+            candidates.push((index, e.partner_id.0, e.event_id.clone()));
             rows.push(touchpoint::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 sender_id: Set(e.partner_id.0),
@@ -198,24 +225,41 @@ impl Store {
                 occurred_at: Set(e.occurred_at),
             });
         }
-        if !report.rejected.is_empty() && !partial {
+        Ok(CheckedTouchpoints {
+            store: report.rejected.is_empty() || partial,
+            report,
+            rows,
+            candidates,
+            repeated,
+        })
+    }
+
+    /// The second half of [`Store::ingest_touchpoints`]: stores the checked rows, unless a
+    /// refused event stopped the batch, and reports the duplicates.
+    pub async fn store_touchpoints(
+        &self,
+        checked: CheckedTouchpoints,
+    ) -> Result<IngestReport, StoreError> {
+        let CheckedTouchpoints {
+            mut report,
+            store,
+            rows,
+            candidates,
+            repeated,
+        } = checked;
+        if !store {
             return Ok(report);
         }
         let stored = self.insert_touchpoints(rows).await?;
         report.accepted = stored.len();
-        let mut duplicates: Vec<usize> = candidates
+        let mut duplicates: Vec<(usize, String)> = candidates
             .into_iter()
-            .filter(|i| {
-                let e = &events[*i];
-                !stored.contains(&(e.partner_id.0, e.event_id.clone()))
-            })
+            .filter(|(_, sender, event)| !stored.contains(&(*sender, event.clone())))
+            .map(|(index, _, event)| (index, event))
             .chain(repeated)
             .collect();
         duplicates.sort_unstable();
-        report.duplicates = duplicates
-            .into_iter()
-            .map(|i| events[i].event_id.clone())
-            .collect();
+        report.duplicates = duplicates.into_iter().map(|(_, event)| event).collect();
         report.stored = true;
         Ok(report)
     }

@@ -15,11 +15,12 @@ use cosell_api::plugins::hooks::PluginHooks;
 use cosell_core::PartnerId;
 use cosell_core::settlement::SettlementPolicy;
 use cosell_plugin_host::PluginRegistry;
-use cosell_store::touchpoints::NewTouchpoint;
-use cosell_store::{Store, Tenant};
+use cosell_store::touchpoints::{IngestReport, NewTouchpoint};
+use cosell_store::{Store, StoreError, Tenant};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use super::settle::{period_end, settle};
 use crate::settings::{PluginFitSettings, PluginSettings, StorageSettings};
@@ -213,31 +214,9 @@ struct Tally {
     rejected: usize,
 }
 
-/// Stores every chunk's events (each chunk its own transaction), skipping repeated ones
-/// and reporting refused ones.
-async fn ingest(
-    store: &Store,
-    bar: &ProgressBar,
-    mut chunks: mpsc::Receiver<Chunk<TouchpointLine>>,
-    tally: &mut Tally,
-) -> anyhow::Result<()> {
-    let mut statistics = Statistics::new();
-    while let Some(chunk) = chunks.recv().await {
-        let events: Vec<NewTouchpoint> = chunk?
-            .into_iter()
-            .map(|(_, t)| NewTouchpoint {
-                event_id: t.event_id,
-                partner_id: PartnerId(t.partner_id),
-                offer_id: t.offer_id,
-                kind: t.kind,
-                customer_ref: t.customer_ref,
-                click_id: t.click_id,
-                occurred_at: t.occurred_at,
-            })
-            .collect();
-        let report = store
-            .ingest_touchpoints(Tenant::All, &events, true, Utc::now())
-            .await?;
+impl Tally {
+    /// Counts a stored chunk's `report` and names its first refused event, if any.
+    fn add(&mut self, bar: &ProgressBar, report: IngestReport) {
         if let Some(first) = report.rejected.first() {
             // On stderr whether or not the bar is drawn (it is hidden when stderr is not a
             // terminal, and `println` on a hidden bar prints nothing).
@@ -252,12 +231,64 @@ async fn ingest(
                 );
             });
         }
-        tally.accepted += report.accepted;
-        tally.duplicates += report.duplicates.len();
-        tally.rejected += report.rejected.len();
-        statistics.stored(store, tally.accepted).await?;
+        self.accepted += report.accepted;
+        self.duplicates += report.duplicates.len();
+        self.rejected += report.rejected.len();
     }
-    Ok(())
+}
+
+/// Stores every chunk's events (each chunk its own transaction), skipping repeated ones
+/// and reporting refused ones. Each chunk is checked while the one before it is written:
+/// a check reads nothing the writes change (duplicates are found by the insert itself).
+async fn ingest(
+    store: &Store,
+    bar: &ProgressBar,
+    mut chunks: mpsc::Receiver<Chunk<TouchpointLine>>,
+    tally: &mut Tally,
+) -> anyhow::Result<()> {
+    let mut statistics = Statistics::new();
+    let mut writing: Option<JoinHandle<Result<IngestReport, StoreError>>> = None;
+    let fed = async {
+        while let Some(chunk) = chunks.recv().await {
+            let events: Vec<NewTouchpoint> = chunk?
+                .into_iter()
+                .map(|(_, t)| NewTouchpoint {
+                    event_id: t.event_id,
+                    partner_id: PartnerId(t.partner_id),
+                    offer_id: t.offer_id,
+                    kind: t.kind,
+                    customer_ref: t.customer_ref,
+                    click_id: t.click_id,
+                    occurred_at: t.occurred_at,
+                })
+                .collect();
+            let checked = store
+                .check_touchpoints(Tenant::All, &events, true, Utc::now())
+                .await?;
+            if let Some(previous) = writing.take() {
+                tally.add(bar, written(previous).await?);
+                statistics.stored(store, tally.accepted).await?;
+            }
+            let store = store.clone();
+            writing = Some(tokio::spawn(async move {
+                store.store_touchpoints(checked).await
+            }));
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    // Whatever stopped the import, the chunk handed over before it is stored and counted.
+    if let Some(last) = writing.take() {
+        tally.add(bar, written(last).await?);
+    }
+    fed
+}
+
+/// The report of a chunk written by a task of its own.
+async fn written(
+    task: JoinHandle<Result<IngestReport, StoreError>>,
+) -> anyhow::Result<IngestReport> {
+    Ok(task.await.context("writing touchpoints failed")??)
 }
 
 /// `store` calling the installed plugins, loaded here and fitted on recent journeys.
