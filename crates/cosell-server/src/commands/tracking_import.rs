@@ -277,11 +277,14 @@ async fn ingest(
         anyhow::Ok(())
     }
     .await;
-    // Whatever stopped the import, the chunk handed over before it is stored and counted.
-    if let Some(last) = writing.take() {
-        tally.add(bar, written(last).await?);
-    }
-    fed
+    // Whatever stopped the import, the chunk handed over before it is stored and counted;
+    // the first failure is the one reported.
+    let last = match writing.take() {
+        Some(last) => written(last).await.map(|report| tally.add(bar, report)),
+        None => Ok(()),
+    };
+    fed.and(last)?;
+    statistics.stored(store, tally.accepted).await
 }
 
 /// The report of a chunk written by a task of its own.
