@@ -92,12 +92,11 @@ impl ExtraTerms {
     /// the partnership's. Callable before the base terms are known to be valid, so that
     /// one answer lists every bad field.
     pub fn check(&self, currency: Currency) -> Result<(), ValidationErrors> {
-        let extra = self;
         let mut errors = ValidationErrors::default();
-        for (category, p) in &extra.category_percent {
+        for (category, p) in &self.category_percent {
             errors.take(parse_percent(&format!("category_rates.{category}"), *p));
         }
-        for (i, tier) in extra.tiers.iter().enumerate() {
+        for (i, tier) in self.tiers.iter().enumerate() {
             errors.take(parse_percent(&format!("tiers[{i}].percent"), tier.percent));
             let field = format!("tiers[{i}].from");
             if errors
@@ -106,15 +105,15 @@ impl ExtraTerms {
             {
                 continue;
             }
-            let prev = i.checked_sub(1).and_then(|p| extra.tiers.get(p));
+            let prev = i.checked_sub(1).and_then(|p| self.tiers.get(p));
             if prev.is_some_and(|p| p.from >= tier.from) {
                 errors.push(field, "tiers must ascend from 0 or more");
             }
         }
-        if let Some(cap) = extra.cap {
+        if let Some(cap) = self.cap {
             errors.take(currency.parse_amount("cap_per_conversion", cap));
         }
-        if let Some(ImpressionPolicy::DownWeight(f)) = extra.impressions
+        if let Some(ImpressionPolicy::DownWeight(f)) = self.impressions
             && (f <= Decimal::ZERO || f > Decimal::ONE)
         {
             errors.push(
