@@ -185,7 +185,7 @@ pub(crate) async fn positions_of<C: ConnectionTrait>(
 ) -> Result<BTreeMap<Uuid, Position>, StoreError> {
     use journal_pair::Column as P;
     // PostgreSQL sums BIGINT as NUMERIC, which does not decode as i64.
-    let total = || Expr::col(P::AmountMinor).sum().cast_as("BIGINT");
+    let total = Expr::col(P::AmountMinor).sum().cast_as("BIGINT");
     let dated = match upto {
         Some(at) => {
             let amount = Expr::case(
@@ -195,14 +195,15 @@ pub(crate) async fn positions_of<C: ConnectionTrait>(
             .finally(0);
             Func::sum(amount).cast_as("BIGINT")
         }
-        None => total(),
+        // Not read: only a run's positions need the dated sums.
+        None => Expr::val(0_i64).cast_as("BIGINT"),
     };
     let (mut all, mut up_to) = (Vec::new(), Vec::new());
     for chunk in accruals.chunks(IN_CHUNK) {
         for row in journal_pair::Entity::find()
             .select_only()
             .columns([P::AccrualId, P::PayerId, P::PayeeId, P::Currency, P::State])
-            .column_as(total(), "total")
+            .column_as(total.clone(), "total")
             .column_as(dated.clone(), "dated")
             .filter(journal_pair::COLUMN.accrual_id.is_in(chunk.iter().copied()))
             .group_by(P::AccrualId)
