@@ -20,8 +20,18 @@ async fn patch_keeps(app: &TestApp, path: &str, token: &str, body: Value) {
     assert_eq!(after.body, before.body, "{path} {body}");
 }
 
-/// A stale, weak or missing `If-Match` is refused even for a change of nothing.
-async fn if_match_still_checked(app: &TestApp, path: &str, token: &str) {
+/// The resource at `path` (version 1) keeps its ETag when patched with `{}` and with `same`
+/// (every field as it is), still checks `If-Match` (a stale, weak or missing one is
+/// refused even for a change of nothing), and moves to version 2 on `change`.
+async fn only_a_change_moves_the_etag(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    same: Value,
+    change: Value,
+) {
+    patch_keeps(app, path, token, json!({})).await;
+    patch_keeps(app, path, token, same).await;
     for stale in ["\"99\"", "W/\"1\""] {
         app.patch(path, Some(token), stale, json!({}))
             .await
@@ -30,6 +40,11 @@ async fn if_match_still_checked(app: &TestApp, path: &str, token: &str) {
     app.call(Method::PATCH, path, Some(token), Some(json!({})), &[])
         .await
         .expect_problem(StatusCode::PRECONDITION_REQUIRED, "precondition_required");
+    let changed = app
+        .patch(path, Some(token), "\"1\"", change)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(changed.etag(), "\"2\"");
 }
 
 #[tokio::test]
@@ -38,23 +53,11 @@ async fn a_product_patch_that_changes_nothing_keeps_its_etag() {
     let shop = app.partner("shop").await;
     let id = app.product(&shop, "TENT", "tents", "199.99", "120").await;
     let path = format!("/v1/products/{id}");
-    patch_keeps(&app, &path, &shop.token, json!({})).await;
     // Every field as it is, amounts written differently but equal.
     let same = json!({ "sku": "TENT", "title": "Product TENT", "price": "199.990",
         "unit_cost": "120.00", "currency": "EUR", "active": true });
-    patch_keeps(&app, &path, &shop.token, same).await;
-    if_match_still_checked(&app, &path, &shop.token).await;
-    // A real change still moves it.
-    let changed = app
-        .patch(
-            &path,
-            Some(&shop.token),
-            "\"1\"",
-            json!({ "title": "Tent" }),
-        )
-        .await
-        .expect(StatusCode::OK);
-    assert_eq!(changed.etag(), "\"2\"");
+    let change = json!({ "title": "Tent" });
+    only_a_change_moves_the_etag(&app, &path, &shop.token, same, change).await;
 }
 
 #[tokio::test]
@@ -76,20 +79,9 @@ async fn an_offer_patch_that_changes_nothing_keeps_its_etag() {
         .expect(StatusCode::CREATED)
         .id();
     let path = format!("/v1/offers/{id}");
-    patch_keeps(&app, &path, &aff.token, json!({})).await;
     let same = json!({ "discount_percent": "10.0", "channels": ["checkout"] });
-    patch_keeps(&app, &path, &aff.token, same).await;
-    if_match_still_checked(&app, &path, &aff.token).await;
-    let changed = app
-        .patch(
-            &path,
-            Some(&aff.token),
-            "\"1\"",
-            json!({ "discount_percent": "15" }),
-        )
-        .await
-        .expect(StatusCode::OK);
-    assert_eq!(changed.etag(), "\"2\"");
+    let change = json!({ "discount_percent": "15" });
+    only_a_change_moves_the_etag(&app, &path, &aff.token, same, change).await;
 }
 
 #[tokio::test]
@@ -109,16 +101,10 @@ async fn a_bundle_patch_that_changes_nothing_keeps_its_etag() {
         .expect(StatusCode::CREATED)
         .id();
     let path = format!("/v1/bundles/{id}");
-    patch_keeps(&app, &path, &shop.token, json!({})).await;
     // The same members in another order are the same bundle.
     let same = json!({ "name": "Set", "discount_percent": "5.00", "margin_floor": "20", "product_ids": [y, x] });
-    patch_keeps(&app, &path, &shop.token, same).await;
-    if_match_still_checked(&app, &path, &shop.token).await;
-    let changed = app
-        .patch(&path, Some(&shop.token), "\"1\"", json!({ "name": "Pair" }))
-        .await
-        .expect(StatusCode::OK);
-    assert_eq!(changed.etag(), "\"2\"");
+    let change = json!({ "name": "Pair" });
+    only_a_change_moves_the_etag(&app, &path, &shop.token, same, change).await;
 }
 
 #[tokio::test]
@@ -127,20 +113,9 @@ async fn a_tracking_link_patch_that_changes_nothing_keeps_its_etag() {
     let (merchant, referrer) = merchant_and_referrer(&app).await;
     let link = create_link(&app, &referrer, &merchant, "https://shop.test/", json!({})).await;
     let path = format!("/v1/tracking-links/{}", link.id());
-    patch_keeps(&app, &path, &referrer.token, json!({})).await;
     let same = json!({ "destination": "https://shop.test/", "label": null, "offer_id": null });
-    patch_keeps(&app, &path, &referrer.token, same).await;
-    if_match_still_checked(&app, &path, &referrer.token).await;
-    let changed = app
-        .patch(
-            &path,
-            Some(&referrer.token),
-            "\"1\"",
-            json!({ "label": "Blog" }),
-        )
-        .await
-        .expect(StatusCode::OK);
-    assert_eq!(changed.etag(), "\"2\"");
+    let change = json!({ "label": "Blog" });
+    only_a_change_moves_the_etag(&app, &path, &referrer.token, same, change).await;
 }
 
 #[tokio::test]
