@@ -117,7 +117,7 @@ fn nets(
 pub async fn run(storage: &StorageSettings, args: SettleArgs) -> anyhow::Result<()> {
     let as_of = period_end(args.as_of)?;
     let policy = policy(args.minimum_payout)?;
-    let store = super::open_existing_store(storage).await?;
+    let store = super::open_store_for_bulk_load(storage).await?;
     super::closing(&store, settle(&store, as_of, &policy)).await
 }
 
