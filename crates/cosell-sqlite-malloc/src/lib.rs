@@ -6,7 +6,7 @@
 //! compiled from C, calls `malloc` directly. In a bulk load glibc's `malloc`, `free` and
 //! `malloc_consolidate` took about a tenth of SQLite's writer thread (perf,
 //! docs/benchmarks.md). mimalloc's `override` feature would move every C allocation of
-//! the process, which made the server's recommendation p99 seven times slower, so only
+//! the process, which made the server's recommendation p99 about ten times slower, so only
 //! SQLite is moved, and only by the commands that ask for it.
 
 use std::ffi::{c_int, c_void};
@@ -16,7 +16,7 @@ use libmimalloc_sys::{mi_free, mi_malloc, mi_realloc, mi_usable_size};
 use libsqlite3_sys::{SQLITE_CONFIG_MALLOC, SQLITE_OK, sqlite3_config, sqlite3_mem_methods};
 
 unsafe extern "C" fn allocate(size: c_int) -> *mut c_void {
-    // SQLite never asks for a negative size; 0 maps to a null-safe minimal block.
+    // SQLite never asks for a negative size (nor for 0: it calls xMalloc with n > 0).
     unsafe { mi_malloc(usize::try_from(size).unwrap_or(0)) }
 }
 
