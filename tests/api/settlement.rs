@@ -265,14 +265,7 @@ async fn reattributing_a_partly_refunded_sale_keeps_its_commission() {
     .await;
     // 10% of 100.00 plus 2.00 is 12.00, capped at 8.00.
     assert_eq!(sale["credits"][0]["commission"], "8.00");
-    let refunds = format!("/v1/conversions/{}/refunds", sale["id"].as_str().unwrap());
-    app.post(
-        &refunds,
-        Some(&merchant.token),
-        json!({ "lines": [{ "line": 0, "quantity": 1 }] }),
-    )
-    .await
-    .expect(StatusCode::CREATED);
+    refund_one_item(&app, &merchant, &sale).await;
     // Half refunded: 4.00 reversed. Rated again on the 50.00 left it would be 7.00.
     let done = crate::sales::reattribute_last_hour(&app, &merchant, "last_touch").await;
     assert_eq!(done["reattributed"], 1);
@@ -757,16 +750,43 @@ async fn a_reattribution_while_a_run_gathers_makes_it_gather_again() {
     assert_eq!(nets(&run), vec![(first.id.clone(), "9.00".to_owned())]);
 }
 
-/// A sale of 100.00 nineteen days ago crediting the referrer's click: its commission of
-/// 10.00 became payable five days ago and was carried forward below a minimum payout of
-/// 50.00 by a run three days ago. Returns the app, the merchant, the referrer and the sale.
-async fn carried_commission() -> (TestApp, TestPartner, TestPartner, Value) {
+/// A sale of two items at 50.00 nineteen days ago crediting the referrer's click: a
+/// commission of 10.00 whose hold ended five days ago. Returns the app, the merchant, the
+/// referrer and the sale.
+async fn a_sale_nineteen_days_ago() -> (TestApp, TestPartner, TestPartner, Value) {
     let app = TestApp::new().await;
     let (merchant, referrer) = merchant_and_referrer(&app).await;
     let days_ago = |d: i64| minutes(-d * 24 * 60);
     touch(&app, &referrer, "t", "click", "cust", days_ago(20)).await;
     let sale = order("o-1", "cust", days_ago(19), &[("A", 2, "50.00")]);
     let sale = convert(&app, &merchant, sale).await;
+    (app, merchant, referrer, sale)
+}
+
+/// Refunds one of the sale's two items.
+async fn refund_one_item(app: &TestApp, merchant: &TestPartner, sale: &Value) {
+    let refunds = format!("/v1/conversions/{}/refunds", sale["id"].as_str().unwrap());
+    app.post(
+        &refunds,
+        Some(&merchant.token),
+        json!({ "lines": [{ "line": 0, "quantity": 1 }] }),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+}
+
+/// Refunds what is left of the sale.
+async fn refund_the_rest(app: &TestApp, merchant: &TestPartner, sale: &Value) {
+    let refunds = format!("/v1/conversions/{}/refunds", sale["id"].as_str().unwrap());
+    app.post(&refunds, Some(&merchant.token), json!({}))
+        .await
+        .expect(StatusCode::CREATED);
+}
+
+/// [`a_sale_nineteen_days_ago`], its commission of 10.00 released and carried forward
+/// below a minimum payout of 50.00 by a run three days ago.
+async fn carried_commission() -> (TestApp, TestPartner, TestPartner, Value) {
+    let (app, merchant, referrer, sale) = a_sale_nineteen_days_ago().await;
     let small = app
         .post(
             "/v1/settlements",
@@ -789,24 +809,34 @@ async fn carried_commission() -> (TestApp, TestPartner, TestPartner, Value) {
 async fn a_refund_dated_after_the_period_but_before_the_run_is_not_paid() {
     let (app, merchant, referrer, sale) = carried_commission().await;
     // Half of it refunded now, today; then yesterday is settled.
-    let refunds = format!("/v1/conversions/{}/refunds", sale["id"].as_str().unwrap());
-    app.post(
-        &refunds,
-        Some(&merchant.token),
-        json!({ "lines": [{ "line": 0, "quantity": 1 }] }),
-    )
-    .await
-    .expect(StatusCode::CREATED);
+    refund_one_item(&app, &merchant, &sale).await;
     let run = settle(&app, -1).await;
     assert_eq!(nets(&run), vec![(referrer.id.clone(), "5.00".to_owned())]);
 
-    app.post(&refunds, Some(&merchant.token), json!({}))
-        .await
-        .expect(StatusCode::CREATED);
+    refund_the_rest(&app, &merchant, &sale).await;
     let next = settle(&app, 0).await;
     assert_eq!(next["statements"], json!([]));
     assert_eq!(next["carried_forward"][0]["net"], "-5.00");
     assert_eq!(next["carried_forward"][0]["reason"], "negative_net");
+}
+
+/// A refund recorded today, before the run that settles yesterday, of a sale whose hold
+/// ended five days ago but which no run has released yet: the run releases and pays what
+/// the refund left, 5.00 of 10.00 (the run carries the items of the commissions it
+/// releases from the release instead of summing them again), and the rest refunded
+/// after the run is clawed back.
+#[tokio::test]
+async fn a_refund_today_of_a_commission_the_run_releases_pays_what_it_left() {
+    let (app, merchant, referrer, sale) = a_sale_nineteen_days_ago().await;
+    refund_one_item(&app, &merchant, &sale).await;
+    let run = settle(&app, -1).await;
+    assert_eq!(run["released"], 1);
+    assert_eq!(nets(&run), vec![(referrer.id.clone(), "5.00".to_owned())]);
+
+    refund_the_rest(&app, &merchant, &sale).await;
+    let next = settle(&app, 0).await;
+    assert_eq!(next["statements"], json!([]));
+    assert_eq!(next["carried_forward"][0]["net"], "-5.00");
 }
 
 /// A re-attribution today withdraws a payable commission no run has paid (carried

@@ -177,12 +177,64 @@ struct SummedPairs {
 /// database: what `ledger::positions` gives over the commissions' whole entries, without
 /// reading every line and entry back. With `upto`, what a settlement run as of then
 /// settles, `cosell_core::settlement::open_positions` of the lines dated up to then and
-/// of all of them (one query sums both).
+/// of all of them (one query sums both; [`RunLines`]).
 pub(crate) async fn positions_of<C: ConnectionTrait>(
     db: &C,
     accruals: &[Uuid],
     upto: Option<DateTime<Utc>>,
 ) -> Result<BTreeMap<Uuid, Position>, StoreError> {
+    Ok(match upto {
+        Some(at) => RunLines::read(db, accruals, at).await?.open_positions(),
+        None => positions_of_lines(&summed_lines(db, accruals, None).await?.0),
+    })
+}
+
+/// Commissions' summed lines as a settlement run as of `upto` reads them: all of them,
+/// and those dated up to then. The run adds the entries it posts on them
+/// ([`RunLines::post`]) and reads their open positions afterwards without asking the
+/// database again.
+pub(crate) struct RunLines {
+    upto: DateTime<Utc>,
+    all: Vec<JournalLine>,
+    dated: Vec<JournalLine>,
+}
+
+impl RunLines {
+    pub(crate) async fn read<C: ConnectionTrait>(
+        db: &C,
+        accruals: &[Uuid],
+        upto: DateTime<Utc>,
+    ) -> Result<Self, StoreError> {
+        let (all, dated) = summed_lines(db, accruals, Some(upto)).await?;
+        Ok(RunLines { upto, all, dated })
+    }
+
+    /// The positions of the commissions over all their lines.
+    pub(crate) fn positions(&self) -> BTreeMap<Uuid, Position> {
+        positions_of_lines(&self.all)
+    }
+
+    /// Adds the lines of `entry`, just written, as the database would now sum them.
+    pub(crate) fn post(&mut self, entry: &JournalEntry) {
+        self.all.extend(entry.pairs().cloned());
+        if entry.occurred_at() <= self.upto {
+            self.dated.extend(entry.pairs().cloned());
+        }
+    }
+
+    /// What the run settles of these commissions.
+    pub(crate) fn open_positions(&self) -> BTreeMap<Uuid, Position> {
+        open_positions(positions_of_lines(&self.dated), &self.positions())
+    }
+}
+
+/// The receivable lines of `accruals`' pairs summed per account, and with `upto` the
+/// same sums of the pairs dated up to then (empty without).
+async fn summed_lines<C: ConnectionTrait>(
+    db: &C,
+    accruals: &[Uuid],
+    upto: Option<DateTime<Utc>>,
+) -> Result<(Vec<JournalLine>, Vec<JournalLine>), StoreError> {
     use journal_pair::Column as P;
     // PostgreSQL sums BIGINT as NUMERIC, which does not decode as i64.
     let total = Expr::col(P::AmountMinor).sum().cast_as("BIGINT");
@@ -235,9 +287,5 @@ pub(crate) async fn positions_of<C: ConnectionTrait>(
             all.push(line);
         }
     }
-    let now = positions_of_lines(&all);
-    Ok(match upto {
-        Some(_) => open_positions(positions_of_lines(&up_to), &now),
-        None => now,
-    })
+    Ok((all, up_to))
 }

@@ -28,8 +28,8 @@ use crate::entities::{
     statement, statement_line,
 };
 use crate::journal::{
-    IN_CHUNK, insert_all, insert_entries, insert_entry_parts, is_unique_violation, kind_str,
-    positions_of,
+    IN_CHUNK, RunLines, insert_all, insert_entries, insert_entry_parts, is_unique_violation,
+    kind_str, positions_of,
 };
 use crate::ledger_guard;
 use crate::money::currency;
@@ -69,6 +69,17 @@ pub struct StatementRecord {
     pub paid_at: Option<DateTime<Utc>>,
     pub paid_reference: Option<String>,
     pub lines: Vec<StatementLine>,
+}
+
+/// What a run's release did.
+#[derive(Debug, Default)]
+struct Released {
+    /// Commissions moved from pending to payable.
+    count: usize,
+    /// The open items, as of the run, of the commissions it looked at to release.
+    items: Vec<SettlementItem>,
+    /// Those commissions, sorted.
+    commissions: Vec<Uuid>,
 }
 
 /// What a run did, without the period's statements (see [`Store::settle_period`]).
@@ -340,8 +351,12 @@ impl Store {
         }
         let seq = latest.map_or(1, |l| l.seq + 1);
         let at = end_of_day(as_of);
-        let released = self.release_due(at).await?;
-        let items = self.open_items_at(at).await?;
+        let Released {
+            count: released,
+            mut items,
+            commissions,
+        } = self.release_due(at).await?;
+        items.extend(self.open_items_at(at, &commissions).await?);
         let run = settle(as_of, &items, policy)
             .map_err(|e| StoreError::conflict("ledger", e.to_string()))?;
         // The statements hold the items now; a large run should not keep both.
@@ -356,15 +371,16 @@ impl Store {
         })
     }
 
-    /// Posts the release of every commission whose hold ended by `at`; returns how many
-    /// were new.
-    async fn release_due(&self, at: DateTime<Utc>) -> Result<usize, StoreError> {
+    /// Posts the release of every commission whose hold ended by `at`, and answers the
+    /// open items of those commissions as of `at` with the releases posted: their
+    /// positions were summed to release them, so the gathering need not sum them again.
+    async fn release_due(&self, at: DateTime<Utc>) -> Result<Released, StoreError> {
         use cosell_core::ledger::EntryKind::{Release, Supersession};
         let due = Condition::all()
             .add(attribution_credit::COLUMN.payable_at.lte(at))
             .add(attribution_credit::COLUMN.commission_minor.gt(0))
             .add(has_entry(&[Release, Supersession]).not());
-        let mut released = 0;
+        let mut released = Released::default();
         let mut after = None;
         loop {
             let page = credit_page_query(&due, after).all(self.db()).await?;
@@ -375,7 +391,8 @@ impl Store {
             // the two would reverse pending commission this entry also releases.
             let txn = self.db().begin().await?;
             ledger_guard::settlement_turn(&txn).await?;
-            let held = positions_of(&txn, &ids, None).await?;
+            let mut lines = RunLines::read(&txn, &ids, at).await?;
+            let held = lines.positions();
             let mut entries = Vec::new();
             for credit in &page {
                 let accrual = accrual_of(credit)?;
@@ -392,13 +409,26 @@ impl Store {
             // would refuse one).
             insert_entries(&txn, &entries).await?;
             txn.commit().await?;
-            released += entries.len();
+            released.count += entries.len();
+            for e in &entries {
+                lines.post(e);
+            }
+            released.items.extend(open_items_of(lines.open_positions()));
+            released.commissions.extend(ids);
         }
+        // Pages come in id order already; sorted here so the lookups do not rely on
+        // how the database orders UUIDs.
+        released.commissions.sort_unstable();
         Ok(released)
     }
 
-    /// The payable commissions and outstanding clawbacks as of `at`.
-    async fn open_items_at(&self, at: DateTime<Utc>) -> Result<Vec<SettlementItem>, StoreError> {
+    /// The payable commissions and outstanding clawbacks as of `at`, but for the
+    /// commissions in `known` (sorted), whose items the caller has.
+    async fn open_items_at(
+        &self,
+        at: DateTime<Utc>,
+        known: &[Uuid],
+    ) -> Result<Vec<SettlementItem>, StoreError> {
         use cosell_core::ledger::EntryKind::{Clawback, Supersession};
         let open = Condition::any()
             .add(
@@ -419,8 +449,12 @@ impl Store {
                 .await?;
             let Some(last) = ids.last() else { break };
             after = Some(*last);
+            let unknown: Vec<Uuid> = ids
+                .into_iter()
+                .filter(|id| known.binary_search(id).is_err())
+                .collect();
             items.extend(open_items_of(
-                positions_of(self.db(), &ids, Some(at)).await?,
+                positions_of(self.db(), &unknown, Some(at)).await?,
             ));
         }
         Ok(items)
