@@ -42,7 +42,7 @@ pub(crate) fn journal_lines_accrual() -> IndexCreateStatement {
 }
 
 /// A named index on `cols` of `table`.
-fn keyed(
+pub(crate) fn keyed(
     name: &str,
     table: &'static str,
     cols: &[&'static str],

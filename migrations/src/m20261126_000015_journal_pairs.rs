@@ -14,7 +14,7 @@
 use sea_orm_migration::sea_orm::{ConnectionTrait, Statement};
 use sea_orm_migration::{prelude::*, schema::*};
 
-use crate::m20261123_000002_tracking::{journal_lines, journal_lines_accrual};
+use crate::m20261123_000002_tracking::{journal_lines, journal_lines_accrual, keyed};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -102,13 +102,12 @@ impl MigrationTrait for Migration {
             .drop_table(Table::drop().table("journal_lines").to_owned())
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name(PAIRS_ACCRUAL)
-                    .table("journal_pairs")
-                    .col("accrual_id")
-                    .to_owned(),
-            )
+            .create_index(keyed(
+                PAIRS_ACCRUAL,
+                "journal_pairs",
+                &["accrual_id"],
+                false,
+            ))
             .await?;
         execute(
             manager,
