@@ -1,12 +1,12 @@
 //! The journal as stored: one row per pair of lines, the `journal_lines` view of them, and
 //! migration 000015, which turns a journal of lines into pairs and back.
 
-use axum::http::StatusCode;
 use cosell_migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
-use serde_json::json;
 
-use crate::sales::{nets, referred_sale, refund_the_rest_sell_again_and_settle, settle};
+use crate::sales::{
+    nets, referred_sale, refund_one_item, refund_the_rest_sell_again_and_settle, settle,
+};
 use crate::support::{TestApp, undo_migrations_from};
 
 async fn execute(db: &DatabaseConnection, sql: &str) {
@@ -43,13 +43,7 @@ async fn the_journal_goes_from_lines_to_pairs_and_back_to_the_cent() {
     let app = TestApp::new().await;
     let (merchant, referrer, sale) = referred_sale(&app).await;
     // Half refunded inside the hold, then settled: 10.00 accrued, 5.00 reversed, 5.00 paid.
-    app.post(
-        &format!("/v1/conversions/{}/refunds", sale["id"].as_str().unwrap()),
-        Some(&merchant.token),
-        json!({ "lines": [{ "line": 0, "quantity": 1 }] }),
-    )
-    .await
-    .expect(StatusCode::CREATED);
+    refund_one_item(&app, &merchant, &sale).await;
     settle(&app, 15).await;
     // Accrual, reversal, release and settlement: 1 + 1 + 2 + 2 pairs, each two lines.
     assert_eq!(app.rows_in("journal_pairs").await, 6);

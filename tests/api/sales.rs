@@ -206,15 +206,50 @@ pub fn nets(run: &Value) -> Vec<(String, String)> {
 /// A merchant, the referrer it pays 10% with a click for `cust` ten minutes ago, and the
 /// 100.00 sale (2 × 50.00, 10.00 commission) to `cust` a minute ago.
 pub async fn referred_sale(app: &TestApp) -> (TestPartner, TestPartner, Value) {
+    referred_sale_at(app, minutes(-10), minutes(-1)).await
+}
+
+/// [`referred_sale`] with the click at `clicked` and the sale at `sold`.
+pub async fn referred_sale_at(
+    app: &TestApp,
+    clicked: DateTime<Utc>,
+    sold: DateTime<Utc>,
+) -> (TestPartner, TestPartner, Value) {
     let (merchant, referrer) = merchant_and_referrer(app).await;
-    touch(app, &referrer, "t", "click", "cust", minutes(-10)).await;
+    touch(app, &referrer, "t", "click", "cust", clicked).await;
     let sale = convert(
         app,
         &merchant,
-        order("o-1", "cust", minutes(-1), &[("A", 2, "50.00")]),
+        order("o-1", "cust", sold, &[("A", 2, "50.00")]),
     )
     .await;
     (merchant, referrer, sale)
+}
+
+/// `merchant` refunds one of `sale`'s items (line 0, quantity 1).
+pub async fn refund_one_item(app: &TestApp, merchant: &TestPartner, sale: &Value) {
+    refund(
+        app,
+        merchant,
+        sale,
+        json!({ "lines": [{ "line": 0, "quantity": 1 }] }),
+    )
+    .await;
+}
+
+/// `merchant` refunds what is left of `sale`.
+pub async fn refund_the_rest(app: &TestApp, merchant: &TestPartner, sale: &Value) {
+    refund(app, merchant, sale, json!({})).await;
+}
+
+async fn refund(app: &TestApp, merchant: &TestPartner, sale: &Value, body: Value) {
+    app.post(
+        &format!("/v1/conversions/{}/refunds", sale["id"].as_str().unwrap()),
+        Some(&merchant.token),
+        body,
+    )
+    .await
+    .expect(StatusCode::CREATED);
 }
 
 /// After the first run (day 15): the rest of `sale` refunded, a new 300.00 sale to the
@@ -224,13 +259,7 @@ pub async fn refund_the_rest_sell_again_and_settle(
     merchant: &TestPartner,
     sale: &Value,
 ) -> Value {
-    app.post(
-        &format!("/v1/conversions/{}/refunds", sale["id"].as_str().unwrap()),
-        Some(&merchant.token),
-        json!({}),
-    )
-    .await
-    .expect(StatusCode::CREATED);
+    refund_the_rest(app, merchant, sale).await;
     convert(
         app,
         merchant,

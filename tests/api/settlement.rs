@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 
 use crate::sales::{
     convert, create_link, day, follow, merchant_and_referrer, metrics_around_today, minutes, nets,
-    order, referred_sale, refund_the_rest_sell_again_and_settle, settle, touch,
+    order, referred_sale, referred_sale_at, refund_one_item, refund_the_rest,
+    refund_the_rest_sell_again_and_settle, settle, touch,
 };
 use crate::support::{TestApp, TestPartner};
 
@@ -171,13 +172,7 @@ async fn a_refund_in_the_hold_reverses_and_after_settlement_claws_back() {
     let app = TestApp::new().await;
     let (merchant, referrer, kept) = referred_sale(&app).await;
     // Half refunded inside the hold: 10.00 commission, 5.00 reversed.
-    app.post(
-        &format!("/v1/conversions/{}/refunds", kept["id"].as_str().unwrap()),
-        Some(&merchant.token),
-        json!({ "lines": [{ "line": 0, "quantity": 1 }] }),
-    )
-    .await
-    .expect(StatusCode::CREATED);
+    refund_one_item(&app, &merchant, &kept).await;
     let first = settle(&app, 15).await;
     assert_eq!(nets(&first), vec![(referrer.id.clone(), "5.00".to_owned())]);
 
@@ -700,28 +695,14 @@ async fn a_refund_while_a_run_gathers_makes_it_gather_again() {
     let credited = convert(&app, &merchant, credited).await;
     let uncredited = order("o-2", "stranger", minutes(-1), &[("B", 2, "20.00")]);
     let uncredited = convert(&app, &merchant, uncredited).await;
-    let refund_half = |sale: &serde_json::Value| {
-        let path = format!("/v1/conversions/{}/refunds", sale["id"].as_str().unwrap());
-        let app = &app;
-        let token = merchant.token.clone();
-        async move {
-            app.post(
-                &path,
-                Some(&token),
-                json!({ "lines": [{ "line": 0, "quantity": 1 }] }),
-            )
-            .await
-            .expect(StatusCode::CREATED);
-        }
-    };
     let policy = SettlementPolicy::default();
 
     let gathered = app.store.gather_settlement(day(30), &policy).await.unwrap();
-    refund_half(&credited).await;
+    refund_one_item(&app, &merchant, &credited).await;
     assert_eq!(app.store.write_settlement(&gathered).await.unwrap(), None);
 
     let gathered = app.store.gather_settlement(day(30), &policy).await.unwrap();
-    refund_half(&uncredited).await;
+    refund_one_item(&app, &merchant, &uncredited).await;
     assert_eq!(
         app.store.write_settlement(&gathered).await.unwrap(),
         Some(1)
@@ -750,43 +731,16 @@ async fn a_reattribution_while_a_run_gathers_makes_it_gather_again() {
     assert_eq!(nets(&run), vec![(first.id.clone(), "9.00".to_owned())]);
 }
 
-/// A sale of two items at 50.00 nineteen days ago crediting the referrer's click: a
-/// commission of 10.00 whose hold ended five days ago. Returns the app, the merchant, the
-/// referrer and the sale.
-async fn a_sale_nineteen_days_ago() -> (TestApp, TestPartner, TestPartner, Value) {
-    let app = TestApp::new().await;
-    let (merchant, referrer) = merchant_and_referrer(&app).await;
-    let days_ago = |d: i64| minutes(-d * 24 * 60);
-    touch(&app, &referrer, "t", "click", "cust", days_ago(20)).await;
-    let sale = order("o-1", "cust", days_ago(19), &[("A", 2, "50.00")]);
-    let sale = convert(&app, &merchant, sale).await;
-    (app, merchant, referrer, sale)
+fn days_ago(days: i64) -> chrono::DateTime<chrono::Utc> {
+    minutes(-days * 24 * 60)
 }
 
-/// Refunds one of the sale's two items.
-async fn refund_one_item(app: &TestApp, merchant: &TestPartner, sale: &Value) {
-    let refunds = format!("/v1/conversions/{}/refunds", sale["id"].as_str().unwrap());
-    app.post(
-        &refunds,
-        Some(&merchant.token),
-        json!({ "lines": [{ "line": 0, "quantity": 1 }] }),
-    )
-    .await
-    .expect(StatusCode::CREATED);
-}
-
-/// Refunds what is left of the sale.
-async fn refund_the_rest(app: &TestApp, merchant: &TestPartner, sale: &Value) {
-    let refunds = format!("/v1/conversions/{}/refunds", sale["id"].as_str().unwrap());
-    app.post(&refunds, Some(&merchant.token), json!({}))
-        .await
-        .expect(StatusCode::CREATED);
-}
-
-/// [`a_sale_nineteen_days_ago`], its commission of 10.00 released and carried forward
-/// below a minimum payout of 50.00 by a run three days ago.
+/// A sale of 100.00 nineteen days ago crediting the referrer's click
+/// ([`referred_sale_at`]): its commission of 10.00, payable since five days ago, released
+/// and carried forward below a minimum payout of 50.00 by a run three days ago.
 async fn carried_commission() -> (TestApp, TestPartner, TestPartner, Value) {
-    let (app, merchant, referrer, sale) = a_sale_nineteen_days_ago().await;
+    let app = TestApp::new().await;
+    let (merchant, referrer, sale) = referred_sale_at(&app, days_ago(20), days_ago(19)).await;
     let small = app
         .post(
             "/v1/settlements",
@@ -827,7 +781,8 @@ async fn a_refund_dated_after_the_period_but_before_the_run_is_not_paid() {
 /// after the run is clawed back.
 #[tokio::test]
 async fn a_refund_today_of_a_commission_the_run_releases_pays_what_it_left() {
-    let (app, merchant, referrer, sale) = a_sale_nineteen_days_ago().await;
+    let app = TestApp::new().await;
+    let (merchant, referrer, sale) = referred_sale_at(&app, days_ago(20), days_ago(19)).await;
     refund_one_item(&app, &merchant, &sale).await;
     let run = settle(&app, -1).await;
     assert_eq!(run["released"], 1);
