@@ -175,18 +175,14 @@ struct SummedPairs {
 
 /// The positions of `accruals` from their pairs' receivable lines, summed per account by the
 /// database: what `ledger::positions` gives over the commissions' whole entries, without
-/// reading every line and entry back. With `upto`, what a settlement run as of then
-/// settles, `cosell_core::settlement::open_positions` of the lines dated up to then and
-/// of all of them (one query sums both; [`RunLines`]).
+/// reading every line and entry back. A settlement run reads them with [`RunLines`].
 pub(crate) async fn positions_of<C: ConnectionTrait>(
     db: &C,
     accruals: &[Uuid],
-    upto: Option<DateTime<Utc>>,
 ) -> Result<BTreeMap<Uuid, Position>, StoreError> {
-    Ok(match upto {
-        Some(at) => RunLines::read(db, accruals, at).await?.open_positions(),
-        None => positions_of_lines(&summed_lines(db, accruals, None).await?.0),
-    })
+    Ok(positions_of_lines(
+        &summed_lines(db, accruals, None).await?.0,
+    ))
 }
 
 /// Commissions' summed lines as a settlement run as of `upto` reads them: all of them,
@@ -222,7 +218,8 @@ impl RunLines {
         }
     }
 
-    /// What the run settles of these commissions.
+    /// What the run settles of these commissions: `cosell_core::settlement::open_positions`
+    /// of the lines dated up to the run's end and of all of them.
     pub(crate) fn open_positions(&self) -> BTreeMap<Uuid, Position> {
         open_positions(positions_of_lines(&self.dated), &self.positions())
     }

@@ -165,7 +165,7 @@ impl Store {
             for result in &mut fresh.results {
                 result.ledger_version = Set(Some(version));
             }
-            let held = positions_of(&txn, &ids, None).await?;
+            let held = positions_of(&txn, &ids).await?;
             for credit in &credits {
                 if let Some(p) = held.get(&credit.id) {
                     fresh.entries.extend(

@@ -158,7 +158,7 @@ impl Store {
             .all(&txn)
             .await?;
         let ids: Vec<Uuid> = credits.iter().map(|c| c.id).collect();
-        let held = positions_of(&txn, &ids, None).await?;
+        let held = positions_of(&txn, &ids).await?;
         let mut entries = Vec::new();
         for credit in &credits {
             let accrual = accrual_of(credit)?;

@@ -30,7 +30,7 @@ use crate::entities::{
 };
 use crate::journal::{
     IN_CHUNK, RunLines, insert_all, insert_entries, insert_entry_parts, is_unique_violation,
-    kind_str, positions_of,
+    kind_str,
 };
 use crate::ledger_guard;
 use crate::money::currency;
@@ -455,7 +455,9 @@ impl Store {
                 .filter(|id| known.binary_search(id).is_err())
                 .collect();
             items.extend(open_items_of(
-                positions_of(self.db(), &unknown, Some(at)).await?,
+                RunLines::read(self.db(), &unknown, at)
+                    .await?
+                    .open_positions(),
             ));
         }
         Ok(items)
