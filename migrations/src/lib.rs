@@ -21,6 +21,7 @@ mod m20261126_000013_offers_of_ended_partnerships;
 mod m20261126_000014_basket_sources;
 mod m20261126_000015_journal_pairs;
 mod m20261126_000016_partial_click_index;
+mod m20261127_000017_journal_transfers;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000014_basket_sources::Migration),
             Box::new(m20261126_000015_journal_pairs::Migration),
             Box::new(m20261126_000016_partial_click_index::Migration),
+            Box::new(m20261127_000017_journal_transfers::Migration),
         ]
     }
 }

@@ -38,7 +38,7 @@ const LINES_TO_PAIRS: &str = "INSERT INTO journal_pairs (entry_id, pair_no, stat
 
 /// The lines of each pair: receivable, then payable, at the numbers they had, with the
 /// column types of the table they were.
-const LINES_OF_PAIRS: &str = "SELECT entry_id, 2 * pair_no AS line_no, \
+pub(crate) const LINES_OF_PAIRS: &str = "SELECT entry_id, 2 * pair_no AS line_no, \
      CAST('receivable' AS VARCHAR) AS side, state, payee_id AS owner_id, \
      payer_id AS counterparty_id, currency, accrual_id, amount_minor, occurred_at \
      FROM journal_pairs UNION ALL SELECT entry_id, 2 * pair_no + 1, \
@@ -61,7 +61,7 @@ fn journal_pairs() -> TableCreateStatement {
         .to_owned()
 }
 
-async fn execute(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
+pub(crate) async fn execute(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
     manager.get_connection().execute_unprepared(sql).await?;
     Ok(())
 }

@@ -1,5 +1,6 @@
-//! The journal as stored: one row per pair of lines, the `journal_lines` view of them, and
-//! migration 000015, which turns a journal of lines into pairs and back.
+//! The journal as stored: one row per pair of lines or per transfer of two pairs, the
+//! `journal_lines` view of them, migration 000015, which turns a journal of lines into
+//! pairs and back, and migration 000017, which lets a row hold a transfer.
 
 use cosell_migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
@@ -34,19 +35,42 @@ async fn balances(db: &DatabaseConnection) -> Vec<(String, String, i64)> {
         .collect()
 }
 
+/// Every line of the `journal_lines` view or table in entry and line order: entry, line
+/// number, side, state and amount.
+async fn lines(db: &DatabaseConnection) -> Vec<(uuid::Uuid, i64, String, String, i64)> {
+    let sql = "SELECT entry_id, CAST(line_no AS BIGINT) AS line_no, side, state, \
+               CAST(amount_minor AS BIGINT) AS amount_minor \
+               FROM journal_lines ORDER BY entry_id, line_no";
+    db.query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row.try_get("", "entry_id").unwrap(),
+                row.try_get("", "line_no").unwrap(),
+                row.try_get("", "side").unwrap(),
+                row.try_get("", "state").unwrap(),
+                row.try_get("", "amount_minor").unwrap(),
+            )
+        })
+        .collect()
+}
+
 fn account(side: &str, state: &str, total: i64) -> (String, String, i64) {
     (side.to_owned(), state.to_owned(), total)
 }
 
 #[tokio::test]
-async fn the_journal_goes_from_lines_to_pairs_and_back_to_the_cent() {
+async fn the_journal_goes_from_lines_to_pairs_and_transfers_and_back_to_the_cent() {
     let app = TestApp::new().await;
     let (merchant, referrer, sale) = referred_sale(&app).await;
     // Half refunded inside the hold, then settled: 10.00 accrued, 5.00 reversed, 5.00 paid.
     refund_one_item(&app, &merchant, &sale).await;
     settle(&app, 15).await;
-    // Accrual, reversal, release and settlement: 1 + 1 + 2 + 2 pairs, each two lines.
-    assert_eq!(app.rows_in("journal_pairs").await, 6);
+    // Accrual, reversal, release and settlement: 1 + 1 + 2 + 2 pairs, each two lines; the
+    // release and the settlement are transfers, one row each.
+    assert_eq!(app.rows_in("journal_pairs").await, 4);
     assert_eq!(app.rows_in("journal_lines").await, 12);
     let settled = vec![
         account("payable", "payable", 0),
@@ -58,9 +82,30 @@ async fn the_journal_goes_from_lines_to_pairs_and_back_to_the_cent() {
     ];
     let db = Database::connect(&app.database_url).await.unwrap();
     assert_eq!(balances(&db).await, settled);
+    let stored = lines(&db).await;
+    let released = stored
+        .iter()
+        .filter(|(_, _, _, state, _)| state == "payable")
+        .map(|(_, n, side, _, amount)| (*n, side.as_str(), *amount))
+        .collect::<Vec<_>>();
+    // Release then settlement: each transfer's lines numbered as two separate pairs.
+    assert_eq!(
+        released,
+        vec![
+            (2, "receivable", 500),
+            (3, "payable", -500),
+            (0, "receivable", -500),
+            (1, "payable", 500)
+        ]
+    );
+
+    // Without transfers, each is two rows again: the same lines at the same numbers.
+    undo_migrations_from(&db, "m20261127_000017_journal_transfers").await;
+    assert_eq!(app.rows_in("journal_pairs").await, 6);
+    assert_eq!(lines(&db).await, stored);
 
     undo_migrations_from(&db, "m20261126_000015_journal_pairs").await;
-    assert_eq!(app.rows_in("journal_lines").await, 12);
+    assert_eq!(lines(&db).await, stored);
     assert_eq!(balances(&db).await, settled);
     // A line that is not half of a pair stops the migration and changes nothing.
     execute(
@@ -78,11 +123,12 @@ async fn the_journal_goes_from_lines_to_pairs_and_back_to_the_cent() {
     assert_eq!(app.rows_in("journal_lines").await, 13);
     execute(&db, "DELETE FROM journal_lines WHERE line_no = 101").await;
     Migrator::up(&db, None).await.unwrap();
+    // Stored pairs stay one row each; only new postings are written as transfers.
     assert_eq!(app.rows_in("journal_pairs").await, 6);
-    assert_eq!(balances(&db).await, settled);
+    assert_eq!(lines(&db).await, stored);
 
-    // The positions come back from the pairs: the rest refunded after settlement is a
-    // 5.00 clawback beside the next sale's 30.00 commission.
+    // The positions come back from pairs and transfers alike: the rest refunded after
+    // settlement is a 5.00 clawback beside the next sale's 30.00 commission.
     let next = refund_the_rest_sell_again_and_settle(&app, &merchant, &sale).await;
     assert_eq!(nets(&next), vec![(referrer.id.clone(), "25.00".to_owned())]);
     assert_eq!(next["statements"][0]["clawback"], "-5.00");

@@ -85,25 +85,47 @@ fn head_row(e: &JournalEntry, id: Uuid) -> Result<journal_entry::ActiveModel, St
     })
 }
 
-/// The pair rows of `e` under entry `id`, numbered from `first`.
+/// Whether pair `a` and the pair `b` after it are one transfer: the same commission,
+/// partners and currency, `b` putting into its state what `a` takes out of another.
+fn is_transfer(a: &JournalLine, b: &JournalLine) -> bool {
+    a.accrual_id == b.accrual_id
+        && a.account.owner == b.account.owner
+        && a.account.counterparty == b.account.counterparty
+        && a.currency == b.currency
+        && a.account.state != b.account.state
+        && a.amount_minor.checked_neg() == Some(b.amount_minor)
+}
+
+/// The rows of `e`'s pairs under entry `id`, the pairs numbered from `first`: one row per
+/// transfer (a release, a statement line's settlement) and one per other pair.
 fn pair_rows(
     e: &JournalEntry,
     id: Uuid,
     first: usize,
 ) -> impl Iterator<Item = journal_pair::ActiveModel> + '_ {
-    e.pairs()
-        .enumerate()
-        .map(move |(n, l)| journal_pair::ActiveModel {
+    let mut pairs = e.pairs().peekable();
+    let mut n = first;
+    std::iter::from_fn(move || {
+        let line = pairs.next()?;
+        let (into, from) = match pairs.next_if(|next| is_transfer(line, next)) {
+            Some(into) => (into, Some(state_str(line.account.state).to_owned())),
+            None => (line, None),
+        };
+        let pair_no = n;
+        n += if from.is_some() { 2 } else { 1 };
+        Some(journal_pair::ActiveModel {
             entry_id: Set(id),
-            pair_no: Set(i32::try_from(first + n).unwrap_or(i32::MAX)),
-            state: Set(state_str(l.account.state).to_owned()),
-            payer_id: Set(l.account.counterparty.0),
-            payee_id: Set(l.account.owner.0),
-            currency: Set(l.currency.code().to_owned()),
-            accrual_id: Set(l.accrual_id),
-            amount_minor: Set(l.amount_minor),
+            pair_no: Set(i32::try_from(pair_no).unwrap_or(i32::MAX)),
+            state: Set(state_str(into.account.state).to_owned()),
+            from_state: Set(from),
+            payer_id: Set(into.account.counterparty.0),
+            payee_id: Set(into.account.owner.0),
+            currency: Set(into.currency.code().to_owned()),
+            accrual_id: Set(into.accrual_id),
+            amount_minor: Set(into.amount_minor),
             occurred_at: Set(e.occurred_at()),
         })
+    })
 }
 
 /// The rows of `entries`: one per entry and one per pair of lines.
@@ -129,8 +151,8 @@ pub(crate) fn rows(
 /// Writes one entry that comes in parts, each balanced on its own and of the same
 /// kind, reference and time (a statement's settlement entry, see
 /// `Statement::journal_entry_parts`): one head, and each part's pairs numbered on from
-/// the previous part's, exactly the rows of the whole entry. Only one part is in
-/// memory at a time.
+/// the previous part's, exactly the rows of the whole entry (a part ends between
+/// statement lines, so never inside a transfer). Only one part is in memory at a time.
 pub(crate) async fn insert_entry_parts<C: ConnectionTrait>(
     db: &C,
     parts: impl Iterator<Item = Result<JournalEntry, StoreError>>,
@@ -143,7 +165,7 @@ pub(crate) async fn insert_entry_parts<C: ConnectionTrait>(
             insert_all(db, vec![head_row(&part, id)?]).await?;
         }
         let pairs: Vec<_> = pair_rows(&part, id, written).collect();
-        written += pairs.len();
+        written += part.pairs().count();
         insert_all(db, pairs).await?;
     }
     Ok(())
@@ -169,8 +191,41 @@ struct SummedPairs {
     payee_id: Uuid,
     currency: String,
     state: String,
+    /// Set for transfers: the state the summed amount left.
+    from_state: Option<String>,
     total: i64,
     dated: i64,
+}
+
+impl SummedPairs {
+    /// The receivable lines these rows sum to with `amount` (their total, or the part
+    /// dated up to a run's end): the amount into `state`, and for transfers its
+    /// negation out of `from_state`.
+    fn lines(&self, amount: i64) -> Result<impl Iterator<Item = JournalLine>, StoreError> {
+        let into = JournalLine {
+            account: Account {
+                side: Side::Receivable,
+                state: parse_state(&self.state)?,
+                owner: self.payee_id.into(),
+                counterparty: self.payer_id.into(),
+            },
+            currency: currency(TABLE, &self.currency)?,
+            accrual_id: self.accrual_id,
+            amount_minor: amount,
+        };
+        let out_of = match &self.from_state {
+            Some(from) => Some(JournalLine {
+                account: Account {
+                    state: parse_state(from)?,
+                    ..into.account
+                },
+                amount_minor: -amount,
+                ..into.clone()
+            }),
+            None => None,
+        };
+        Ok(std::iter::once(into).chain(out_of))
+    }
 }
 
 /// The positions of `accruals` from their pairs' receivable lines, summed per account by the
@@ -225,8 +280,9 @@ impl RunLines {
     }
 }
 
-/// The receivable lines of `accruals`' pairs summed per account, and with `upto` the
-/// same sums of the pairs dated up to then (empty without).
+/// The receivable lines of `accruals`' pairs summed per account (a transfer's amount
+/// counted into one state and out of the other), and with `upto` the same sums of the
+/// pairs dated up to then (empty without).
 async fn summed_lines<C: ConnectionTrait>(
     db: &C,
     accruals: &[Uuid],
@@ -251,7 +307,14 @@ async fn summed_lines<C: ConnectionTrait>(
     for chunk in accruals.chunks(IN_CHUNK) {
         for row in journal_pair::Entity::find()
             .select_only()
-            .columns([P::AccrualId, P::PayerId, P::PayeeId, P::Currency, P::State])
+            .columns([
+                P::AccrualId,
+                P::PayerId,
+                P::PayeeId,
+                P::Currency,
+                P::State,
+                P::FromState,
+            ])
             .column_as(total.clone(), "total")
             .column_as(dated.clone(), "dated")
             .filter(journal_pair::COLUMN.accrual_id.is_in(chunk.iter().copied()))
@@ -260,28 +323,15 @@ async fn summed_lines<C: ConnectionTrait>(
             .group_by(P::PayeeId)
             .group_by(P::Currency)
             .group_by(P::State)
+            .group_by(P::FromState)
             .into_model::<SummedPairs>()
             .all(db)
             .await?
         {
-            let line = JournalLine {
-                account: Account {
-                    side: Side::Receivable,
-                    state: parse_state(&row.state)?,
-                    owner: row.payee_id.into(),
-                    counterparty: row.payer_id.into(),
-                },
-                currency: currency(TABLE, &row.currency)?,
-                accrual_id: row.accrual_id,
-                amount_minor: row.total,
-            };
             if upto.is_some() {
-                up_to.push(JournalLine {
-                    amount_minor: row.dated,
-                    ..line.clone()
-                });
+                up_to.extend(row.lines(row.dated)?);
             }
-            all.push(line);
+            all.extend(row.lines(row.total)?);
         }
     }
     Ok((all, up_to))

@@ -1,7 +1,9 @@
-//! The `journal_pairs` table: one row per pair of journal lines. A row moves
-//! `amount_minor` of commission `accrual_id` into `state` on both sides: a debit of the
-//! payee's receivable and a credit of the payer's payable (`ledger::pair`). The view
-//! `journal_lines` shows each row as its two lines.
+//! The `journal_pairs` table: one row per pair of journal lines, or per transfer of two
+//! pairs. A row moves `amount_minor` of commission `accrual_id` into `state` on both
+//! sides: a debit of the payee's receivable and a credit of the payer's payable
+//! (`ledger::pair`). With `from_state` it is a transfer and also moves the amount out of
+//! that state: pair `pair_no` takes it out, pair `pair_no + 1` puts it in (migration
+//! 000017). The view `journal_lines` shows each row as its two or four lines.
 
 use sea_orm::entity::prelude::*;
 
@@ -14,6 +16,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub pair_no: i32,
     pub state: String,
+    pub from_state: Option<String>,
     pub payer_id: Uuid,
     pub payee_id: Uuid,
     pub currency: String,
