@@ -336,3 +336,105 @@ async fn summed_lines<C: ConnectionTrait>(
     }
     Ok((all, up_to))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use chrono::TimeZone;
+    use cosell_core::ledger::EntryRef;
+    use cosell_core::money::Currency;
+    use proptest::prelude::*;
+    use sea_orm::ActiveValue;
+
+    use super::*;
+
+    fn set<T: Clone + Into<sea_orm::Value>>(v: &ActiveValue<T>) -> T {
+        v.clone().unwrap()
+    }
+
+    /// The pairs a row stands for, numbered: what `journal_lines` shows of it.
+    fn pairs_of(row: &journal_pair::ActiveModel) -> Vec<(i32, State, i64, Uuid)> {
+        let (n, amount, accrual) = (
+            set(&row.pair_no),
+            set(&row.amount_minor),
+            set(&row.accrual_id),
+        );
+        let into = parse_state(&set(&row.state)).unwrap();
+        match set(&row.from_state) {
+            Some(from) => vec![
+                (n, parse_state(&from).unwrap(), -amount, accrual),
+                (n + 1, into, amount, accrual),
+            ],
+            None => vec![(n, into, amount, accrual)],
+        }
+    }
+
+    fn line(accrual: u128, state: State, amount: i64) -> [JournalLine; 2] {
+        let receivable = JournalLine {
+            account: Account {
+                side: Side::Receivable,
+                state,
+                owner: Uuid::from_u128(1).into(),
+                counterparty: Uuid::from_u128(2).into(),
+            },
+            currency: Currency::parse("EUR").unwrap(),
+            accrual_id: Uuid::from_u128(accrual),
+            amount_minor: amount,
+        };
+        let payable = JournalLine {
+            account: Account {
+                side: Side::Payable,
+                owner: receivable.account.counterparty,
+                counterparty: receivable.account.owner,
+                ..receivable.account
+            },
+            amount_minor: -amount,
+            ..receivable.clone()
+        };
+        [receivable, payable]
+    }
+
+    fn state() -> impl Strategy<Value = State> {
+        prop_oneof![
+            Just(State::Pending),
+            Just(State::Payable),
+            Just(State::Settled),
+            Just(State::Clawback),
+        ]
+    }
+
+    proptest! {
+        /// Whatever the pairs (transfers of one commission, pairs that only look like
+        /// one, lone pairs), the rows stand for exactly the entry's pairs, in order and
+        /// at their numbers, and a transfer takes one row.
+        #[test]
+        fn rows_stand_for_exactly_the_entrys_pairs(
+            pairs in prop::collection::vec((0_u128..3, state(), state(), -5_i64..5, any::<bool>()), 1..12),
+            first in 0_usize..3,
+        ) {
+            let mut lines = Vec::new();
+            let mut transfers = 0;
+            for (accrual, from, into, amount, moved) in pairs {
+                let amount = if amount == 0 { 7 } else { amount };
+                lines.extend(line(accrual, from, -amount));
+                if moved {
+                    lines.extend(line(accrual, into, amount));
+                    transfers += usize::from(from != into);
+                }
+            }
+            let at = Utc.with_ymd_and_hms(2026, 11, 27, 0, 0, 0).unwrap();
+            let reference = EntryRef::Accrual { accrual_id: Uuid::from_u128(9) };
+            let entry = JournalEntry::new(EntryKind::Release, reference, at, lines).unwrap();
+            let rows: Vec<_> = pair_rows(&entry, Uuid::from_u128(5), first).collect();
+            let stood_for: Vec<_> = rows.iter().flat_map(pairs_of).collect();
+            let expected: Vec<_> = entry
+                .pairs()
+                .enumerate()
+                .map(|(n, l)| (i32::try_from(first + n).unwrap(), l.account.state, l.amount_minor, l.accrual_id))
+                .collect();
+            prop_assert_eq!(stood_for, expected);
+            // Adjacent look-alikes may chain differently, so at least the built ones merge.
+            prop_assert!(rows.len() <= entry.pairs().count() - transfers);
+        }
+    }
+}
