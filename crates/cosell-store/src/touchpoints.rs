@@ -8,13 +8,14 @@ use chrono::{DateTime, Utc};
 use cosell_core::PartnerId;
 use cosell_core::attribution::TouchpointKind;
 use cosell_core::customer::check_customer_ref;
-use sea_orm::{ActiveValue::Set, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ActiveValue::Set, EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
 use uuid::Uuid;
 
 use crate::attribution::{kind_str, parse_kind};
 use crate::bulk::insert_new;
 use crate::conversions::MAX_CLOCK_SKEW;
 use crate::entities::{offer, partner, touchpoint};
+use crate::journal::IN_CHUNK;
 use crate::{Store, StoreError, Tenant};
 
 /// One reported touchpoint.
@@ -140,7 +141,7 @@ pub struct CheckedTouchpoints {
     /// Whether the rows are to be stored: not when a refused event stops the batch.
     store: bool,
     rows: Vec<touchpoint::ActiveModel>,
-    /// (index, sender, event id) of each event in `rows`, in the batch's order.
+    /// (index, row id, event id) of each event in `rows`, in the batch's order.
     candidates: Vec<(usize, Uuid, String)>,
     /// (index, event id) of each event the batch itself repeats.
     repeated: Vec<(usize, String)>,
@@ -211,9 +212,10 @@ impl Store {
                 repeated.push((index, e.event_id.clone()));
                 continue;
             }
-            candidates.push((index, e.partner_id.0, e.event_id.clone()));
+            let id = Uuid::now_v7();
+            candidates.push((index, id, e.event_id.clone()));
             rows.push(touchpoint::ActiveModel {
-                id: Set(Uuid::now_v7()),
+                id: Set(id),
                 sender_id: Set(e.partner_id.0),
                 event_id: Set(e.event_id.clone()),
                 partner_id: Set(e.partner_id.0),
@@ -250,11 +252,12 @@ impl Store {
         if !store {
             return Ok(report);
         }
-        let stored = self.insert_touchpoints(rows).await?;
-        report.accepted = stored.len();
+        let ids: Vec<Uuid> = candidates.iter().map(|(_, id, _)| *id).collect();
+        let skipped = self.insert_touchpoints(rows, &ids).await?;
+        report.accepted = candidates.len() - skipped.len();
         let mut duplicates: Vec<(usize, String)> = candidates
             .into_iter()
-            .filter(|(_, sender, event)| !stored.contains(&(*sender, event.clone())))
+            .filter(|(_, id, _)| skipped.contains(id))
             .map(|(index, _, event)| (index, event))
             .chain(repeated)
             .collect();
@@ -264,19 +267,35 @@ impl Store {
         Ok(report)
     }
 
-    /// Inserts touchpoint rows in one transaction, skipping any whose event was stored
-    /// before (or by a concurrent request); returns the (sender, event id) of those new.
-    pub(crate) async fn insert_touchpoints(
+    /// Inserts touchpoint rows (with the ids `ids`) in one transaction, skipping any whose
+    /// event was stored before (or by a concurrent request); returns the ids of the rows
+    /// skipped. Which ones were is read back only when the insert stored fewer rows than
+    /// it was given.
+    async fn insert_touchpoints(
         &self,
         rows: Vec<touchpoint::ActiveModel>,
-    ) -> Result<BTreeSet<(Uuid, String)>, StoreError> {
+        ids: &[Uuid],
+    ) -> Result<BTreeSet<Uuid>, StoreError> {
         use touchpoint::Column::{EventId, SenderId};
         let txn = self.db().begin().await?;
-        let new = insert_new(&txn, rows, &[SenderId, EventId]).await?;
+        let inserted = insert_new(&txn, rows, &[SenderId, EventId]).await?;
+        let mut skipped = BTreeSet::new();
+        if usize::try_from(inserted).ok() != Some(ids.len()) {
+            skipped.extend(ids.iter().copied());
+            for chunk in ids.chunks(IN_CHUNK) {
+                let stored: Vec<Uuid> = touchpoint::Entity::find()
+                    .select_only()
+                    .column(touchpoint::Column::Id)
+                    .filter(touchpoint::COLUMN.id.is_in(chunk.iter().copied()))
+                    .into_tuple()
+                    .all(&txn)
+                    .await?;
+                for id in stored {
+                    skipped.remove(&id);
+                }
+            }
+        }
         txn.commit().await?;
-        new.iter()
-            .map(|r| Ok((r.try_get("", "sender_id")?, r.try_get("", "event_id")?)))
-            .collect::<Result<_, sea_orm::DbErr>>()
-            .map_err(StoreError::from)
+        Ok(skipped)
     }
 }
