@@ -1,6 +1,6 @@
 //! SQLite's own allocations (bound values, rows, pages of its cache) through mimalloc
 //! instead of glibc's `malloc`, for the processes that load millions of rows
-//! (`cosell import`, `cosell settle`).
+//! (`cosell import`, `cosell settle`), and mimalloc set to keep the memory they free.
 //!
 //! Rust code already allocates with mimalloc (the server's global allocator); SQLite,
 //! compiled from C, calls `malloc` directly. In a bulk load glibc's `malloc`, `free` and
@@ -12,7 +12,7 @@
 use std::ffi::{c_int, c_void};
 use std::sync::OnceLock;
 
-use libmimalloc_sys::{mi_free, mi_malloc, mi_realloc, mi_usable_size};
+use libmimalloc_sys::{mi_free, mi_malloc, mi_option_set, mi_option_t, mi_realloc, mi_usable_size};
 use libsqlite3_sys::{SQLITE_CONFIG_MALLOC, SQLITE_OK, sqlite3_config, sqlite3_mem_methods};
 
 unsafe extern "C" fn allocate(size: c_int) -> *mut c_void {
@@ -69,4 +69,20 @@ pub fn use_mimalloc() -> bool {
         let rc = unsafe { sqlite3_config(SQLITE_CONFIG_MALLOC, &raw const methods) };
         rc == SQLITE_OK
     })
+}
+
+/// `mi_option_purge_delay` of `mimalloc.h` (the same in mimalloc 2 and 3), which
+/// `libmimalloc-sys` does not name.
+pub const MI_OPTION_PURGE_DELAY: mi_option_t = 15;
+
+/// Has mimalloc keep the memory this process frees for its next allocations instead of
+/// returning it to the operating system once unused for a while (a second, by default). A bulk load frees and
+/// allocates hundreds of megabytes per chunk; each page handed back was faulted in and
+/// zeroed by the kernel again when reused, a fifth of a 1M settlement's system time
+/// (docs/benchmarks.md). The process's peak stays what it was; its memory is not given
+/// back until it exits, which a one-shot command does anyway.
+pub fn keep_freed_memory() {
+    // SAFETY: `mi_option_set` stores an integer option in mimalloc's option table, which
+    // it reads atomically; -1 is the documented "never purge".
+    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, -1) }
 }

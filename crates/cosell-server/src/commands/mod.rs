@@ -29,13 +29,14 @@ pub async fn open_existing_store(storage: &StorageSettings) -> anyhow::Result<St
 }
 
 /// As [`open_existing_store`], tuned for writing millions of rows (`cosell import`,
-/// `cosell settle`): SQLite allocates with mimalloc (`cosell_sqlite_malloc`) and
-/// connects with [`Store::connect_for_bulk_load`].
+/// `cosell settle`): SQLite allocates with mimalloc, which keeps the memory it frees
+/// (`cosell_sqlite_malloc`), and connects with [`Store::connect_for_bulk_load`].
 pub async fn open_store_for_bulk_load(storage: &StorageSettings) -> anyhow::Result<Store> {
     storage.require_existing_database()?;
     if !cosell_sqlite_malloc::use_mimalloc() {
         tracing::debug!("SQLite had started already; it keeps its allocator");
     }
+    cosell_sqlite_malloc::keep_freed_memory();
     migrated(Store::connect_for_bulk_load(&storage.database_url()?).await).await
 }
 
