@@ -75,7 +75,9 @@ fn first_start_creates_the_database_and_a_private_signing_secret() {
         secret.trim().starts_with("csk_"),
         "the key is printed on stdout: {secret}"
     );
-    assert!(data.join("cosell.db").exists());
+    // Created with 8 KiB pages: the page size is the big-endian u16 at offset 16.
+    let header = std::fs::read(data.join("cosell.db")).unwrap();
+    assert_eq!(u16::from_be_bytes([header[16], header[17]]), 8192);
     // The command closed the database: its write-ahead log is in the file, not beside it.
     assert!(!data.join("cosell.db-wal").exists());
 
