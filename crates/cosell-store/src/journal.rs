@@ -1,7 +1,7 @@
 //! The journal as stored: entries keyed by (kind, reference) so every posting is safe to
-//! retry, one row per pair of lines (the receivable line; its payable mirror is implied,
-//! see `entities::journal_pair`), and commissions' positions summed from those rows by
-//! the database and folded by `cosell_core::ledger`.
+//! retry, one row per pair of lines (the receivable line; its payable mirror is implied)
+//! or per transfer of two pairs (see `entities::journal_pair`), and commissions'
+//! positions summed from those rows by the database and folded by `cosell_core::ledger`.
 
 use std::collections::BTreeMap;
 
@@ -128,7 +128,7 @@ fn pair_rows(
     })
 }
 
-/// The rows of `entries`: one per entry and one per pair of lines.
+/// The rows of `entries`: one per entry and one per pair of lines or transfer.
 pub(crate) fn rows(
     entries: &[JournalEntry],
 ) -> Result<
