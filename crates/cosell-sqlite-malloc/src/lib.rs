@@ -78,7 +78,7 @@ pub const MI_OPTION_PURGE_DELAY: mi_option_t = 15;
 /// Has mimalloc keep the memory this process frees for its next allocations instead of
 /// returning it to the operating system once unused for a while (a second, by default). A bulk load frees and
 /// allocates hundreds of megabytes per chunk; each page handed back was faulted in and
-/// zeroed by the kernel again when reused, a fifth of a 1M settlement's system time
+/// zeroed by the kernel again when reused, about a quarter of a 1M settlement's system time
 /// (docs/benchmarks.md). The process's peak stays what it was; its memory is not given
 /// back until it exits, which a one-shot command does anyway.
 pub fn keep_freed_memory() {

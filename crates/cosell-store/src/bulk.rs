@@ -34,7 +34,7 @@ where
 
 /// Inserts `rows`, skipping those whose `key` columns match a stored row (or an earlier
 /// row of the same call), and answers how many it inserted. Which ones is not answered:
-/// a `RETURNING` row per inserted row cost a bulk load of touchpoints a fifth of its
+/// a `RETURNING` row per inserted row cost a bulk load of touchpoints over a quarter of its
 /// time, and a caller that needs to know asks only when some were skipped.
 pub(crate) async fn insert_new<A, C>(
     db: &C,
