@@ -76,11 +76,11 @@ pub fn use_mimalloc() -> bool {
 pub const MI_OPTION_PURGE_DELAY: mi_option_t = 15;
 
 /// Has mimalloc keep the memory this process frees for its next allocations instead of
-/// returning it to the operating system once unused for a while (a second, by default). A bulk load frees and
-/// allocates hundreds of megabytes per chunk; each page handed back was faulted in and
-/// zeroed by the kernel again when reused, about a quarter of a 1M settlement's system time
-/// (docs/benchmarks.md). The process's peak stays what it was; its memory is not given
-/// back until it exits, which a one-shot command does anyway.
+/// returning it to the operating system once unused for a while (a second, by default).
+/// A bulk load frees and allocates hundreds of megabytes per chunk; each page handed back
+/// was faulted in and zeroed by the kernel again when reused, about a quarter of a 1M
+/// settlement's system time (docs/benchmarks.md). The peak grows a little (20–40 MiB at
+/// 1M); the memory is given back when the process exits, which a one-shot command soon does.
 pub fn keep_freed_memory() {
     // SAFETY: `mi_option_set` stores an integer option in mimalloc's option table, which
     // it reads atomically; -1 is the documented "never purge".
