@@ -341,7 +341,7 @@ async fn summed_lines<C: ConnectionTrait>(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use chrono::TimeZone;
-    use cosell_core::ledger::EntryRef;
+    use cosell_core::ledger::{EntryRef, pair};
     use cosell_core::money::Currency;
     use proptest::prelude::*;
     use sea_orm::ActiveValue;
@@ -370,28 +370,9 @@ mod tests {
     }
 
     fn line(accrual: u128, state: State, amount: i64) -> [JournalLine; 2] {
-        let receivable = JournalLine {
-            account: Account {
-                side: Side::Receivable,
-                state,
-                owner: Uuid::from_u128(1).into(),
-                counterparty: Uuid::from_u128(2).into(),
-            },
-            currency: Currency::parse("EUR").unwrap(),
-            accrual_id: Uuid::from_u128(accrual),
-            amount_minor: amount,
-        };
-        let payable = JournalLine {
-            account: Account {
-                side: Side::Payable,
-                owner: receivable.account.counterparty,
-                counterparty: receivable.account.owner,
-                ..receivable.account
-            },
-            amount_minor: -amount,
-            ..receivable.clone()
-        };
-        [receivable, payable]
+        let (payer, payee) = (Uuid::from_u128(2).into(), Uuid::from_u128(1).into());
+        let eur = Currency::parse("EUR").unwrap();
+        pair(Uuid::from_u128(accrual), payer, payee, eur, state, amount)
     }
 
     fn state() -> impl Strategy<Value = State> {

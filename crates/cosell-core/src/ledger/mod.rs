@@ -222,7 +222,7 @@ fn mirror(r: &JournalLine) -> Result<JournalLine, LedgerError> {
 
 /// The two lines that move `amount` onto both sides of a commission in `state`:
 /// a debit of the referrer's receivable and a credit of the merchant's payable.
-pub(crate) fn pair(
+pub fn pair(
     accrual_id: Uuid,
     payer: PartnerId,
     payee: PartnerId,
