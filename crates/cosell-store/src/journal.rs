@@ -198,10 +198,9 @@ struct SummedPairs {
 }
 
 impl SummedPairs {
-    /// The receivable lines these rows sum to with `amount` (their total, or the part
-    /// dated up to a run's end): the amount into `state`, and for transfers its
-    /// negation out of `from_state`.
-    fn lines(&self, amount: i64) -> Result<impl Iterator<Item = JournalLine>, StoreError> {
+    /// The receivable lines these rows sum to, each with the sign a summed amount takes
+    /// on it: their total into `state` (+1) and, for transfers, out of `from_state` (−1).
+    fn lines(&self) -> Result<impl Iterator<Item = (i64, JournalLine)>, StoreError> {
         let into = JournalLine {
             account: Account {
                 side: Side::Receivable,
@@ -211,7 +210,7 @@ impl SummedPairs {
             },
             currency: currency(TABLE, &self.currency)?,
             accrual_id: self.accrual_id,
-            amount_minor: amount,
+            amount_minor: self.total,
         };
         let out_of = match &self.from_state {
             Some(from) => Some(JournalLine {
@@ -219,12 +218,12 @@ impl SummedPairs {
                     state: parse_state(from)?,
                     ..into.account
                 },
-                amount_minor: -amount,
+                amount_minor: -self.total,
                 ..into.clone()
             }),
             None => None,
         };
-        Ok(std::iter::once(into).chain(out_of))
+        Ok(std::iter::once((1, into)).chain(out_of.map(|line| (-1, line))))
     }
 }
 
@@ -328,10 +327,15 @@ async fn summed_lines<C: ConnectionTrait>(
             .all(db)
             .await?
         {
-            if upto.is_some() {
-                up_to.extend(row.lines(row.dated)?);
+            for (sign, line) in row.lines()? {
+                if upto.is_some() {
+                    up_to.push(JournalLine {
+                        amount_minor: sign * row.dated,
+                        ..line.clone()
+                    });
+                }
+                all.push(line);
             }
-            all.extend(row.lines(row.total)?);
         }
     }
     Ok((all, up_to))
