@@ -3,7 +3,7 @@
 //! pairs and back, and migration 000017, which lets a row hold a transfer.
 
 use cosell_migrations::{Migrator, MigratorTrait};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement, TryGetableMany};
 
 use crate::sales::{
     nets, referred_sale, refund_one_item, refund_the_rest_sell_again_and_settle, settle,
@@ -16,45 +16,37 @@ async fn execute(db: &DatabaseConnection, sql: &str) {
         .unwrap();
 }
 
-/// Each (side, state) account's balance in minor units, read from the `journal_lines` view
-/// or table, in a fixed order.
-async fn balances(db: &DatabaseConnection) -> Vec<(String, String, i64)> {
-    let sql = "SELECT side, state, CAST(SUM(amount_minor) AS BIGINT) AS total \
-               FROM journal_lines GROUP BY side, state ORDER BY side, state";
+/// The rows `sql` answers, each as a tuple of its columns in order.
+async fn rows<T: TryGetableMany>(db: &DatabaseConnection, sql: &str) -> Vec<T> {
     db.query_all_raw(Statement::from_string(db.get_database_backend(), sql))
         .await
         .unwrap()
         .iter()
-        .map(|row| {
-            (
-                row.try_get("", "side").unwrap(),
-                row.try_get("", "state").unwrap(),
-                row.try_get("", "total").unwrap(),
-            )
-        })
+        .map(|row| row.try_get_many_by_index().unwrap())
         .collect()
+}
+
+/// Each (side, state) account's balance in minor units, read from the `journal_lines` view
+/// or table, in a fixed order.
+async fn balances(db: &DatabaseConnection) -> Vec<(String, String, i64)> {
+    rows(
+        db,
+        "SELECT side, state, CAST(SUM(amount_minor) AS BIGINT) AS total \
+         FROM journal_lines GROUP BY side, state ORDER BY side, state",
+    )
+    .await
 }
 
 /// Every line of the `journal_lines` view or table in entry and line order: entry, line
 /// number, side, state and amount.
 async fn lines(db: &DatabaseConnection) -> Vec<(uuid::Uuid, i64, String, String, i64)> {
-    let sql = "SELECT entry_id, CAST(line_no AS BIGINT) AS line_no, side, state, \
-               CAST(amount_minor AS BIGINT) AS amount_minor \
-               FROM journal_lines ORDER BY entry_id, line_no";
-    db.query_all_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| {
-            (
-                row.try_get("", "entry_id").unwrap(),
-                row.try_get("", "line_no").unwrap(),
-                row.try_get("", "side").unwrap(),
-                row.try_get("", "state").unwrap(),
-                row.try_get("", "amount_minor").unwrap(),
-            )
-        })
-        .collect()
+    rows(
+        db,
+        "SELECT entry_id, CAST(line_no AS BIGINT) AS line_no, side, state, \
+         CAST(amount_minor AS BIGINT) AS amount_minor \
+         FROM journal_lines ORDER BY entry_id, line_no",
+    )
+    .await
 }
 
 fn account(side: &str, state: &str, total: i64) -> (String, String, i64) {
