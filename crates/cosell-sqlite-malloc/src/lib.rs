@@ -53,9 +53,10 @@ pub fn use_mimalloc() -> bool {
     static CONFIGURED: OnceLock<bool> = OnceLock::new();
     *CONFIGURED.get_or_init(|| {
         // SAFETY: SQLITE_CONFIG_MALLOC takes a pointer to a `sqlite3_mem_methods` and
-        // copies what it points to before returning; every function in it is a thin wrapper over mimalloc's, which are
-        // thread-safe and meet SQLite's contract (8-byte aligned blocks, `xSize` of a
-        // live block). `OnceLock` keeps two threads from configuring at once.
+        // copies what it points to before returning; every function in it is a thin
+        // wrapper over mimalloc's, which are thread-safe and meet SQLite's contract
+        // (8-byte aligned blocks, `xSize` of a live block). `OnceLock` keeps two threads
+        // from configuring at once.
         let methods = sqlite3_mem_methods {
             xMalloc: Some(allocate),
             xFree: Some(free),

@@ -394,7 +394,10 @@ mod tests {
         /// at their numbers, and a transfer takes one row.
         #[test]
         fn rows_stand_for_exactly_the_entrys_pairs(
-            pairs in prop::collection::vec((0_u128..3, state(), state(), -5_i64..5, any::<bool>()), 1..12),
+            pairs in prop::collection::vec(
+                (0_u128..3, state(), state(), -5_i64..5, any::<bool>()),
+                1..12,
+            ),
             first in 0_usize..3,
         ) {
             let mut lines = Vec::new();
@@ -415,7 +418,10 @@ mod tests {
             let expected: Vec<_> = entry
                 .pairs()
                 .enumerate()
-                .map(|(n, l)| (i32::try_from(first + n).unwrap(), l.account.state, l.amount_minor, l.accrual_id))
+                .map(|(n, l)| {
+                    let n = i32::try_from(first + n).unwrap();
+                    (n, l.account.state, l.amount_minor, l.accrual_id)
+                })
                 .collect();
             prop_assert_eq!(stood_for, expected);
             // Adjacent look-alikes may chain differently, so at least the built ones merge.

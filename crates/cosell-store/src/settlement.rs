@@ -2,10 +2,11 @@
 //! whose hold period ended by then (entries dated at that moment, so re-running gives
 //! the same entries), then gathers the open items (those of the commissions it just
 //! released from the release, which summed their positions already) and lets
-//! `cosell_core::settlement` group them. A run's statements, lines and settlement entries are written in one
-//! transaction together with the run's numbered row in `settlement_runs`: two runs that
-//! gathered the same items, whatever their period ends, cannot both commit, and the
-//! one that loses gathers again from the ledger as the winner left it.
+//! `cosell_core::settlement` group them. A run's statements, lines and settlement
+//! entries are written in one transaction together with the run's numbered row in
+//! `settlement_runs`: two runs that gathered the same items, whatever their period ends,
+//! cannot both commit, and the one that loses gathers again from the ledger as the
+//! winner left it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
